@@ -1,0 +1,162 @@
+# mcp-proxy: one non-recursive GNU Makefile.
+#   make            build the binaries into build/
+#   make check      install test deps, build with ASan+UBSan into build/check, run every test
+#   make run        build and start hub + front on 127.0.0.1 with the demo config
+#   make bench      latency/throughput/RSS against the direct stdio round trip
+#   make install    PREFIX, DESTDIR, BINDIR, MANDIR, SYSCONFDIR, SYSTEMDSYSTEMUNITDIR
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+PKG_CONFIG ?= pkg-config
+CC         ?= cc
+BUILD      ?= build
+SYSTEMDSYSTEMUNITDIR ?= $(shell $(PKG_CONFIG) --define-variable=rootprefix=$(PREFIX) --variable=systemdsystemunitdir systemd 2>/dev/null || echo $(PREFIX)/lib/systemd/system)
+
+VERSION := 0.1.0
+
+WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wmissing-declarations -Wpointer-arith -Wcast-qual -Wwrite-strings -Wundef -Wvla \
+	-Wimplicit-fallthrough -Wno-unused-parameter
+ifeq ($(CI),true)
+WARNINGS += -Werror
+endif
+ifneq ($(WERROR),)
+WARNINGS += -Werror
+endif
+
+OPT ?= -O2 -g
+HARDEN := -fstack-protector-strong -fPIE
+HARDEN_LD := -pie -Wl,-z,relro,-z,now
+ifeq ($(SANITIZE),)
+HARDEN += -D_FORTIFY_SOURCE=3
+else
+SAN := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+PC_FRONT := libsystemd libcjson
+PC_HUB   := libsystemd libcjson libcurl
+CFLAGS_FRONT := $(shell $(PKG_CONFIG) --cflags $(PC_FRONT))
+LIBS_FRONT   := $(shell $(PKG_CONFIG) --libs $(PC_FRONT))
+CFLAGS_HUB   := $(shell $(PKG_CONFIG) --cflags $(PC_HUB))
+LIBS_HUB     := $(shell $(PKG_CONFIG) --libs $(PC_HUB))
+
+ALL_CPPFLAGS := -D_GNU_SOURCE -DVERSION='"$(VERSION)"' -Isrc -Isrc/shared $(CPPFLAGS)
+ALL_CFLAGS   := -std=gnu17 $(OPT) $(WARNINGS) $(HARDEN) $(SAN) -MMD -MP $(CFLAGS_HUB) $(CFLAGS)
+ALL_LDFLAGS  := $(HARDEN_LD) $(SAN) -Wl,--as-needed $(LDFLAGS)
+
+# Modules that never touch a socket or the loop: unit-tested and fuzzed alone.
+COMMON_SRC := $(wildcard src/shared/*.c src/http/*.c src/auth/*.c src/config/*.c src/proto/*.c)
+FRONT_SRC  := $(wildcard src/front/*.c)
+HUB_SRC    := $(wildcard src/hub/*.c src/upstream/*.c)
+CTL_SRC    := $(wildcard src/ctl/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+COMMON_OBJ := $(call obj,$(COMMON_SRC))
+FRONT_OBJ  := $(call obj,$(FRONT_SRC))
+HUB_OBJ    := $(call obj,$(HUB_SRC))
+
+UNIT_SRC   := $(wildcard tests/unit/test-*.c)
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_REPLAY:= $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%-replay,$(FUZZ_SRC))
+FIXTURE_SRC:= $(wildcard tests/fixtures/*.c)
+FIXTURE_BIN:= $(patsubst tests/fixtures/%.c,$(BUILD)/tests/%,$(FIXTURE_SRC))
+BENCH_SRC  := $(wildcard bench/*.c)
+BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+BINS := $(BUILD)/mcp-proxy $(BUILD)/mcp-proxy-hub
+
+.PHONY: all check unit e2e run bench install uninstall clean fuzz lint format deps test-deps tests
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcommon.a: $(COMMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# The front links libsystemd and cJSON only: never libcurl (DESIGN.md).
+$(BUILD)/mcp-proxy: $(FRONT_OBJ) $(BUILD)/libcommon.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_FRONT)
+
+$(BUILD)/mcp-proxy-hub: $(HUB_OBJ) $(BUILD)/libcommon.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_HUB)
+
+$(BUILD)/tests/test-%: $(BUILD)/tests/unit/test-%.o $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_FRONT)
+
+$(BUILD)/tests/fuzz-%-replay: $(BUILD)/tests/fuzz/fuzz-%.o $(BUILD)/tests/fuzz/fuzz-main.o $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_FRONT)
+
+$(BUILD)/tests/%: $(BUILD)/tests/fixtures/%.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_FRONT)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_FRONT) -lpthread
+
+tests: $(BINS) $(UNIT_BIN) $(FUZZ_REPLAY) $(FIXTURE_BIN)
+
+# ---- setup on a fresh Debian 12 ----
+deps:
+	@.ci/deps.sh build
+test-deps:
+	@.ci/deps.sh test
+
+# ---- tests ----
+CHECK_BUILD := build/check
+check: test-deps
+	$(MAKE) BUILD=$(CHECK_BUILD) SANITIZE=address,undefined OPT="-O1 -g" tests
+	BUILD=$(CHECK_BUILD) tests/run-all.sh
+
+unit: tests
+	BUILD=$(BUILD) tests/run-all.sh unit
+
+e2e: tests
+	BUILD=$(BUILD) tests/run-all.sh e2e
+
+lint:
+	@.ci/lint.sh
+
+format:
+	clang-format -i $(shell git ls-files '*.c' '*.h')
+
+# ---- run and bench ----
+run: deps
+	$(MAKE) all
+	@config/demo-run.sh
+
+bench: deps test-deps
+	$(MAKE) all $(BENCH_BIN) $(FIXTURE_BIN)
+	BUILD=$(BUILD) bench/run.sh
+
+fuzz:
+	@tests/fuzz/run.sh
+
+# ---- install ----
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(BUILD)/mcp-proxy $(BUILD)/mcp-proxy-hub $(DESTDIR)$(BINDIR)/
+	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(SYSCONFDIR)/mcp-proxy
+	test -e $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/mcp_config.json || \
+		install -m 0644 config/mcp_config.example.json $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/mcp_config.json
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/mcp-proxy $(DESTDIR)$(BINDIR)/mcp-proxy-hub
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5)))
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* cJSON helpers: cleanup wrappers and typed lookups. */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "macro.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete);
+#define _cleanup_json_ _cleanup_(cJSON_Deletep)
+
+static inline void cjson_freep(char **p)
+{
+        if (*p)
+                cJSON_free(*p);
+}
+#define _cleanup_cjson_str_ _cleanup_(cjson_freep)
+
+/* The string value of obj[key], or NULL when absent or not a string. */
+static inline const char *json_get_string(const cJSON *obj, const char *key)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static inline cJSON *json_get(const cJSON *obj, const char *key)
+{
+        return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+/* Replace (or add) obj[key] with item; takes ownership of item. */
+static inline bool json_set(cJSON *obj, const char *key, cJSON *item)
+{
+        if (!item)
+                return false;
+        if (cJSON_GetObjectItemCaseSensitive(obj, key))
+                return cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
+        return cJSON_AddItemToObject(obj, key, item);
+}

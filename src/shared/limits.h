@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every limit and default in one place. Where an environment variable can
+ * override a value its name is given; all are documented in the man pages.
+ */
+#pragma once
+
+/* ---- front (mcp-proxy) ---- */
+#define HTTP_MAX_HEADER_BYTES_DEFAULT (16 * 1024)       /* MCP_HTTP_MAX_HEADER_BYTES; 431 */
+#define HTTP_MAX_BODY_BYTES_DEFAULT   (4 * 1024 * 1024) /* MCP_HTTP_MAX_BODY_BYTES; 413 */
+#define HTTP_MAX_HEADERS              100               /* header lines per request; 431 */
+#define HTTP_IDLE_TIMEOUT_MS_DEFAULT  (60 * 1000)       /* MCP_HTTP_IDLE_TIMEOUT (s): keep-alive idle */
+#define HTTP_READ_TIMEOUT_MS_DEFAULT  (30 * 1000)       /* MCP_HTTP_READ_TIMEOUT (s): one request; 408 */
+#define HTTP_WRITE_TIMEOUT_MS         (30 * 1000)       /* a client that reads nothing */
+#define HTTP_SSE_KEEPALIVE_MS         (15 * 1000)       /* comment line on idle SSE streams */
+#define HTTP_MAX_REQUESTS_PER_CONN    100000
+#define FRONT_DEFAULT_HOST            "0.0.0.0"
+#define FRONT_DEFAULT_PORT            8080
+#define FRONT_LISTEN_BACKLOG          512
+#define FRONT_MAX_CHILDREN            1024 /* --listen mode: concurrent connections */
+
+/* ---- keys ---- */
+#define KEYS_MAX          4096
+#define KEY_MAX_LEN       512
+#define CLIENT_ID_MAX_LEN 128
+#define KEYS_FILE_MAX     (4 * 1024 * 1024)
+
+/* ---- config ---- */
+#define CONFIG_FILE_MAX            (4 * 1024 * 1024)
+#define CONFIG_MAX_SERVERS         256
+#define CONFIG_SERVER_NAME_MAX     64
+#define STARTUP_TIMEOUT_MS_DEFAULT (60 * 1000)      /* per server "startupTimeout" (s) */
+#define REQUEST_TIMEOUT_MS_DEFAULT (60 * 1000)      /* per server "timeout" (s) */
+#define REQUEST_MAX_TIMEOUT_MS     (10 * 60 * 1000) /* per server "maxTimeout" (s) */
+#define CONNECT_TIMEOUT_MS_DEFAULT (10 * 1000)      /* per server "connectTimeout" (s) */
+
+/* ---- hub ---- */
+#define HUB_SOCKET_DEFAULT          "/run/mcp-proxy/hub.sock"
+#define HUB_SOCKET_NAME             "hub.sock" /* under $RUNTIME_DIRECTORY */
+#define HUB_MAX_LINE                (16 * 1024 * 1024) /* one wire line, hub side */
+#define HUB_MAX_CONNECTIONS         4096
+#define HUB_MAX_SESSIONS            4096
+#define HUB_CONN_OUT_MAX            (64 * 1024 * 1024) /* queued bytes to one front */
+#define HUB_SESSION_IDLE_MS         (24LL * 3600 * 1000) /* sessions unused this long expire */
+#define UPSTREAM_MAX_LINE           (16 * 1024 * 1024) /* one stdio message from an upstream */
+#define UPSTREAM_STDIN_MAX          (64 * 1024 * 1024) /* queued bytes to one child */
+#define UPSTREAM_STDERR_LINE        4096
+#define UPSTREAM_LIST_MAX_PAGES     1000
+#define RESTART_DELAY_MS_DEFAULT    1000  /* MCP_RESTART_DELAY (s) */
+#define RESTART_DELAY_MS_MAX        30000
+#define RESTART_HEALTHY_MS          60000 /* uptime that resets the backoff */
+#define RESTART_MAX_STREAK_DEFAULT  10    /* MCP_MAX_RETRIES */
+#define CHILD_STOP_GRACE_MS         2000  /* close stdin .. SIGTERM .. SIGKILL */
+#define HUB_SHUTDOWN_MAX_MS         10000

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static const char *log_ident = "mcp-proxy";
+static int log_max_level = LOG_INFO;
+static bool log_journal;
+
+void log_setup(const char *ident)
+{
+        log_ident = ident;
+}
+
+void log_set_max_level(int level)
+{
+        log_max_level = level;
+}
+
+int log_get_max_level(void)
+{
+        return log_max_level;
+}
+
+void log_use_journal(bool b)
+{
+        log_journal = b;
+}
+
+int log_level_from_string(const char *s)
+{
+        static const struct {
+                const char *name;
+                int level;
+        } table[] = {
+                {"debug", LOG_DEBUG},     {"info", LOG_INFO},  {"notice", LOG_NOTICE},
+                {"warning", LOG_WARNING}, {"warn", LOG_WARNING}, {"error", LOG_ERR},
+                {"err", LOG_ERR},         {"critical", LOG_CRIT}, {"crit", LOG_CRIT},
+        };
+        if (!s)
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (strcasecmp(s, table[i].name) == 0)
+                        return table[i].level;
+        return -EINVAL;
+}
+
+bool log_stderr_is_journal(void)
+{
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+                return false;
+        if (fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* Expands %m to strerror(error) since vsnprintf would use the current errno. */
+static void format_message(char *out, size_t n, int error, const char *fmt, va_list ap)
+{
+        char fmtbuf[1024];
+        const char *f = fmt;
+
+        if (error != 0 && strstr(fmt, "%m")) {
+                size_t j = 0;
+                const char *es = strerror(error);
+                for (const char *p = fmt; *p && j + 1 < sizeof(fmtbuf); p++) {
+                        if (p[0] == '%' && p[1] == '%') {
+                                if (j + 2 >= sizeof(fmtbuf))
+                                        break;
+                                fmtbuf[j++] = '%';
+                                fmtbuf[j++] = '%';
+                                p++;
+                        } else if (p[0] == '%' && p[1] == 'm') {
+                                for (const char *q = es; *q && j + 2 < sizeof(fmtbuf); q++) {
+                                        if (*q == '%')
+                                                fmtbuf[j++] = '%';
+                                        fmtbuf[j++] = *q;
+                                }
+                                p++;
+                        } else
+                                fmtbuf[j++] = *p;
+                }
+                fmtbuf[j] = 0;
+                f = fmtbuf;
+        }
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        vsnprintf(out, n, f, ap);
+#pragma GCC diagnostic pop
+}
+
+int log_internalv(int level, int error, const char *fields, const char *fmt, va_list ap)
+{
+        int saved = errno;
+        char msg[4096];
+
+        if (error < 0)
+                error = -error;
+        format_message(msg, sizeof(msg), error, fmt, ap);
+        /* One line per entry: never let a message break the line framing. */
+        for (char *p = msg; *p; p++)
+                if (*p == '\n' || *p == '\r')
+                        *p = ' ';
+
+        if (log_journal) {
+                struct iovec iov[16];
+                char prio[32], ident[128], m[4200];
+                char fbuf[1024];
+                size_t n = 0;
+
+                snprintf(prio, sizeof(prio), "PRIORITY=%d", level);
+                snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s", log_ident);
+                snprintf(m, sizeof(m), "MESSAGE=%s", msg);
+                iov[n++] = (struct iovec){prio, strlen(prio)};
+                iov[n++] = (struct iovec){ident, strlen(ident)};
+                iov[n++] = (struct iovec){m, strlen(m)};
+                if (fields) {
+                        snprintf(fbuf, sizeof(fbuf), "%s", fields);
+                        char *save = NULL;
+                        for (char *t = strtok_r(fbuf, "\n", &save); t && n < ELEMENTSOF(iov);
+                             t = strtok_r(NULL, "\n", &save))
+                                iov[n++] = (struct iovec){t, strlen(t)};
+                }
+                if (sd_journal_sendv(iov, (int)n) >= 0)
+                        goto out;
+        }
+
+        {
+                char line[4600];
+                int len;
+                if (fields && *fields) {
+                        char f[512];
+                        size_t j = 0;
+                        /* KEY=value\nKEY2=v2 -> "key=value key2=v2" */
+                        for (const char *p = fields; *p && j + 2 < sizeof(f); p++) {
+                                char c = *p;
+                                if (c == '\n')
+                                        c = ' ';
+                                f[j++] = c;
+                        }
+                        f[j] = 0;
+                        len = snprintf(line, sizeof(line), "<%d>%s [%s]\n", level, msg, f);
+                } else
+                        len = snprintf(line, sizeof(line), "<%d>%s\n", level, msg);
+                if (len > (int)sizeof(line) - 1)
+                        len = (int)sizeof(line) - 1;
+                /* One write() per line so concurrent processes do not interleave. */
+                ssize_t w = write(STDERR_FILENO, line, (size_t)len);
+                (void)w;
+        }
+out:
+        errno = saved;
+        return -error;
+}
+
+int log_internal(int level, int error, const char *fields, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = log_internalv(level, error, fields, fmt, ap);
+        va_end(ap);
+        return r;
+}
