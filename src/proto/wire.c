@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <string.h>
+
+#include "json.h"
+#include "proto/wire.h"
+
+static const char *const wire_op_table[_WIRE_OP_MAX] = {
+        [WIRE_OP_POST] = "post",
+        [WIRE_OP_GET] = "get",
+        [WIRE_OP_DELETE] = "delete",
+        [WIRE_OP_HEALTH] = "health",
+};
+
+const char *wire_op_to_string(enum wire_op op)
+{
+        if (op < 0 || op >= _WIRE_OP_MAX)
+                return NULL;
+        return wire_op_table[op];
+}
+
+enum wire_op wire_op_from_string(const char *s)
+{
+        if (!s)
+                return _WIRE_OP_INVALID;
+        for (int i = 0; i < _WIRE_OP_MAX; i++)
+                if (strcmp(s, wire_op_table[i]) == 0)
+                        return (enum wire_op)i;
+        return _WIRE_OP_INVALID;
+}
+
+cJSON *wire_envelope_to_json(const struct wire_envelope *e)
+{
+        _cleanup_json_ cJSON *j = cJSON_CreateObject();
+        const char *op = wire_op_to_string(e->op);
+
+        if (!j || !op || !e->client)
+                return NULL;
+        if (!cJSON_AddNumberToObject(j, "v", WIRE_VERSION) || !cJSON_AddStringToObject(j, "op", op) ||
+            !cJSON_AddStringToObject(j, "client", e->client))
+                return NULL;
+        if (e->session && !cJSON_AddStringToObject(j, "session", e->session))
+                return NULL;
+        if (e->proto && !cJSON_AddStringToObject(j, "proto", e->proto))
+                return NULL;
+        if (e->last_event_id && !cJSON_AddStringToObject(j, "lei", e->last_event_id))
+                return NULL;
+        if (!cJSON_AddBoolToObject(j, "sse", e->sse))
+                return NULL;
+        return TAKE_PTR(j);
+}
+
+static int opt_string(const cJSON *j, const char *key, const char **ret)
+{
+        const cJSON *v = json_get(j, key);
+        if (!v || cJSON_IsNull(v)) {
+                *ret = NULL;
+                return 0;
+        }
+        if (!cJSON_IsString(v))
+                return -EINVAL;
+        *ret = v->valuestring;
+        return 0;
+}
+
+int wire_envelope_from_json(const cJSON *j, struct wire_envelope *ret)
+{
+        struct wire_envelope e = {};
+        const cJSON *v, *sse;
+
+        if (!cJSON_IsObject(j))
+                return -EINVAL;
+        v = json_get(j, "v");
+        if (!cJSON_IsNumber(v) || v->valuedouble != WIRE_VERSION)
+                return -EPROTO;
+        e.op = wire_op_from_string(json_get_string(j, "op"));
+        if (e.op < 0)
+                return -EINVAL;
+        e.client = json_get_string(j, "client");
+        if (!e.client || !*e.client)
+                return -EINVAL;
+        if (opt_string(j, "session", &e.session) < 0 || opt_string(j, "proto", &e.proto) < 0 ||
+            opt_string(j, "lei", &e.last_event_id) < 0)
+                return -EINVAL;
+        sse = json_get(j, "sse");
+        if (sse && !cJSON_IsBool(sse))
+                return -EINVAL;
+        e.sse = cJSON_IsTrue(sse);
+        *ret = e;
+        return 0;
+}
+
+char *wire_print_line(const cJSON *j, size_t *ret_len)
+{
+        char *s = cJSON_PrintUnformatted(j);
+        size_t n;
+        char *out;
+
+        if (!s)
+                return NULL;
+        n = strlen(s);
+        out = cJSON_malloc(n + 2);
+        if (!out) {
+                cJSON_free(s);
+                return NULL;
+        }
+        memcpy(out, s, n);
+        out[n] = '\n';
+        out[n + 1] = 0;
+        cJSON_free(s);
+        *ret_len = n + 1;
+        return out;
+}
+
+long wire_find_line(const char *buf, size_t len, size_t max)
+{
+        size_t scan = len < max ? len : max;
+        const char *nl = memchr(buf, '\n', scan);
+
+        if (nl)
+                return (long)(nl - buf) + 1;
+        if (len >= max)
+                return -E2BIG;
+        return 0;
+}

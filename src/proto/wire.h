@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The front <-> hub wire.
+ *
+ * One UNIX stream connection per HTTP exchange (a POST, a GET stream, a
+ * DELETE, a health query). Framing in both directions: newline-delimited
+ * compact JSON, one object per line (cJSON escapes newlines in strings, so
+ * a line never contains a raw '\n'). Readable with socat:
+ *
+ *   socat - UNIX-CONNECT:/run/mcp-proxy/hub.sock
+ *
+ * Front -> hub, first line, the envelope:
+ *   {"v":1,"op":"post","client":"alice","session":"<id>","proto":"2025-11-25",
+ *    "sse":true,"lei":"<Last-Event-ID>","auth":true}
+ *   op      post | get | delete | health            (required)
+ *   client  client id the front authenticated       (required; "anonymous" when auth is off)
+ *   session Mcp-Session-Id header, if any
+ *   proto   MCP-Protocol-Version header, if any
+ *   sse     the client accepts text/event-stream
+ *   lei     Last-Event-ID header (get), if any
+ * For op=post, the second line is the JSON-RPC message, re-printed compact.
+ *
+ * Hub -> front, one line each:
+ *   {"t":"json","status":200,"session":"<id>","body":{...}}
+ *        The answer: one JSON body with this HTTP status (the session id, if
+ *        set, goes into Mcp-Session-Id). Ends the exchange.
+ *   {"t":"accepted"}                 202, no body. Ends the exchange.
+ *   {"t":"ok"}                       200, no body (DELETE). Ends the exchange.
+ *   {"t":"sse","session":"<id>"}     Start an SSE response (200,
+ *        text/event-stream); "event" lines follow until "end" or EOF.
+ *   {"t":"event","id":"<event id>","data":{...}}
+ *        One SSE event ("id" optional). Before any "sse" line, an event
+ *        makes the front start the SSE response itself.
+ *   {"t":"end"}                      Close the SSE response.
+ *   {"t":"health","body":{...}}      op=health answer: the hub's state.
+ *   {"t":"error","status":400,"body":{...}}
+ *        An HTTP-level refusal (unknown session 404, bad version 400, ...)
+ *        with a JSON body. Ends the exchange.
+ *
+ * Unknown "v" or "op", a missing envelope field or an over-long line: the
+ * hub logs an error, answers {"t":"error","status":400,...} where it can and
+ * closes that connection only. Bump WIRE_VERSION on any incompatible change.
+ */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#define WIRE_VERSION 1
+
+enum wire_op {
+        WIRE_OP_POST,
+        WIRE_OP_GET,
+        WIRE_OP_DELETE,
+        WIRE_OP_HEALTH,
+        _WIRE_OP_MAX,
+        _WIRE_OP_INVALID = -22,
+};
+
+struct wire_envelope {
+        enum wire_op op;
+        const char *client;  /* borrowed from the parsed tree */
+        const char *session; /* NULL when absent */
+        const char *proto;   /* NULL when absent */
+        const char *last_event_id;
+        bool sse;
+};
+
+const char *wire_op_to_string(enum wire_op op);
+enum wire_op wire_op_from_string(const char *s);
+
+/* Builds the envelope object (caller frees). NULL on OOM. */
+cJSON *wire_envelope_to_json(const struct wire_envelope *e);
+/* Validates and reads an envelope. Strings borrow from j. Returns 0 or
+ * -EPROTO (bad version), -EINVAL (missing/invalid field). */
+int wire_envelope_from_json(const cJSON *j, struct wire_envelope *ret);
+
+/*
+ * Prints j compactly with a trailing '\n' into a malloc'd buffer; *ret_len
+ * gets its length. NULL on OOM.
+ */
+char *wire_print_line(const cJSON *j, size_t *ret_len);
+
+/*
+ * Line framing, "consume or need-more": looks for '\n' in buf[0..len).
+ * Returns the line length including '\n' (> 0), 0 when more data is needed,
+ * or -E2BIG when no '\n' appears within max bytes.
+ */
+long wire_find_line(const char *buf, size_t len, size_t max);
