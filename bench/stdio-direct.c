@@ -6,6 +6,7 @@
  * in flight (pipelined ids). Prints RESULT lines in the format of mcp-load:
  *
  *   RESULT name=direct-call mode=call conns=1 n=.. ok=.. fail=.. p50_us=.. ... rps=..
+ *   RESULT name=direct-list mode=list conns=1 ...   (with --list-requests)
  *   RESULT name=direct-conc mode=conc inflight=16 n=.. ok=.. fail=.. ... rps=..
  *   RESULT name=direct-proc ready_ms=.. upstream_rss_kb=.. upstream_hwm_kb=..
  *
@@ -43,6 +44,7 @@ static uint64_t arg_requests = 2000;
 static uint64_t arg_warmup = 200;
 static uint64_t arg_inflight = 16;
 static uint64_t arg_conc_requests = 20000;
+static uint64_t arg_list_requests = 0;
 static uint64_t arg_timeout_ms = 10000;
 static const char *arg_tool = "echo";
 static const char *arg_args = "{\"message\":\"hello\"}";
@@ -297,30 +299,31 @@ static int child_initialize(struct child *c, uint64_t *ret_init_ns)
 }
 
 /* One request in flight: warmup, then arg_requests timed calls. */
-static int run_sequential(struct child *c, int64_t *next_id, struct lat *l, uint64_t *ret_ok,
-                          uint64_t *ret_fail, uint64_t *ret_elapsed_ns)
+static int run_sequential(struct child *c, enum mode mode, uint64_t warmup, uint64_t requests,
+                          int64_t *next_id, struct lat *l, uint64_t *ret_ok, uint64_t *ret_fail,
+                          uint64_t *ret_elapsed_ns)
 {
         char req[REQ_MAX];
         uint64_t ok = 0, fail = 0, t_start = 0;
 
-        for (uint64_t i = 0; i < arg_warmup + arg_requests; i++) {
+        for (uint64_t i = 0; i < warmup + requests; i++) {
                 int64_t id = (*next_id)++, got;
-                int n = format_request(req, sizeof(req), arg_mode, id), r;
+                int n = format_request(req, sizeof(req), mode, id), r;
                 if (n < 0)
                         return n;
-                if (i == arg_warmup)
+                if (i == warmup)
                         t_start = now_ns();
                 uint64_t t0 = now_ns();
                 r = write_all(c->in_fd, req, (size_t)n);
                 if (r < 0)
                         return r;
                 do {
-                        r = child_read_response(c, arg_mode, &got, NULL);
+                        r = child_read_response(c, mode, &got, NULL);
                         if (r < 0)
                                 return r;
                 } while (got < id); /* late answers to earlier ids are skipped */
                 uint64_t t1 = now_ns();
-                if (i < arg_warmup)
+                if (i < warmup)
                         continue;
                 if (r == 1 && got == id) {
                         ok++;
@@ -426,6 +429,7 @@ static void help(void)
                "  --warmup N         untimed requests before them (default 200)\n"
                "  --inflight C       requests in flight in the throughput run (default 16)\n"
                "  --conc-requests N  requests in the throughput run, 0 skips it (default 20000)\n"
+               "  --list-requests N  sequential tools/list requests after the calls (default 0)\n"
                "  --mode call|list   tools/call (default) or tools/list\n"
                "  --tool NAME        tool to call (default echo)\n"
                "  --args JSON        its arguments (default {\"message\":\"hello\"})\n"
@@ -442,6 +446,7 @@ static int parse_argv(int argc, char **argv)
                 ARG_WARMUP,
                 ARG_INFLIGHT,
                 ARG_CONC,
+                ARG_LIST,
                 ARG_MODE,
                 ARG_TOOL,
                 ARG_ARGS,
@@ -456,6 +461,7 @@ static int parse_argv(int argc, char **argv)
             {"warmup", required_argument, NULL, ARG_WARMUP},
             {"inflight", required_argument, NULL, ARG_INFLIGHT},
             {"conc-requests", required_argument, NULL, ARG_CONC},
+            {"list-requests", required_argument, NULL, ARG_LIST},
             {"mode", required_argument, NULL, ARG_MODE},
             {"tool", required_argument, NULL, ARG_TOOL},
             {"args", required_argument, NULL, ARG_ARGS},
@@ -487,6 +493,9 @@ static int parse_argv(int argc, char **argv)
                         break;
                 case ARG_CONC:
                         r = parse_u64(optarg, &arg_conc_requests);
+                        break;
+                case ARG_LIST:
+                        r = parse_u64(optarg, &arg_list_requests);
                         break;
                 case ARG_MODE:
                         if (strcmp(optarg, "call") == 0)
@@ -561,13 +570,27 @@ int main(int argc, char **argv)
         uint64_t ready_ns = now_ns() - t_spawn;
 
         if (arg_requests > 0) {
-                r = run_sequential(&c, &next_id, &seq, &ok, &fail, &elapsed);
+                r = run_sequential(&c, arg_mode, arg_warmup, arg_requests, &next_id, &seq, &ok,
+                                   &fail, &elapsed);
                 if (r < 0) {
                         fprintf(stderr, "stdio-direct: sequential run failed: %s\n", strerror(-r));
                         goto finish;
                 }
                 total_fail += fail;
                 print_result(mode, mode, "conns=1", ok, fail, &seq, elapsed);
+        }
+        if (arg_list_requests > 0) {
+                struct lat list = {};
+                r = run_sequential(&c, MODE_LIST, arg_warmup / 10, arg_list_requests, &next_id,
+                                   &list, &ok, &fail, &elapsed);
+                if (r < 0) {
+                        fprintf(stderr, "stdio-direct: tools/list run failed: %s\n", strerror(-r));
+                        lat_done(&list);
+                        goto finish;
+                }
+                total_fail += fail;
+                print_result("list", "list", "conns=1", ok, fail, &list, elapsed);
+                lat_done(&list);
         }
         if (arg_conc_requests > 0) {
                 r = run_pipelined(&c, &next_id, &conc, &ok, &fail, &elapsed);
