@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mcp-proxy, the per-connection front: one process serves one client
+ * connection (HTTP/1.1, keep-alive, pipelining), answers what it can alone
+ * and relays MCP traffic to the hub over one UNIX stream per exchange.
+ * It keeps no state beyond its connection.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "auth/auth.h"
+#include "buf.h"
+#include "http/http-parse.h"
+
+struct front_settings {
+        size_t max_header;
+        size_t max_body;
+        int idle_ms;
+        int read_ms;
+        char *hub_socket;
+        char *mcp_path; /* "/mcp" or "/<prefix>/mcp" */
+        struct keyring keys;
+        bool auth_disabled;
+        char **allowed_origins; /* NULL-terminated; "*" allows any */
+        char **allowed_hosts;   /* extra Host names accepted on loopback */
+};
+
+struct front_conn {
+        const struct front_settings *set;
+        int in_fd, out_fd;
+        char peer[80];
+        bool local_loopback;
+        struct buf in;
+        bool client_eof;
+        bool close_after; /* Connection: close on the response being written */
+        unsigned n_requests;
+};
+
+/* A parsed request with everything routing needs. */
+struct front_request {
+        struct http_request http;
+        struct http_header headers[100];
+        size_t head_len;
+        const char *body;
+        size_t body_len;
+        bool keep_alive;
+        uint64_t start_usec;
+        /* filled in along the way, for the log line */
+        const char *client;
+        char rpc_method[64];
+        int status;
+        char origin[256]; /* echoed in CORS headers when allowed */
+        bool cors;
+};
+
+int front_settings_load(struct front_settings *s);
+void front_settings_done(struct front_settings *s);
+
+/* Serve one connection until it closes. */
+void front_serve(const struct front_settings *set, int in_fd, int out_fd);
+
+/* ---- io.c ---- */
+uint64_t front_now_usec(void);
+/* Write everything within timeout_ms; -errno on failure (-ETIMEDOUT). */
+int front_write_all(int fd, const void *data, size_t len, int timeout_ms);
+int front_writev_all(int fd, const struct iovec *iov, int n, int timeout_ms);
+
+/* ---- respond.c ---- */
+struct front_response {
+        int status;
+        const char *content_type;
+        const char *body;
+        size_t body_len;
+        const char *extra_headers; /* full "Name: value\r\n" lines, may be NULL */
+        const char *session_id;
+};
+int front_respond(struct front_conn *c, struct front_request *r, const struct front_response *resp);
+/* A JSON body {"jsonrpc":"2.0","id":null,"error":{code,message}} with this status. */
+int front_respond_rpc_error(struct front_conn *c, struct front_request *r, int status, int code,
+                            const char *message, const char *extra_headers);
+/* Start of an SSE response: headers only, chunked on HTTP/1.1. */
+int front_sse_start(struct front_conn *c, struct front_request *r, const char *session_id);
+int front_sse_write(struct front_conn *c, struct front_request *r, const char *data, size_t len);
+int front_sse_end(struct front_conn *c, struct front_request *r);
+/* Adds CORS response headers for an allowed Origin into out. */
+void front_cors_headers(const struct front_request *r, struct buf *out);
+
+/* ---- relay.c ---- */
+enum relay_op { RELAY_POST, RELAY_GET, RELAY_DELETE, RELAY_HEALTH };
+/* Runs one exchange with the hub and writes the HTTP response. For
+ * RELAY_HEALTH, *ret_health receives the hub's state body (malloc'd JSON
+ * text) instead and nothing is written. Returns 0, or -errno when the
+ * connection must close. */
+int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
+                const char *message, char **ret_health);

@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One exchange with the hub: connect, send the envelope (and message),
+ * turn the hub's wire lines into the HTTP response: one JSON body, 202, or
+ * an SSE stream of events. While waiting it watches the client: a client
+ * that goes away ends the exchange (the hub drops the answer).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "front/front.h"
+#include "json.h"
+#include "limits.h"
+#include "log.h"
+#include "proto/jsonrpc.h"
+#include "proto/wire.h"
+
+static int hub_connect(const char *path)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int fd;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+static const char *op_name(enum relay_op op)
+{
+        static const char *const t[] = {"post", "get", "delete", "health"};
+        return t[op];
+}
+
+static int send_envelope(int fd, struct front_request *r, enum relay_op op, const char *message)
+{
+        const struct http_header *h;
+        char session[256] = "", proto[64] = "", lei[256] = "";
+        struct wire_envelope e = {
+                .op = wire_op_from_string(op_name(op)),
+                .client = r->client ? r->client : "anonymous",
+        };
+        _cleanup_json_ cJSON *j = NULL;
+        _cleanup_cjson_str_ char *line = NULL;
+        size_t len;
+        int ret;
+
+        if ((h = http_find_header(&r->http, "mcp-session-id")) && h->value_len < sizeof(session)) {
+                memcpy(session, h->value, h->value_len);
+                session[h->value_len] = 0;
+                e.session = session;
+        }
+        if ((h = http_find_header(&r->http, "mcp-protocol-version")) && h->value_len < sizeof(proto)) {
+                memcpy(proto, h->value, h->value_len);
+                proto[h->value_len] = 0;
+                e.proto = proto;
+        }
+        if ((h = http_find_header(&r->http, "last-event-id")) && h->value_len < sizeof(lei)) {
+                memcpy(lei, h->value, h->value_len);
+                lei[h->value_len] = 0;
+                e.last_event_id = lei;
+        }
+        h = http_find_header(&r->http, "accept");
+        e.sse = h && http_accepts(h->value, h->value_len, "text/event-stream");
+        j = wire_envelope_to_json(&e);
+        if (!j)
+                return -ENOMEM;
+        line = wire_print_line(j, &len);
+        if (!line)
+                return -ENOMEM;
+        {
+                struct iovec iov[3] = {
+                        {.iov_base = line, .iov_len = len},
+                        {.iov_base = (void *)(uintptr_t)(message ? message : ""),
+                         .iov_len = message ? strlen(message) : 0},
+                        {.iov_base = (void *)(uintptr_t) "\n", .iov_len = message ? 1 : 0},
+                };
+                ret = front_writev_all(fd, iov, 3, HTTP_WRITE_TIMEOUT_MS);
+        }
+        return ret;
+}
+
+struct relay {
+        struct front_conn *c;
+        struct front_request *r;
+        enum relay_op op;
+        bool sse_started;
+        char *session; /* from the hub */
+        char **ret_health;
+};
+
+/* Format one SSE event ("id: ..\ndata: <json>\n\n") and send it. */
+static int relay_event(struct relay *x, const cJSON *line)
+{
+        const cJSON *data = json_get(line, "data");
+        const char *id = json_get_string(line, "id");
+        _cleanup_cjson_str_ char *json = data ? cJSON_PrintUnformatted(data) : NULL;
+        struct buf ev;
+        int r;
+
+        if (!json)
+                return -EBADMSG;
+        if (!x->sse_started) {
+                r = front_sse_start(x->c, x->r, x->session);
+                if (r < 0)
+                        return r;
+                x->sse_started = true;
+        }
+        buf_init(&ev, strlen(json) + 1024);
+        if (id)
+                (void)buf_printf(&ev, "id: %s\n", id);
+        (void)buf_append_str(&ev, "data: ");
+        (void)buf_append_str(&ev, json);
+        (void)buf_append_str(&ev, "\n\n");
+        r = front_sse_write(x->c, x->r, ev.data, ev.len);
+        buf_done(&ev);
+        return r;
+}
+
+/* Returns 1 when the exchange is complete, 0 to go on, -errno to abort. */
+static int relay_line(struct relay *x, const char *s, size_t n)
+{
+        _cleanup_json_ cJSON *j = cJSON_ParseWithLength(s, n);
+        const char *t = j ? json_get_string(j, "t") : NULL;
+        const cJSON *st;
+        int status;
+
+        if (!t) {
+                log_error("hub sent an unreadable line, aborting the exchange");
+                return -EBADMSG;
+        }
+        st = json_get(j, "status");
+        status = cJSON_IsNumber(st) ? (int)st->valuedouble : 200;
+        if (json_get_string(j, "session")) {
+                free(x->session);
+                x->session = strdup(json_get_string(j, "session"));
+        }
+        if (strcmp(t, "json") == 0 || strcmp(t, "error") == 0 || strcmp(t, "health") == 0) {
+                _cleanup_cjson_str_ char *body = cJSON_PrintUnformatted(json_get(j, "body"));
+                struct front_response resp = {
+                        .status = status,
+                        .content_type = "application/json",
+                        .body = body ? body : "null",
+                        .body_len = body ? strlen(body) : 4,
+                        .session_id = x->session,
+                };
+                const cJSON *b = json_get(j, "body");
+                const cJSON *method;
+                if (strcmp(t, "health") == 0) {
+                        *x->ret_health = body ? strdup(body) : NULL;
+                        return 1;
+                }
+                if (x->sse_started) {
+                        /* Already streaming: the answer becomes the last event. */
+                        cJSON *d = cJSON_DetachItemFromObject(j, "body");
+                        cJSON *ev = cJSON_CreateObject();
+                        int r;
+                        cJSON_AddItemToObject(ev, "data", d);
+                        r = relay_event(x, ev);
+                        cJSON_Delete(ev);
+                        if (r < 0)
+                                return r;
+                        return front_sse_end(x->c, x->r) < 0 ? -EPIPE : 1;
+                }
+                /* An error object from the hub: its code goes into the log line. */
+                method = cJSON_IsObject(b) ? json_get(b, "error") : NULL;
+                (void)method;
+                return front_respond(x->c, x->r, &resp) < 0 ? -EPIPE : 1;
+        }
+        if (strcmp(t, "accepted") == 0) {
+                struct front_response resp = {.status = 202};
+                return front_respond(x->c, x->r, &resp) < 0 ? -EPIPE : 1;
+        }
+        if (strcmp(t, "ok") == 0) {
+                struct front_response resp = {.status = 200, .session_id = NULL};
+                return front_respond(x->c, x->r, &resp) < 0 ? -EPIPE : 1;
+        }
+        if (strcmp(t, "sse") == 0) {
+                if (!x->sse_started) {
+                        if (front_sse_start(x->c, x->r, x->session) < 0)
+                                return -EPIPE;
+                        x->sse_started = true;
+                        /* A comment line so the client sees the stream is open. */
+                        if (front_sse_write(x->c, x->r, ": stream open\n\n", 15) < 0)
+                                return -EPIPE;
+                }
+                return 0;
+        }
+        if (strcmp(t, "event") == 0)
+                return relay_event(x, j) < 0 ? -EPIPE : 0;
+        if (strcmp(t, "end") == 0) {
+                if (x->sse_started)
+                        return front_sse_end(x->c, x->r) < 0 ? -EPIPE : 1;
+                return 1;
+        }
+        log_error("hub sent an unknown line type '%s', aborting the exchange", t);
+        return -EBADMSG;
+}
+
+/* Notice the client leaving without consuming what it sends meanwhile (a
+ * pipelined request stays in the socket for the next round). */
+static bool client_paused;
+
+static void watch_client(struct front_conn *c)
+{
+        char b;
+        ssize_t n = recv(c->in_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+        if (n == 0)
+                c->client_eof = true;
+        else if (n > 0)
+                client_paused = true; /* data waiting: stop polling until we are done */
+        else if (errno == ENOTSOCK)
+                client_paused = true;
+        else if (errno != EAGAIN && errno != EINTR)
+                c->client_eof = true;
+}
+
+int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
+                const char *message, char **ret_health)
+{
+        struct relay x = {.c = c, .r = r, .op = op, .ret_health = ret_health};
+        struct buf in;
+        uint64_t last_write = front_now_usec();
+        int fd, ret = 0;
+
+        client_paused = false;
+        fd = hub_connect(c->set->hub_socket);
+        if (fd < 0) {
+                log_error_errno(fd, "cannot reach mcp-proxy-hub at '%s': %m", c->set->hub_socket);
+                if (op == RELAY_HEALTH)
+                        return fd;
+                return front_respond_rpc_error(c, r, 503, MCP_ERROR_CONNECTION_CLOSED,
+                                               "Service unavailable: mcp-proxy-hub is not running",
+                                               "Retry-After: 1\r\n") < 0
+                               ? -EPIPE
+                               : 0;
+        }
+        ret = send_envelope(fd, r, op, message);
+        if (ret < 0) {
+                close(fd);
+                log_error_errno(ret, "cannot write to mcp-proxy-hub: %m");
+                return front_respond_rpc_error(c, r, 502, MCP_ERROR_CONNECTION_CLOSED,
+                                               "Bad gateway: mcp-proxy-hub closed the connection",
+                                               NULL) < 0
+                               ? -EPIPE
+                               : 0;
+        }
+        buf_init(&in, HUB_MAX_LINE + 65536);
+        for (;;) {
+                struct pollfd p[2] = {
+                        {.fd = fd, .events = POLLIN},
+                        {.fd = c->in_fd, .events = (c->client_eof || client_paused) ? 0 : POLLIN},
+                };
+                int timeout = x.sse_started ? HTTP_SSE_KEEPALIVE_MS : -1;
+                int k = poll(p, 2, timeout);
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        ret = -errno;
+                        break;
+                }
+                if (k == 0) {
+                        /* Idle stream: a comment keeps proxies and the client's timers happy,
+                         * and tells us if the client is gone. */
+                        if (front_now_usec() - last_write >= HTTP_SSE_KEEPALIVE_MS * 1000ULL &&
+                            front_sse_write(c, r, ": keep-alive\n\n", 14) < 0) {
+                                ret = -EPIPE;
+                                break;
+                        }
+                        last_write = front_now_usec();
+                        continue;
+                }
+                if (p[1].revents) {
+                        watch_client(c);
+                        if (c->client_eof && (op == RELAY_GET || x.sse_started)) {
+                                /* A stream's client has gone: nothing left to deliver to. */
+                                ret = -ECONNRESET;
+                                break;
+                        }
+                }
+                if (p[0].revents) {
+                        char *b = buf_reserve(&in, 65536);
+                        ssize_t n;
+                        if (!b) {
+                                log_error("hub line too long, aborting the exchange");
+                                ret = -E2BIG;
+                                break;
+                        }
+                        n = read(fd, b, 65536);
+                        if (n < 0) {
+                                if (errno == EINTR || errno == EAGAIN)
+                                        continue;
+                                ret = -errno;
+                                break;
+                        }
+                        if (n == 0) {
+                                /* The hub went away mid-exchange. */
+                                if (x.sse_started)
+                                        (void)front_sse_end(c, r);
+                                else if (op != RELAY_HEALTH)
+                                        (void)front_respond_rpc_error(
+                                                c, r, 502, MCP_ERROR_CONNECTION_CLOSED,
+                                                "Bad gateway: mcp-proxy-hub closed the connection",
+                                                NULL);
+                                log_error("mcp-proxy-hub closed the exchange early");
+                                ret = op == RELAY_HEALTH ? -ECONNRESET : 0;
+                                c->close_after = true;
+                                break;
+                        }
+                        buf_commit(&in, (size_t)n);
+                        for (;;) {
+                                long l = wire_find_line(buf_head(&in), buf_avail(&in), HUB_MAX_LINE);
+                                int q;
+                                if (l == 0)
+                                        break;
+                                if (l < 0) {
+                                        ret = -E2BIG;
+                                        goto done;
+                                }
+                                q = relay_line(&x, buf_head(&in), (size_t)l - 1);
+                                buf_consume(&in, (size_t)l);
+                                last_write = front_now_usec();
+                                if (q != 0) {
+                                        ret = q < 0 ? q : 0;
+                                        goto done;
+                                }
+                        }
+                }
+        }
+done:
+        if (ret < 0 && !x.sse_started && op != RELAY_HEALTH && ret != -EPIPE &&
+            ret != -ECONNRESET)
+                (void)front_respond_rpc_error(c, r, 502, MCP_ERROR_CONNECTION_CLOSED,
+                                              "Bad gateway: invalid answer from mcp-proxy-hub",
+                                              NULL);
+        if (ret < 0 && x.sse_started)
+                c->close_after = true;
+        buf_done(&in);
+        free(x.session);
+        close(fd);
+        return ret == -ECONNRESET || ret == -EPIPE ? ret : 0;
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/* The front's settings, from the environment, read once per process. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "front/front.h"
+#include "limits.h"
+#include "log.h"
+
+static void key_warn(void *userdata, const char *message)
+{
+        log_warning("%s", message);
+}
+
+static size_t env_size(const char *name, size_t def, size_t min, size_t max)
+{
+        const char *v = getenv(name);
+        char *end;
+        unsigned long long n;
+
+        if (!v || !*v)
+                return def;
+        errno = 0;
+        n = strtoull(v, &end, 10);
+        if (errno || *end || n < min || n > max) {
+                log_warning("%s='%s' is not a number in %zu..%zu, using %zu", name, v, min, max,
+                            def);
+                return def;
+        }
+        return (size_t)n;
+}
+
+static int env_seconds_ms(const char *name, int def_ms)
+{
+        const char *v = getenv(name);
+        char *end;
+        double d;
+
+        if (!v || !*v)
+                return def_ms;
+        errno = 0;
+        d = strtod(v, &end);
+        if (errno || *end || d <= 0 || d > 86400) {
+                log_warning("%s='%s' is not a number of seconds, using %d", name, v, def_ms / 1000);
+                return def_ms;
+        }
+        return (int)(d * 1000);
+}
+
+/* Split "a, b,c" into a NULL-terminated list of trimmed entries. */
+static char **split_list(const char *v)
+{
+        size_t n = 1, k = 0;
+        char **list;
+        const char *p;
+
+        if (!v || !*v)
+                return NULL;
+        for (p = v; *p; p++)
+                if (*p == ',')
+                        n++;
+        list = calloc(n + 1, sizeof(char *));
+        if (!list)
+                return NULL;
+        p = v;
+        for (;;) {
+                const char *e = strchr(p, ',');
+                size_t l = e ? (size_t)(e - p) : strlen(p);
+                while (l > 0 && (*p == ' ' || *p == '\t'))
+                        p++, l--;
+                while (l > 0 && (p[l - 1] == ' ' || p[l - 1] == '\t' || p[l - 1] == '/'))
+                        l--;
+                if (l > 0)
+                        list[k++] = strndup(p, l);
+                if (!e)
+                        break;
+                p = e + 1;
+        }
+        return list;
+}
+
+static void free_list(char **l)
+{
+        for (size_t i = 0; l && l[i]; i++)
+                free(l[i]);
+        free(l);
+}
+
+int front_settings_load(struct front_settings *s)
+{
+        const char *v, *rd;
+        int r;
+
+        *s = (struct front_settings){};
+        v = getenv("MCP_LOG_LEVEL");
+        if (v && *v) {
+                int l = log_level_from_string(v);
+                if (l < 0)
+                        log_warning("invalid MCP_LOG_LEVEL '%s', using info", v);
+                else
+                        log_set_max_level(l);
+        }
+        s->max_header = env_size("MCP_HTTP_MAX_HEADER_BYTES", HTTP_MAX_HEADER_BYTES_DEFAULT, 1024,
+                                 1024 * 1024);
+        s->max_body = env_size("MCP_HTTP_MAX_BODY_BYTES", HTTP_MAX_BODY_BYTES_DEFAULT, 1024,
+                               256 * 1024 * 1024);
+        s->idle_ms = env_seconds_ms("MCP_HTTP_IDLE_TIMEOUT", HTTP_IDLE_TIMEOUT_MS_DEFAULT);
+        s->read_ms = env_seconds_ms("MCP_HTTP_READ_TIMEOUT", HTTP_READ_TIMEOUT_MS_DEFAULT);
+
+        v = getenv("MCP_HUB_SOCKET");
+        rd = getenv("RUNTIME_DIRECTORY");
+        if (v && *v)
+                s->hub_socket = strdup(v);
+        else if (rd && *rd) {
+                size_t l = strcspn(rd, ":");
+                if (asprintf(&s->hub_socket, "%.*s/%s", (int)l, rd, HUB_SOCKET_NAME) < 0)
+                        s->hub_socket = NULL;
+        } else
+                s->hub_socket = strdup(HUB_SOCKET_DEFAULT);
+
+        v = getenv("MCP_PATH_PREFIX");
+        if (v && *v) {
+                /* "x", "/x", "/x/" all mean "/x/mcp". */
+                while (*v == '/')
+                        v++;
+                size_t l = strlen(v);
+                while (l > 0 && v[l - 1] == '/')
+                        l--;
+                if (asprintf(&s->mcp_path, l ? "/%.*s/mcp" : "/mcp", (int)l, v) < 0)
+                        s->mcp_path = NULL;
+        } else
+                s->mcp_path = strdup("/mcp");
+        if (!s->hub_socket || !s->mcp_path)
+                return log_error_errno(ENOMEM, "out of memory");
+
+        s->allowed_origins = split_list(getenv("MCP_ALLOWED_ORIGINS"));
+        s->allowed_hosts = split_list(getenv("MCP_ALLOWED_HOSTS"));
+
+        s->auth_disabled = env_is_true(getenv("MCP_DISABLE_AUTH"));
+        v = getenv("MCP_API_KEYS");
+        if (v && *v)
+                (void)keyring_add_env(&s->keys, v, key_warn, NULL);
+        v = getenv("MCP_API_KEYS_PATH");
+        if (v && *v) {
+                r = keyring_add_file(&s->keys, v, key_warn, NULL);
+                if (r < 0)
+                        log_error_errno(r, "cannot load API keys from '%s': %m", v);
+        }
+        if (s->keys.n_keys > 0 && s->auth_disabled) {
+                log_warning("MCP_DISABLE_AUTH is set but API keys are configured: "
+                            "authentication stays on");
+                s->auth_disabled = false;
+        } else if (s->auth_disabled)
+                log_debug("authentication is DISABLED (MCP_DISABLE_AUTH): anyone who can "
+                          "connect may use every upstream");
+        return 0;
+}
+
+void front_settings_done(struct front_settings *s)
+{
+        keyring_done(&s->keys);
+        free(s->hub_socket);
+        free(s->mcp_path);
+        free_list(s->allowed_origins);
+        free_list(s->allowed_hosts);
+}

@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Front connections: the listener and one struct conn per exchange. A
+ * conn reads the envelope line (and, for a POST, the message line), hands
+ * them to the router, and writes wire lines back; it closes after the final
+ * line is flushed or when the front goes away. Nothing here blocks.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "hub/hub.h"
+#include "json.h"
+#include "limits.h"
+#include "log.h"
+#include "proto/jsonrpc.h"
+#include "proto/wire.h"
+
+static int conn_update_events(struct conn *c)
+{
+        uint32_t ev = 0;
+
+        if (!c->read_eof && buf_avail(&c->in) < c->in.max)
+                ev |= EPOLLIN;
+        if (buf_avail(&c->out) > 0)
+                ev |= EPOLLOUT;
+        if (ev == 0)
+                return sd_event_source_set_enabled(c->source, SD_EVENT_OFF);
+        (void)sd_event_source_set_io_events(c->source, ev);
+        return sd_event_source_set_enabled(c->source, SD_EVENT_ON);
+}
+
+struct conn *hub_conn_get(struct hub *h, uint64_t id)
+{
+        return id ? hmap_get(&h->conns, id) : NULL;
+}
+
+void hub_conn_close(struct conn *c)
+{
+        struct hub *h;
+
+        if (!c)
+                return;
+        h = c->hub;
+        if (c->session_id) {
+                struct session *s = session_get(h, c->session_id);
+                if (s && s->get_conn_id == c->id)
+                        s->get_conn_id = 0;
+                free(c->session_id);
+        }
+        hmap_remove(&h->conns, c->id);
+        h->n_conns--;
+        sd_event_source_disable_unref(c->source);
+        safe_close(c->fd);
+        buf_done(&c->in);
+        buf_done(&c->out);
+        cJSON_Delete(c->envelope_json);
+        free(c);
+}
+
+static int conn_flush(struct conn *c)
+{
+        while (buf_avail(&c->out) > 0) {
+                ssize_t n = send(c->fd, buf_head(&c->out), buf_avail(&c->out), MSG_NOSIGNAL);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                break;
+                        return -errno;
+                }
+                buf_consume(&c->out, (size_t)n);
+        }
+        if (buf_avail(&c->out) == 0 && c->finished)
+                return 1; /* done */
+        return conn_update_events(c);
+}
+
+int conn_send(struct conn *c, cJSON *msg, bool final)
+{
+        _cleanup_json_ cJSON *m = msg;
+        _cleanup_cjson_str_ char *line = NULL;
+        size_t len;
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        if (c->finished)
+                return -EPIPE;
+        line = wire_print_line(m, &len);
+        if (!line)
+                return -ENOMEM;
+        r = buf_append(&c->out, line, len);
+        if (r < 0) {
+                log_warning("front connection %llu: output queue full, closing",
+                            (unsigned long long)c->id);
+                hub_conn_close(c);
+                return r;
+        }
+        if (final)
+                c->finished = true;
+        r = conn_flush(c);
+        if (r != 0) {
+                /* Finished (1) or the front went away (< 0). */
+                hub_conn_close(c);
+                return r < 0 ? r : 0;
+        }
+        return 0;
+}
+
+int conn_send_json(struct conn *c, int status, const char *session, cJSON *body)
+{
+        _cleanup_json_ cJSON *b = body;
+        cJSON *m = cJSON_CreateObject();
+
+        if (!m || !b)
+                goto oom;
+        cJSON_AddStringToObject(m, "t", "json");
+        cJSON_AddNumberToObject(m, "status", status);
+        if (session)
+                cJSON_AddStringToObject(m, "session", session);
+        cJSON_AddItemToObject(m, "body", TAKE_PTR(b));
+        return conn_send(c, m, true);
+oom:
+        cJSON_Delete(m);
+        hub_conn_close(c);
+        return -ENOMEM;
+}
+
+int conn_send_error(struct conn *c, int status, cJSON *body)
+{
+        _cleanup_json_ cJSON *b = body;
+        cJSON *m = cJSON_CreateObject();
+
+        if (!m || !b) {
+                cJSON_Delete(m);
+                hub_conn_close(c);
+                return -ENOMEM;
+        }
+        cJSON_AddStringToObject(m, "t", "error");
+        cJSON_AddNumberToObject(m, "status", status);
+        cJSON_AddItemToObject(m, "body", TAKE_PTR(b));
+        return conn_send(c, m, true);
+}
+
+int conn_send_simple(struct conn *c, const char *t)
+{
+        cJSON *m = cJSON_CreateObject();
+        bool final = strcmp(t, "sse") != 0;
+
+        if (!m || !cJSON_AddStringToObject(m, "t", t)) {
+                cJSON_Delete(m);
+                hub_conn_close(c);
+                return -ENOMEM;
+        }
+        if (!final)
+                c->streaming = true;
+        return conn_send(c, m, final);
+}
+
+int hub_conn_deliver(struct hub *h, uint64_t conn_id, cJSON *msg, bool final)
+{
+        struct conn *c = hub_conn_get(h, conn_id);
+        cJSON *line;
+
+        if (!c) {
+                cJSON_Delete(msg);
+                return -ENOTCONN;
+        }
+        if (final && !c->streaming)
+                return conn_send_json(c, 200, NULL, msg);
+        line = cJSON_CreateObject();
+        if (!line) {
+                cJSON_Delete(msg);
+                return -ENOMEM;
+        }
+        cJSON_AddStringToObject(line, "t", "event");
+        cJSON_AddItemToObject(line, "data", msg);
+        if (!final)
+                c->streaming = true;
+        if (conn_send(c, line, false) < 0)
+                return -ENOTCONN;
+        if (final)
+                return conn_send_simple(c, "end");
+        return 0;
+}
+
+static void conn_protocol_error(struct conn *c, const char *what)
+{
+        log_error("front connection %llu: %s, closing", (unsigned long long)c->id, what);
+        (void)conn_send_error(c, 400, jsonrpc_error_new(NULL, JSONRPC_INVALID_REQUEST, what, NULL));
+}
+
+static void conn_dispatch_post(struct conn *c, const char *line, size_t len)
+{
+        cJSON *msg = cJSON_ParseWithLength(line, len);
+
+        if (!msg) {
+                conn_protocol_error(c, "message line is not JSON");
+                return;
+        }
+        hub_route_message(c, msg);
+}
+
+/* Returns 0 to keep reading, or 1 when c was closed. */
+static int conn_process_input(struct conn *c)
+{
+        for (;;) {
+                long n;
+                const char *line;
+
+                if (c->dispatched)
+                        return 0;
+                n = wire_find_line(buf_head(&c->in), buf_avail(&c->in), HUB_MAX_LINE);
+                if (n == 0)
+                        return 0;
+                if (n < 0) {
+                        conn_protocol_error(c, "wire line too long");
+                        return 1;
+                }
+                line = buf_head(&c->in);
+                if (!c->have_envelope) {
+                        int r;
+                        c->envelope_json = cJSON_ParseWithLength(line, (size_t)n - 1);
+                        buf_consume(&c->in, (size_t)n);
+                        r = c->envelope_json ? wire_envelope_from_json(c->envelope_json, &c->env)
+                                             : -EINVAL;
+                        if (r < 0) {
+                                conn_protocol_error(c, r == -EPROTO ? "unsupported wire version"
+                                                                    : "invalid envelope");
+                                return 1;
+                        }
+                        c->have_envelope = true;
+                        if (c->env.op != WIRE_OP_POST) {
+                                c->dispatched = true;
+                                switch (c->env.op) {
+                                case WIRE_OP_GET:
+                                        hub_route_get(c);
+                                        break;
+                                case WIRE_OP_DELETE:
+                                        hub_route_delete(c);
+                                        break;
+                                case WIRE_OP_HEALTH: {
+                                        cJSON *m = cJSON_CreateObject();
+                                        if (m) {
+                                                cJSON_AddStringToObject(m, "t", "health");
+                                                cJSON_AddItemToObject(m, "body",
+                                                                      hub_state_json(c->hub));
+                                        }
+                                        (void)conn_send(c, m, true);
+                                        break;
+                                }
+                                default:
+                                        break;
+                                }
+                                return 1; /* c may be gone: stop touching it */
+                        }
+                        continue;
+                }
+                c->dispatched = true;
+                {
+                        /* Copy out: routing may close c and free its buffer. */
+                        size_t len = (size_t)n - 1;
+                        char *copy = malloc(len + 1);
+                        if (!copy) {
+                                hub_conn_close(c);
+                                return 1;
+                        }
+                        memcpy(copy, line, len);
+                        copy[len] = 0;
+                        buf_consume(&c->in, (size_t)n);
+                        conn_dispatch_post(c, copy, len);
+                        free(copy);
+                }
+                return 1;
+        }
+}
+
+static int conn_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        struct conn *c = userdata;
+        struct hub *h = c->hub;
+        uint64_t id = c->id;
+
+        if (revents & EPOLLOUT) {
+                int r = conn_flush(c);
+                if (r != 0) {
+                        hub_conn_close(c);
+                        return 0;
+                }
+        }
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+                for (;;) {
+                        char *p = buf_reserve(&c->in, 65536);
+                        ssize_t n;
+                        if (!p) {
+                                if (!c->have_envelope || !c->dispatched) {
+                                        conn_protocol_error(c, "wire line too long");
+                                        return 0;
+                                }
+                                /* Dispatched: ignore anything more the front sends. */
+                                buf_reset(&c->in);
+                                continue;
+                        }
+                        n = recv(fd, p, 65536, 0);
+                        if (n > 0) {
+                                buf_commit(&c->in, (size_t)n);
+                                if (c->dispatched)
+                                        buf_reset(&c->in);
+                                if (n < 65536)
+                                        break;
+                                continue;
+                        }
+                        if (n == 0) {
+                                c->read_eof = true;
+                                break;
+                        }
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                break;
+                        c->read_eof = true;
+                        break;
+                }
+                if (conn_process_input(c) == 1 || !hub_conn_get(h, id))
+                        return 0;
+                if (c->read_eof) {
+                        /* The front went away: a pending answer for it is dropped on arrival. */
+                        log_debug("front connection %llu closed by the front",
+                                  (unsigned long long)c->id);
+                        hub_conn_close(c);
+                        return 0;
+                }
+        }
+        (void)conn_update_events(c);
+        return 0;
+}
+
+static int listen_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        struct hub *h = userdata;
+
+        for (int i = 0; i < 64; i++) {
+                int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                struct conn *c;
+                struct ucred cred;
+                socklen_t l = sizeof(cred);
+
+                if (cfd < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return 0;
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                            errno == ENOMEM) {
+                                log_warning_errno(errno, "accept() on the hub socket: %m");
+                                return 0;
+                        }
+                        log_debug_errno(errno, "accept(): %m, ignoring");
+                        return 0;
+                }
+                if (h->n_conns >= HUB_MAX_CONNECTIONS || h->shutting_down) {
+                        log_warning("too many front connections (%zu), refusing one", h->n_conns);
+                        safe_close(cfd);
+                        continue;
+                }
+                if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &l) == 0)
+                        log_debug("front connection from pid %d uid %u", (int)cred.pid,
+                                  (unsigned)cred.uid);
+                c = calloc(1, sizeof(*c));
+                if (!c) {
+                        safe_close(cfd);
+                        continue;
+                }
+                c->hub = h;
+                c->fd = cfd;
+                c->id = ++h->next_conn_id;
+                buf_init(&c->in, HUB_MAX_LINE + 65536);
+                buf_init(&c->out, HUB_CONN_OUT_MAX);
+                if (sd_event_add_io(h->event, &c->source, cfd, EPOLLIN, conn_io_cb, c) < 0 ||
+                    hmap_put(&h->conns, c->id, c) < 0) {
+                        sd_event_source_disable_unref(c->source);
+                        safe_close(cfd);
+                        free(c);
+                        continue;
+                }
+                h->n_conns++;
+        }
+        return 0;
+}
+
+int hub_listen_start(struct hub *h)
+{
+        return sd_event_add_io(h->event, &h->listen_source, h->listen_fd, EPOLLIN, listen_cb, h);
+}

@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mcp-proxy-hub: main, configuration, the socket, signals, shutdown.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "hub/hub.h"
+#include "json.h"
+#include "limits.h"
+#include "log.h"
+#include "upstream/upstream.h"
+
+#define USEC_PER_MSEC 1000ULL
+
+static const char *arg_config;
+static const char *arg_socket;
+static bool arg_check_config;
+
+uint64_t now_usec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void config_warn(void *userdata, const char *message)
+{
+        log_warning("%s", message);
+}
+
+static void help(void)
+{
+        printf("Usage: mcp-proxy-hub [OPTIONS]\n\n"
+               "The persistent daemon of mcp-proxy: owns the upstream MCP servers, the client\n"
+               "sessions and the aggregated catalogue; fronts connect over a UNIX socket.\n\n"
+               "  -c, --config PATH    upstream config (default $MCP_CONFIG_PATH or\n"
+               "                       /etc/mcp-proxy/mcp_config.json)\n"
+               "  -s, --socket PATH    hub socket (default $MCP_HUB_SOCKET,\n"
+               "                       $RUNTIME_DIRECTORY/hub.sock, /run/mcp-proxy/hub.sock)\n"
+               "      --check-config   validate the config and exit (0 valid, 1 invalid)\n"
+               "  -h, --help           show this help\n"
+               "      --version        show the version\n\n"
+               "See mcp-proxy-hub(8) and mcp-proxy.conf(5).\n");
+}
+
+static int parse_argv(int argc, char **argv)
+{
+        enum { ARG_VERSION = 0x100, ARG_CHECK };
+        static const struct option options[] = {
+                {"config", required_argument, NULL, 'c'},
+                {"socket", required_argument, NULL, 's'},
+                {"check-config", no_argument, NULL, ARG_CHECK},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, ARG_VERSION},
+                {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "c:s:h", options, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        arg_config = optarg;
+                        break;
+                case 's':
+                        arg_socket = optarg;
+                        break;
+                case ARG_CHECK:
+                        arg_check_config = true;
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("mcp-proxy-hub %s\n", VERSION);
+                        return 0;
+                default:
+                        return -EINVAL;
+                }
+        if (optind < argc) {
+                log_error("unexpected argument '%s'", argv[optind]);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static const char *config_path(void)
+{
+        const char *p = arg_config ? arg_config : getenv("MCP_CONFIG_PATH");
+        return p && *p ? p : "/etc/mcp-proxy/mcp_config.json";
+}
+
+static int socket_path(char **ret)
+{
+        const char *p = arg_socket ? arg_socket : getenv("MCP_HUB_SOCKET");
+        const char *rd = getenv("RUNTIME_DIRECTORY");
+
+        if (p && *p)
+                *ret = strdup(p);
+        else if (rd && *rd) {
+                /* RUNTIME_DIRECTORY may list several, colon-separated: use the first. */
+                size_t l = strcspn(rd, ":");
+                if (asprintf(ret, "%.*s/%s", (int)l, rd, HUB_SOCKET_NAME) < 0)
+                        *ret = NULL;
+        } else
+                *ret = strdup(HUB_SOCKET_DEFAULT);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int parse_seconds_env(const char *name, uint64_t def_usec, uint64_t *ret)
+{
+        const char *v = getenv(name);
+        char *end;
+        double d;
+
+        *ret = def_usec;
+        if (!v || !*v)
+                return 0;
+        errno = 0;
+        d = strtod(v, &end);
+        if (errno || *end || d < 0 || d > 3600) {
+                log_warning("%s='%s' is not a number of seconds (0-3600), using the default", name,
+                            v);
+                return 0;
+        }
+        *ret = (uint64_t)(d * 1e6);
+        return 0;
+}
+
+static int bind_socket(struct hub *h)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        mode_t old;
+        int r;
+
+        if (strlen(h->socket_path) >= sizeof(sa.sun_path))
+                return log_error_errno(ENAMETOOLONG, "socket path '%s' is too long",
+                                       h->socket_path);
+        strcpy(sa.sun_path, h->socket_path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return log_error_errno(errno, "socket(): %m");
+        /* A socket left by a dead hub is removed; a live hub's is not stolen. */
+        if (lstat(h->socket_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+                _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+                        return log_error_errno(EADDRINUSE,
+                                               "another hub is already listening on '%s'",
+                                               h->socket_path);
+                (void)unlink(h->socket_path);
+        }
+        {
+                /* Create the parent for the default /run path. */
+                char *slash = strrchr(sa.sun_path, '/');
+                if (slash && slash != sa.sun_path) {
+                        *slash = 0;
+                        if (mkdir(sa.sun_path, 0755) < 0 && errno != EEXIST)
+                                log_debug_errno(errno, "mkdir '%s': %m", sa.sun_path);
+                        *slash = '/';
+                }
+        }
+        old = umask(0117);
+        r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+        umask(old);
+        if (r < 0)
+                return log_error_errno(errno, "cannot bind '%s': %m", h->socket_path);
+        if (listen(fd, FRONT_LISTEN_BACKLOG) < 0)
+                return log_error_errno(errno, "listen(): %m");
+        h->listen_fd = TAKE_FD(fd);
+        h->listen_fd_owned = true;
+        return 0;
+}
+
+static int setup_socket(struct hub *h)
+{
+        int n = sd_listen_fds(true);
+
+        if (n < 0)
+                return log_error_errno(n, "LISTEN_FDS: %m");
+        if (n > 1)
+                return log_error_errno(EINVAL, "expected one socket from the service manager, got %d",
+                                       n);
+        if (n == 1) {
+                int fd = SD_LISTEN_FDS_START;
+                if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0)
+                        return log_error_errno(EINVAL,
+                                               "the passed fd is not a listening AF_UNIX stream "
+                                               "socket");
+                (void)fcntl(fd, F_SETFL, O_NONBLOCK);
+                (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+                h->listen_fd = fd;
+                log_info("listening on the socket passed by the service manager");
+                return 0;
+        }
+        return bind_socket(h);
+}
+
+static int load_config(struct hub *h)
+{
+        char err[1024];
+        int r;
+
+        r = config_load_file(h->config_path, &h->config, err, sizeof(err), config_warn, NULL);
+        if (r < 0)
+                return log_error_errno(r, "invalid configuration: %s", err);
+        return 0;
+}
+
+static int setup_upstreams(struct hub *h)
+{
+        size_t enabled = 0;
+
+        for (size_t i = 0; i < h->config.n_servers; i++)
+                if (!h->config.servers[i].disabled)
+                        enabled++;
+        h->prefix_names = enabled > 1;
+        h->upstreams = calloc(enabled ? enabled : 1, sizeof(*h->upstreams));
+        if (!h->upstreams)
+                return log_error_errno(ENOMEM, "out of memory");
+        for (size_t i = 0; i < h->config.n_servers; i++) {
+                const struct server_config *sc = &h->config.servers[i];
+                struct upstream *u;
+
+                if (sc->disabled) {
+                        log_info("upstream '%s' is disabled, skipping", sc->name);
+                        continue;
+                }
+                u = upstream_new(h, sc);
+                if (!u)
+                        return log_error_errno(ENOMEM, "out of memory");
+                h->upstreams[h->n_upstreams++] = u;
+        }
+        return 0;
+}
+
+static void start_upstreams(struct hub *h)
+{
+        for (size_t i = 0; i < h->n_upstreams; i++) {
+                struct upstream *u = h->upstreams[i];
+                if (!u->ops) {
+                        u->state = UPSTREAM_FAILED;
+                        free(u->last_error);
+                        u->last_error = strdup("the remote transports (http, sse) are not in "
+                                               "this build yet");
+                        log_error("upstream '%s': %s transport is not supported by this build",
+                                  u->name, transport_to_string(u->cfg.transport));
+                        continue;
+                }
+                (void)upstream_start(u);
+        }
+}
+
+static bool all_stopped(struct hub *h)
+{
+        for (size_t i = 0; i < h->n_upstreams; i++) {
+                enum upstream_state s = h->upstreams[i]->state;
+                if (s != UPSTREAM_STOPPED && s != UPSTREAM_FAILED)
+                        return false;
+                if (h->upstreams[i]->transport)
+                        return false;
+        }
+        return true;
+}
+
+void hub_upstream_stopped(struct hub *h, struct upstream *u)
+{
+        if (h->shutting_down && all_stopped(h))
+                (void)sd_event_exit(h->event, 0);
+}
+
+static int shutdown_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct hub *h = userdata;
+
+        log_warning("upstreams still running after %d s, killing them", HUB_SHUTDOWN_MAX_MS / 1000);
+        return sd_event_exit(h->event, 0);
+}
+
+static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        struct hub *h = userdata;
+        size_t i = 0;
+        void *v;
+
+        if (h->shutting_down)
+                return 0;
+        h->shutting_down = true;
+        (void)sd_notify(false, "STOPPING=1");
+        log_notice("received %s, shutting down", strsignal((int)si->ssi_signo));
+        (void)sd_event_source_set_enabled(h->listen_source, SD_EVENT_OFF);
+        (void)sd_event_add_time_relative(h->event, NULL, CLOCK_MONOTONIC,
+                                         HUB_SHUTDOWN_MAX_MS * USEC_PER_MSEC, USEC_PER_MSEC,
+                                         shutdown_timeout_cb, h);
+        /* Close open GET streams so fronts finish their responses. */
+        while (hmap_next(&h->sessions, &i, NULL, &v)) {
+                struct session *ss = v;
+                struct conn *c = hub_conn_get(h, ss->get_conn_id);
+                if (c)
+                        (void)conn_send_simple(c, "end");
+        }
+        for (size_t k = 0; k < h->n_upstreams; k++)
+                upstream_stop(h->upstreams[k]);
+        if (all_stopped(h))
+                return sd_event_exit(h->event, 0);
+        return 0;
+}
+
+static void hub_done(struct hub *h)
+{
+        size_t i = 0;
+        void *v;
+
+        while (hmap_next(&h->conns, &i, NULL, &v)) {
+                struct conn *c = v;
+                sd_event_source_disable_unref(c->source);
+                safe_close(c->fd);
+                buf_done(&c->in);
+                buf_done(&c->out);
+                cJSON_Delete(c->envelope_json);
+                free(c->session_id);
+                free(c);
+        }
+        hmap_done(&h->conns);
+        /* Freeing an upstream kills and reaps its child if it still runs. */
+        for (size_t k = 0; k < h->n_upstreams; k++)
+                upstream_free(h->upstreams[k]);
+        free(h->upstreams);
+        catalogue_free(h);
+        sessions_free_all(h);
+        sd_event_source_disable_unref(h->listen_source);
+        if (h->listen_fd_owned && h->socket_path)
+                (void)unlink(h->socket_path);
+        if (h->listen_fd >= 0)
+                safe_close(h->listen_fd);
+        config_done(&h->config);
+        free(h->socket_path);
+        sd_event_unref(h->event);
+}
+
+int main(int argc, char **argv)
+{
+        struct hub h = {.listen_fd = -EBADF};
+        const char *lvl = getenv("MCP_LOG_LEVEL");
+        sigset_t mask;
+        uint64_t delay;
+        int r;
+
+        log_setup("mcp-proxy-hub");
+        if (lvl && *lvl) {
+                int l = log_level_from_string(lvl);
+                if (l < 0)
+                        log_warning("invalid MCP_LOG_LEVEL '%s', using info", lvl);
+                else
+                        log_set_max_level(l);
+        }
+        if (log_stderr_is_journal())
+                log_use_journal(true);
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+
+        h.config_path = config_path();
+        if (arg_check_config) {
+                r = load_config(&h);
+                if (r >= 0)
+                        printf("%s: valid, %zu server(s)\n", h.config_path, h.config.n_servers);
+                config_done(&h.config);
+                return r < 0 ? 1 : 0;
+        }
+
+        parse_seconds_env("MCP_RESTART_DELAY", RESTART_DELAY_MS_DEFAULT * USEC_PER_MSEC, &delay);
+        h.restart_delay_usec = delay ? delay : 1;
+        h.max_streak = RESTART_MAX_STREAK_DEFAULT;
+        {
+                const char *v = getenv("MCP_MAX_RETRIES");
+                char *end;
+                long n;
+                if (v && *v) {
+                        errno = 0;
+                        n = strtol(v, &end, 10);
+                        if (errno || *end || n < 0 || n > 1000000)
+                                log_warning("MCP_MAX_RETRIES='%s' is not a count, using %d", v,
+                                            RESTART_MAX_STREAK_DEFAULT);
+                        else
+                                h.max_streak = (unsigned)n;
+                }
+        }
+        h.started_usec = now_usec();
+
+        /* Block the signals we handle before anything can fork. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+
+        r = load_config(&h);
+        if (r < 0)
+                goto finish;
+        r = socket_path(&h.socket_path);
+        if (r < 0)
+                goto finish;
+        r = sd_event_default(&h.event);
+        if (r < 0) {
+                log_error_errno(r, "cannot create the event loop: %m");
+                goto finish;
+        }
+        r = setup_socket(&h);
+        if (r < 0)
+                goto finish;
+        if ((r = sd_event_add_signal(h.event, NULL, SIGTERM, on_terminate, &h)) < 0 ||
+            (r = sd_event_add_signal(h.event, NULL, SIGINT, on_terminate, &h)) < 0) {
+                log_error_errno(r, "cannot watch signals: %m");
+                goto finish;
+        }
+        (void)sd_event_set_watchdog(h.event, true);
+        r = hub_listen_start(&h);
+        if (r < 0) {
+                log_error_errno(r, "cannot watch the socket: %m");
+                goto finish;
+        }
+        r = setup_upstreams(&h);
+        if (r < 0)
+                goto finish;
+        (void)catalogue_rebuild(&h);
+        start_upstreams(&h);
+        log_notice("mcp-proxy-hub %s ready on '%s' with %zu upstream(s) from '%s'", VERSION,
+                   h.listen_fd_owned ? h.socket_path : "(socket activation)", h.n_upstreams,
+                   h.config_path);
+        (void)sd_notify(false, "READY=1\nSTATUS=Serving");
+
+        r = sd_event_loop(h.event);
+        if (r < 0)
+                log_error_errno(r, "event loop failed: %m");
+finish:
+        hub_done(&h);
+        log_info("stopped");
+        return r < 0 ? 1 : 0;
+}

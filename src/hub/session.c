@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Client sessions. Ids are 128 random bits from getrandom(2), hex: visible
+ * ASCII as the transport requires, unguessable, and bound to the client id
+ * that created them (another client presenting the id gets 404).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "hub/hub.h"
+#include "json.h"
+#include "limits.h"
+#include "log.h"
+#include "sha256.h"
+
+static int random_id(char out[65])
+{
+        uint8_t raw[16];
+        size_t got = 0;
+
+        while (got < sizeof(raw)) {
+                ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                got += (size_t)n;
+        }
+        hex_encode(raw, sizeof(raw), out);
+        return 0;
+}
+
+struct session *session_new(struct hub *h, const char *client, const char *version)
+{
+        struct session *s;
+
+        if (h->sessions.n >= HUB_MAX_SESSIONS) {
+                errno = EUSERS;
+                return NULL;
+        }
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return NULL;
+        if (random_id(s->id) < 0)
+                goto fail;
+        s->client = strdup(client);
+        s->protocol_version = strdup(version);
+        if (!s->client || !s->protocol_version)
+                goto fail;
+        s->created_usec = s->last_used_usec = now_usec();
+        if (hmap_put(&h->sessions, hash_string(s->id), s) < 0)
+                goto fail;
+        return s;
+fail:
+        free(s->client);
+        free(s->protocol_version);
+        free(s);
+        errno = ENOMEM;
+        return NULL;
+}
+
+struct session *session_get(struct hub *h, const char *id)
+{
+        struct session *s;
+
+        if (!id)
+                return NULL;
+        s = hmap_get(&h->sessions, hash_string(id));
+        if (!s || strcmp(s->id, id) != 0)
+                return NULL;
+        return s;
+}
+
+static void session_destroy(struct session *s)
+{
+        free(s->client);
+        free(s->protocol_version);
+        cJSON_Delete(s->client_capabilities);
+        cJSON_Delete(s->client_info);
+        free(s);
+}
+
+void session_free(struct hub *h, struct session *s)
+{
+        if (!s)
+                return;
+        hmap_remove(&h->sessions, hash_string(s->id));
+        session_destroy(s);
+}
+
+void sessions_free_all(struct hub *h)
+{
+        size_t i = 0;
+        void *v;
+
+        while (hmap_next(&h->sessions, &i, NULL, &v))
+                session_destroy(v);
+        hmap_done(&h->sessions);
+}
+
+size_t sessions_count(struct hub *h)
+{
+        return h->sessions.n;
+}

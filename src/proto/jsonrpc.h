@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* JSON-RPC 2.0 and MCP constants and message helpers shared by front and hub. */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+/* Protocol revisions we serve, newest first. */
+#define MCP_PROTOCOL_LATEST "2025-11-25"
+extern const char *const mcp_protocol_versions[]; /* NULL-terminated */
+/* A revision we negotiate (2025-11-25, 2025-06-18, 2025-03-26). */
+bool mcp_protocol_supported(const char *v);
+/* Acceptable in MCP-Protocol-Version: the above plus 2024-11-05. */
+bool mcp_protocol_header_ok(const char *v);
+
+#define JSONRPC_PARSE_ERROR      (-32700)
+#define JSONRPC_INVALID_REQUEST  (-32600)
+#define JSONRPC_METHOD_NOT_FOUND (-32601)
+#define JSONRPC_INVALID_PARAMS   (-32602)
+#define JSONRPC_INTERNAL_ERROR   (-32603)
+/* Implementation-defined, matching the TypeScript SDK's ErrorCode names. */
+#define MCP_ERROR_CONNECTION_CLOSED (-32000) /* also: auth/transport refusals */
+#define MCP_ERROR_REQUEST_TIMEOUT   (-32001) /* also: session not found (HTTP 404) */
+
+enum jsonrpc_kind {
+        JSONRPC_REQUEST,      /* method + id */
+        JSONRPC_NOTIFICATION, /* method, no id */
+        JSONRPC_RESPONSE,     /* id + result or error */
+        _JSONRPC_KIND_INVALID = -22,
+};
+
+/* Classifies a parsed message; _JSONRPC_KIND_INVALID if it is not one. */
+enum jsonrpc_kind jsonrpc_classify(const cJSON *msg);
+/* A valid JSON-RPC id: string or number (integer). */
+bool jsonrpc_id_valid(const cJSON *id);
+
+/* {"jsonrpc":"2.0","id":<copy of id or null>,"error":{"code":..,"message":..[,"data":data]}}
+ * data is taken over (may be NULL). NULL on OOM. */
+cJSON *jsonrpc_error_new(const cJSON *id, int code, const char *message, cJSON *data);
+/* {"jsonrpc":"2.0","id":<copy of id>,"result":result}; result is taken over. */
+cJSON *jsonrpc_result_new(const cJSON *id, cJSON *result);
+/* {"jsonrpc":"2.0","id":id,"method":method[,"params":params]}; params taken over. */
+cJSON *jsonrpc_request_new(double id, const char *method, cJSON *params);
+cJSON *jsonrpc_notification_new(const char *method, cJSON *params);

@@ -1,0 +1,813 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The transport-neutral half of an upstream: handshake, catalogue, the
+ * table of requests in flight, timeouts, restart with backoff.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub/hub.h"
+#include "json.h"
+#include "limits.h"
+#include "log.h"
+#include "proto/jsonrpc.h"
+#include "proto/wire.h"
+#include "upstream/upstream.h"
+
+#define USEC_PER_MSEC 1000ULL
+#define USEC_PER_SEC  1000000ULL
+#define TIMER_ACCURACY_USEC (1 * USEC_PER_MSEC)
+
+static const char *const state_table[_UPSTREAM_STATE_MAX] = {
+        [UPSTREAM_STOPPED] = "stopped",   [UPSTREAM_STARTING] = "starting",
+        [UPSTREAM_READY] = "ready",       [UPSTREAM_BACKOFF] = "backoff",
+        [UPSTREAM_FAILED] = "failed",     [UPSTREAM_STOPPING] = "stopping",
+};
+
+const char *upstream_state_to_string(enum upstream_state s)
+{
+        if (s < 0 || s >= _UPSTREAM_STATE_MAX)
+                return "invalid";
+        return state_table[s];
+}
+
+static void upstream_log(struct upstream *u, int level, const char *fmt, ...) _printf_(3, 4);
+static void upstream_log(struct upstream *u, int level, const char *fmt, ...)
+{
+        char fields[128], msg[2048];
+        va_list ap;
+
+        if (log_get_max_level() < level)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        snprintf(fields, sizeof(fields), "MCP_UPSTREAM=%s", u->name);
+        log_fields(level, fields, "upstream '%s': %s", u->name, msg);
+}
+
+static void set_last_error(struct upstream *u, const char *msg)
+{
+        free(u->last_error);
+        u->last_error = msg ? strdup(msg) : NULL;
+}
+
+/* ---------------------------------------------------------------- pending */
+
+static void pending_free(struct pending *p)
+{
+        if (!p)
+                return;
+        sd_event_source_disable_unref(p->timer);
+        cJSON_Delete(p->client_id);
+        free(p->session_id);
+        free(p->method);
+        free(p);
+}
+
+static struct pending *pending_take(struct upstream *u, int64_t id)
+{
+        return hmap_remove(&u->pending, (uint64_t)id);
+}
+
+/* Answer a client request with an error naming this server. */
+static void pending_fail(struct upstream *u, struct pending *p, int code, const char *message)
+{
+        if (p->kind == PENDING_CLIENT) {
+                _cleanup_json_ cJSON *data = cJSON_CreateObject();
+                cJSON *err;
+                if (data)
+                        cJSON_AddStringToObject(data, "server", u->name);
+                err = jsonrpc_error_new(p->client_id, code, message, TAKE_PTR(data));
+                if (err)
+                        (void)hub_conn_deliver(u->hub, p->conn_id, err, true);
+        } else if (p->done)
+                p->done(u, p, NULL);
+}
+
+static void fail_all_pending(struct upstream *u, int code, const char *message)
+{
+        size_t i = 0;
+        void *v;
+        struct hmap m = u->pending;
+
+        /* Detach the table first: callbacks may add new entries. */
+        u->pending = (struct hmap){};
+        while (hmap_next(&m, &i, NULL, &v)) {
+                struct pending *p = v;
+                pending_fail(u, p, code, message);
+                pending_free(p);
+        }
+        hmap_done(&m);
+}
+
+static int send_message(struct upstream *u, const cJSON *msg)
+{
+        _cleanup_cjson_str_ char *s = NULL;
+
+        if (!u->transport_up)
+                return -ENOTCONN;
+        s = cJSON_PrintUnformatted(msg);
+        if (!s)
+                return -ENOMEM;
+        return u->ops->send(u, s, strlen(s));
+}
+
+static int pending_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct pending *p = userdata;
+        struct upstream *u = p->upstream;
+        char msg[256];
+        _cleanup_json_ cJSON *cancel = NULL;
+        _cleanup_json_ cJSON *params = NULL;
+
+        p = pending_take(u, p->upstream_id);
+        if (!p)
+                return 0;
+        upstream_log(u, LOG_WARNING, "request %" PRId64 " (%s) timed out after %.1f s, cancelling",
+                     p->upstream_id, p->method ? p->method : "?",
+                     (double)p->timeout_usec / USEC_PER_SEC);
+        /* Tell the server to stop working on it (not for initialize). */
+        if (p->method && strcmp(p->method, "initialize") != 0) {
+                params = cJSON_CreateObject();
+                if (params && cJSON_AddNumberToObject(params, "requestId", (double)p->upstream_id) &&
+                    cJSON_AddStringToObject(params, "reason", "timed out in mcp-proxy")) {
+                        cancel = jsonrpc_notification_new("notifications/cancelled",
+                                                          TAKE_PTR(params));
+                        if (cancel)
+                                (void)send_message(u, cancel);
+                }
+        }
+        snprintf(msg, sizeof(msg), "Request to upstream '%s' timed out after %.1f s", u->name,
+                 (double)p->timeout_usec / USEC_PER_SEC);
+        pending_fail(u, p, MCP_ERROR_REQUEST_TIMEOUT, msg);
+        pending_free(p);
+        return 0;
+}
+
+/* Registers p under a fresh id, sets msg's id and the timeout, sends msg. */
+static int pending_send(struct upstream *u, struct pending *p, cJSON *msg, uint64_t timeout_usec)
+{
+        int r;
+
+        p->upstream = u;
+        p->upstream_id = ++u->next_id;
+        p->started_usec = now_usec();
+        p->timeout_usec = timeout_usec;
+        if (!json_set(msg, "id", cJSON_CreateNumber((double)p->upstream_id)))
+                return -ENOMEM;
+        r = hmap_put(&u->pending, (uint64_t)p->upstream_id, p);
+        if (r < 0)
+                return r;
+        if (timeout_usec > 0) {
+                r = sd_event_add_time_relative(u->hub->event, &p->timer, CLOCK_MONOTONIC,
+                                               timeout_usec, TIMER_ACCURACY_USEC,
+                                               pending_timeout_cb, p);
+                if (r < 0) {
+                        hmap_remove(&u->pending, (uint64_t)p->upstream_id);
+                        return r;
+                }
+        }
+        r = send_message(u, msg);
+        if (r < 0) {
+                hmap_remove(&u->pending, (uint64_t)p->upstream_id);
+                return r;
+        }
+        return 0;
+}
+
+static int internal_request(struct upstream *u, const char *method, cJSON *params,
+                            pending_done_cb done, uint64_t timeout_usec)
+{
+        _cleanup_json_ cJSON *msg = jsonrpc_request_new(0, method, params);
+        struct pending *p;
+        int r;
+
+        if (!msg)
+                return -ENOMEM;
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        p->kind = PENDING_INTERNAL;
+        p->done = done;
+        p->method = strdup(method);
+        r = pending_send(u, p, msg, timeout_usec);
+        if (r < 0)
+                pending_free(p);
+        return r;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void schedule_restart(struct upstream *u);
+static int fetch_tools_page(struct upstream *u, const char *cursor);
+
+static uint64_t request_timeout_usec(struct upstream *u)
+{
+        return (uint64_t)u->cfg.request_timeout_ms * USEC_PER_MSEC;
+}
+
+static void become_ready(struct upstream *u);
+
+static void tools_page_done(struct upstream *u, struct pending *p, cJSON *msg)
+{
+        const cJSON *result, *tools, *next;
+        const cJSON *t;
+
+        if (!msg) {
+                /* Failed or timed out: keep whatever we had. */
+                cJSON_Delete(u->tools_fetch);
+                u->tools_fetch = NULL;
+                if (u->state == UPSTREAM_STARTING)
+                        become_ready(u);
+                return;
+        }
+        result = json_get(msg, "result");
+        if (!cJSON_IsObject(result)) {
+                upstream_log(u, LOG_WARNING, "tools/list failed: %s, keeping the previous list",
+                             json_get(msg, "error") ? "error response" : "no result");
+                cJSON_Delete(u->tools_fetch);
+                u->tools_fetch = NULL;
+                if (u->state == UPSTREAM_STARTING)
+                        become_ready(u);
+                return;
+        }
+        tools = json_get(result, "tools");
+        if (cJSON_IsArray(tools))
+                cJSON_ArrayForEach(t, tools)
+                {
+                        if (!cJSON_IsObject(t) || !json_get_string(t, "name")) {
+                                upstream_log(u, LOG_WARNING,
+                                             "tools/list: entry without a name, ignoring");
+                                continue;
+                        }
+                        cJSON_AddItemToArray(u->tools_fetch, cJSON_Duplicate(t, true));
+                }
+        next = json_get(result, "nextCursor");
+        if (cJSON_IsString(next) && *next->valuestring) {
+                if (++u->tools_pages >= UPSTREAM_LIST_MAX_PAGES) {
+                        upstream_log(u, LOG_WARNING,
+                                     "tools/list: more than %d pages, keeping what we have",
+                                     UPSTREAM_LIST_MAX_PAGES);
+                } else if (fetch_tools_page(u, next->valuestring) >= 0)
+                        return;
+        }
+        cJSON_Delete(u->tools);
+        u->tools = u->tools_fetch;
+        u->tools_fetch = NULL;
+        upstream_log(u, LOG_INFO, "%d tools", cJSON_GetArraySize(u->tools));
+        if (u->state == UPSTREAM_STARTING)
+                become_ready(u);
+        else
+                hub_upstream_catalogue_changed(u->hub, u);
+}
+
+static int fetch_tools_page(struct upstream *u, const char *cursor)
+{
+        cJSON *params = NULL;
+
+        if (cursor) {
+                params = cJSON_CreateObject();
+                if (!params || !cJSON_AddStringToObject(params, "cursor", cursor)) {
+                        cJSON_Delete(params);
+                        return -ENOMEM;
+                }
+        }
+        return internal_request(u, "tools/list", params, tools_page_done, request_timeout_usec(u));
+}
+
+static int refresh_tools(struct upstream *u)
+{
+        if (!u->has_tools)
+                return 0;
+        if (u->tools_fetch)
+                return 0; /* already fetching; the fetch will see the new list */
+        u->tools_fetch = cJSON_CreateArray();
+        if (!u->tools_fetch)
+                return -ENOMEM;
+        u->tools_pages = 0;
+        return fetch_tools_page(u, NULL);
+}
+
+static int healthy_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct upstream *u = userdata;
+
+        u->healthy_timer = sd_event_source_disable_unref(u->healthy_timer);
+        if (u->state == UPSTREAM_READY) {
+                u->streak = 0;
+                u->delay_usec = u->hub->restart_delay_usec;
+        }
+        return 0;
+}
+
+static void become_ready(struct upstream *u)
+{
+        u->startup_timer = sd_event_source_disable_unref(u->startup_timer);
+        u->state = UPSTREAM_READY;
+        u->up_since_usec = now_usec();
+        set_last_error(u, NULL);
+        upstream_log(u, LOG_NOTICE, "ready (%s, protocol %s, %d tools)", u->ops->name,
+                     u->protocol_version ? u->protocol_version : "?",
+                     u->tools ? cJSON_GetArraySize(u->tools) : 0);
+        u->healthy_timer = sd_event_source_disable_unref(u->healthy_timer);
+        (void)sd_event_add_time_relative(u->hub->event, &u->healthy_timer, CLOCK_MONOTONIC,
+                                         RESTART_HEALTHY_MS * USEC_PER_MSEC, TIMER_ACCURACY_USEC,
+                                         healthy_cb, u);
+        hub_upstream_catalogue_changed(u->hub, u);
+}
+
+static void handshake_failed(struct upstream *u, const char *why)
+{
+        upstream_log(u, LOG_ERR, "handshake failed: %s", why);
+        set_last_error(u, why);
+        /* Tear the transport down; upstream_transport_stopped() schedules the restart. */
+        u->transport_up = false;
+        fail_all_pending(u, MCP_ERROR_CONNECTION_CLOSED, "Upstream handshake failed");
+        u->state = UPSTREAM_BACKOFF;
+        u->ops->stop(u);
+}
+
+static void initialize_done(struct upstream *u, struct pending *p, cJSON *msg)
+{
+        const cJSON *result, *caps, *v;
+        _cleanup_json_ cJSON *note = NULL;
+
+        if (!msg) {
+                handshake_failed(u, "no answer to initialize");
+                return;
+        }
+        result = json_get(msg, "result");
+        if (!cJSON_IsObject(result)) {
+                const cJSON *e = json_get(msg, "error");
+                const char *em = cJSON_IsObject(e) ? json_get_string(e, "message") : NULL;
+                char why[512];
+                snprintf(why, sizeof(why), "initialize returned an error: %s",
+                         em ? em : "(no message)");
+                handshake_failed(u, why);
+                return;
+        }
+        v = json_get(result, "protocolVersion");
+        if (!cJSON_IsString(v)) {
+                handshake_failed(u, "initialize result has no protocolVersion");
+                return;
+        }
+        if (!mcp_protocol_header_ok(v->valuestring))
+                upstream_log(u, LOG_WARNING, "speaks protocol '%s', which we do not know; trying",
+                             v->valuestring);
+        free(u->protocol_version);
+        u->protocol_version = strdup(v->valuestring);
+        cJSON_Delete(u->init_result);
+        u->init_result = cJSON_Duplicate(result, true);
+        caps = json_get(result, "capabilities");
+        u->has_tools = cJSON_IsObject(caps) && json_get(caps, "tools");
+
+        note = jsonrpc_notification_new("notifications/initialized", NULL);
+        if (!note || send_message(u, note) < 0) {
+                handshake_failed(u, "cannot send notifications/initialized");
+                return;
+        }
+        if (u->has_tools) {
+                u->tools_fetch = cJSON_CreateArray();
+                u->tools_pages = 0;
+                if (!u->tools_fetch || fetch_tools_page(u, NULL) < 0) {
+                        handshake_failed(u, "cannot request tools/list");
+                        return;
+                }
+        } else
+                become_ready(u);
+}
+
+static int startup_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct upstream *u = userdata;
+        char why[128];
+
+        u->startup_timer = sd_event_source_disable_unref(u->startup_timer);
+        if (u->state != UPSTREAM_STARTING)
+                return 0;
+        snprintf(why, sizeof(why), "not ready within %.1f s (startupTimeout)",
+                 (double)u->cfg.startup_timeout_ms / 1000);
+        handshake_failed(u, why);
+        return 0;
+}
+
+void upstream_transport_up(struct upstream *u)
+{
+        cJSON *params, *info, *caps;
+
+        if (u->state != UPSTREAM_STARTING)
+                return;
+        u->transport_up = true;
+        params = cJSON_CreateObject();
+        if (!params)
+                goto oom;
+        cJSON_AddStringToObject(params, "protocolVersion", MCP_PROTOCOL_LATEST);
+        caps = cJSON_AddObjectToObject(params, "capabilities");
+        info = cJSON_AddObjectToObject(params, "clientInfo");
+        if (!caps || !info) {
+                cJSON_Delete(params);
+                goto oom;
+        }
+        cJSON_AddStringToObject(info, "name", "mcp-proxy");
+        cJSON_AddStringToObject(info, "version", VERSION);
+        /* The handshake gets the whole startup budget (a cold npx is slow). */
+        if (internal_request(u, "initialize", params, initialize_done, 0) < 0)
+                goto oom;
+        return;
+oom:
+        handshake_failed(u, "cannot send initialize");
+}
+
+int upstream_start(struct upstream *u)
+{
+        int r;
+
+        if (u->state == UPSTREAM_STARTING || u->state == UPSTREAM_READY ||
+            u->state == UPSTREAM_STOPPING)
+                return 0;
+        u->restart_timer = sd_event_source_disable_unref(u->restart_timer);
+        u->state = UPSTREAM_STARTING;
+        u->stop_requested = false;
+        upstream_log(u, LOG_INFO, "starting (%s)", u->ops->name);
+        r = sd_event_add_time_relative(u->hub->event, &u->startup_timer, CLOCK_MONOTONIC,
+                                       (uint64_t)u->cfg.startup_timeout_ms * USEC_PER_MSEC,
+                                       TIMER_ACCURACY_USEC, startup_timeout_cb, u);
+        if (r < 0)
+                return r;
+        r = u->ops->start(u);
+        if (r < 0) {
+                char why[256];
+                snprintf(why, sizeof(why), "cannot start: %s", strerror(-r));
+                upstream_log(u, LOG_ERR, "%s", why);
+                set_last_error(u, why);
+                u->startup_timer = sd_event_source_disable_unref(u->startup_timer);
+                u->state = UPSTREAM_BACKOFF;
+                schedule_restart(u);
+        }
+        return 0;
+}
+
+static int restart_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct upstream *u = userdata;
+
+        u->restart_timer = sd_event_source_disable_unref(u->restart_timer);
+        if (u->state == UPSTREAM_BACKOFF && !u->hub->shutting_down) {
+                u->restarts++;
+                (void)upstream_start(u);
+        }
+        return 0;
+}
+
+static void schedule_restart(struct upstream *u)
+{
+        int max = u->cfg.max_restarts >= 0 ? u->cfg.max_restarts : (int)u->hub->max_streak;
+        uint64_t delay;
+
+        if (u->hub->shutting_down || u->stop_requested) {
+                u->state = UPSTREAM_STOPPED;
+                return;
+        }
+        u->streak++;
+        if ((int)u->streak > max) {
+                u->state = UPSTREAM_FAILED;
+                upstream_log(u, LOG_ERR,
+                             "failed %u times in a row, giving up until a reload or restart",
+                             u->streak);
+                return;
+        }
+        delay = u->delay_usec ? u->delay_usec : u->hub->restart_delay_usec;
+        u->state = UPSTREAM_BACKOFF;
+        upstream_log(u, LOG_NOTICE, "restarting in %.1f s (failure %u of %d)",
+                     (double)delay / USEC_PER_SEC, u->streak, max);
+        if (sd_event_add_time_relative(u->hub->event, &u->restart_timer, CLOCK_MONOTONIC, delay,
+                                       TIMER_ACCURACY_USEC, restart_cb, u) < 0)
+                u->state = UPSTREAM_FAILED;
+        u->delay_usec = MIN(delay * 2, (uint64_t)RESTART_DELAY_MS_MAX * USEC_PER_MSEC);
+}
+
+void upstream_transport_down(struct upstream *u, const char *reason)
+{
+        char msg[512];
+        bool was_up = u->transport_up || u->state == UPSTREAM_STARTING ||
+                      u->state == UPSTREAM_READY;
+
+        u->transport_up = false;
+        if (u->state == UPSTREAM_STOPPING || u->state == UPSTREAM_STOPPED) {
+                fail_all_pending(u, MCP_ERROR_CONNECTION_CLOSED, "Upstream is shutting down");
+                return;
+        }
+        if (!was_up)
+                return;
+        upstream_log(u, LOG_ERR, "%s", reason);
+        set_last_error(u, reason);
+        snprintf(msg, sizeof(msg), "Upstream '%s' %s", u->name, reason);
+        u->startup_timer = sd_event_source_disable_unref(u->startup_timer);
+        u->healthy_timer = sd_event_source_disable_unref(u->healthy_timer);
+        cJSON_Delete(u->tools_fetch);
+        u->tools_fetch = NULL;
+        if (u->state == UPSTREAM_READY || u->state == UPSTREAM_STARTING)
+                u->state = UPSTREAM_BACKOFF;
+        fail_all_pending(u, MCP_ERROR_CONNECTION_CLOSED, msg);
+        hub_upstream_catalogue_changed(u->hub, u);
+        /* Make sure the rest is gone (process group killed); stopped() follows. */
+        u->ops->stop(u);
+}
+
+void upstream_transport_stopped(struct upstream *u)
+{
+        u->transport_up = false;
+        fail_all_pending(u, MCP_ERROR_CONNECTION_CLOSED, "Upstream stopped");
+        if (u->state == UPSTREAM_STOPPING || u->stop_requested || u->hub->shutting_down) {
+                u->state = UPSTREAM_STOPPED;
+                upstream_log(u, LOG_INFO, "stopped");
+                hub_upstream_stopped(u->hub, u);
+                return;
+        }
+        if (u->state == UPSTREAM_BACKOFF || u->state == UPSTREAM_STARTING ||
+            u->state == UPSTREAM_READY)
+                schedule_restart(u);
+}
+
+void upstream_stop(struct upstream *u)
+{
+        u->stop_requested = true;
+        u->restart_timer = sd_event_source_disable_unref(u->restart_timer);
+        u->startup_timer = sd_event_source_disable_unref(u->startup_timer);
+        u->healthy_timer = sd_event_source_disable_unref(u->healthy_timer);
+        if (u->state == UPSTREAM_STOPPED || u->state == UPSTREAM_FAILED ||
+            (u->state == UPSTREAM_BACKOFF && !u->transport)) {
+                u->state = UPSTREAM_STOPPED;
+                hub_upstream_stopped(u->hub, u);
+                return;
+        }
+        u->state = UPSTREAM_STOPPING;
+        u->ops->stop(u);
+}
+
+int upstream_restart(struct upstream *u)
+{
+        u->streak = 0;
+        u->delay_usec = u->hub->restart_delay_usec;
+        if (u->state == UPSTREAM_FAILED || u->state == UPSTREAM_STOPPED)
+                u->state = UPSTREAM_BACKOFF;
+        if (u->state == UPSTREAM_BACKOFF && !u->transport)
+                return upstream_start(u);
+        return 0;
+}
+
+/* ---------------------------------------------------------------- messages */
+
+static void handle_response(struct upstream *u, cJSON *msg)
+{
+        const cJSON *id = json_get(msg, "id");
+        struct pending *p;
+
+        if (!cJSON_IsNumber(id)) {
+                upstream_log(u, LOG_WARNING, "response with an id we never sent, ignoring");
+                return;
+        }
+        p = pending_take(u, (int64_t)id->valuedouble);
+        if (!p) {
+                upstream_log(u, LOG_DEBUG, "late response to %.0f, ignoring", id->valuedouble);
+                return;
+        }
+        if (p->kind == PENDING_INTERNAL) {
+                if (p->done)
+                        p->done(u, p, msg);
+        } else {
+                /* Put the client's own id back; everything else passes untouched. */
+                cJSON *cid = cJSON_Duplicate(p->client_id, true);
+                if (cid && cJSON_ReplaceItemInObjectCaseSensitive(msg, "id", cid))
+                        (void)hub_conn_deliver(u->hub, p->conn_id, cJSON_Duplicate(msg, true),
+                                               true);
+                else
+                        cJSON_Delete(cid);
+        }
+        pending_free(p);
+}
+
+static void handle_server_request(struct upstream *u, cJSON *msg)
+{
+        const char *method = json_get_string(msg, "method");
+        const cJSON *id = json_get(msg, "id");
+        _cleanup_json_ cJSON *answer = NULL;
+
+        if (strcmp(method, "ping") == 0)
+                answer = jsonrpc_result_new(id, cJSON_CreateObject());
+        else {
+                upstream_log(u, LOG_NOTICE, "server request '%s' cannot be routed, refusing",
+                             method);
+                answer = jsonrpc_error_new(id, JSONRPC_METHOD_NOT_FOUND,
+                                           "Method not supported by mcp-proxy", NULL);
+        }
+        if (answer)
+                (void)send_message(u, answer);
+}
+
+static void handle_notification(struct upstream *u, cJSON *msg)
+{
+        const char *method = json_get_string(msg, "method");
+
+        if (strcmp(method, "notifications/tools/list_changed") == 0) {
+                upstream_log(u, LOG_INFO, "tool list changed, refreshing");
+                (void)refresh_tools(u);
+        } else if (strcmp(method, "notifications/message") == 0) {
+                const cJSON *params = json_get(msg, "params");
+                _cleanup_cjson_str_ char *data =
+                        cJSON_PrintUnformatted(params ? json_get(params, "data") : NULL);
+                upstream_log(u, LOG_INFO, "log: %s", data ? data : "");
+        } else
+                upstream_log(u, LOG_DEBUG, "notification '%s'", method);
+}
+
+void upstream_transport_message(struct upstream *u, cJSON *msg)
+{
+        _cleanup_json_ cJSON *m = msg;
+
+        switch (jsonrpc_classify(m)) {
+        case JSONRPC_RESPONSE:
+                handle_response(u, m);
+                break;
+        case JSONRPC_REQUEST:
+                handle_server_request(u, m);
+                break;
+        case JSONRPC_NOTIFICATION:
+                handle_notification(u, m);
+                break;
+        default:
+                upstream_log(u, LOG_WARNING, "sent something that is not JSON-RPC 2.0, ignoring");
+                break;
+        }
+}
+
+/* ---------------------------------------------------------------- client calls */
+
+int upstream_call(struct upstream *u, cJSON *msg, const cJSON *client_id, uint64_t conn_id,
+                  const char *session_id, const char *method)
+{
+        struct pending *p;
+        int r;
+
+        if (u->state != UPSTREAM_READY)
+                return -EAGAIN;
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        p->kind = PENDING_CLIENT;
+        p->conn_id = conn_id;
+        p->client_id = cJSON_Duplicate(client_id, true);
+        p->session_id = session_id ? strdup(session_id) : NULL;
+        p->method = strdup(method);
+        if (!p->client_id || !p->method || (session_id && !p->session_id)) {
+                pending_free(p);
+                return -ENOMEM;
+        }
+        r = pending_send(u, p, msg, request_timeout_usec(u));
+        if (r < 0)
+                pending_free(p);
+        return r;
+}
+
+int upstream_notify(struct upstream *u, cJSON *msg)
+{
+        _cleanup_json_ cJSON *m = msg;
+        return send_message(u, m);
+}
+
+/* ---------------------------------------------------------------- construction */
+
+static int copy_strv(char **src, char ***ret)
+{
+        size_t n = 0;
+        char **v;
+
+        *ret = NULL;
+        if (!src)
+                return 0;
+        while (src[n])
+                n++;
+        v = calloc(n + 1, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(v[i] = strdup(src[i]))) {
+                        for (size_t j = 0; j < i; j++)
+                                free(v[j]);
+                        free(v);
+                        return -ENOMEM;
+                }
+        *ret = v;
+        return 0;
+}
+
+static void free_strv(char **v)
+{
+        if (!v)
+                return;
+        for (size_t i = 0; v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+static char *strdup_or_null(const char *s, bool *oom)
+{
+        char *d;
+        if (!s)
+                return NULL;
+        d = strdup(s);
+        if (!d)
+                *oom = true;
+        return d;
+}
+
+struct upstream *upstream_new(struct hub *hub, const struct server_config *cfg)
+{
+        struct upstream *u = calloc(1, sizeof(*u));
+        bool oom = false;
+
+        if (!u)
+                return NULL;
+        u->hub = hub;
+        u->cfg = *cfg;
+        u->cfg.name = strdup_or_null(cfg->name, &oom);
+        u->cfg.command = strdup_or_null(cfg->command, &oom);
+        u->cfg.cwd = strdup_or_null(cfg->cwd, &oom);
+        u->cfg.url = strdup_or_null(cfg->url, &oom);
+        u->cfg.args = u->cfg.env = u->cfg.headers = NULL;
+        if (oom || copy_strv(cfg->args, &u->cfg.args) < 0 || copy_strv(cfg->env, &u->cfg.env) < 0 ||
+            copy_strv(cfg->headers, &u->cfg.headers) < 0 || !u->cfg.name)
+                return upstream_free(u);
+        u->name = u->cfg.name;
+        u->delay_usec = hub->restart_delay_usec;
+        switch (cfg->transport) {
+        case TRANSPORT_STDIO:
+                u->ops = &upstream_stdio_ops;
+                break;
+        default:
+                u->ops = NULL; /* remote transports: not built yet */
+                break;
+        }
+        u->state = UPSTREAM_STOPPED;
+        return u;
+}
+
+struct upstream *upstream_free(struct upstream *u)
+{
+        if (!u)
+                return NULL;
+        fail_all_pending(u, MCP_ERROR_CONNECTION_CLOSED, "Upstream removed");
+        if (u->ops && u->transport)
+                u->ops->free(u);
+        sd_event_source_disable_unref(u->restart_timer);
+        sd_event_source_disable_unref(u->startup_timer);
+        sd_event_source_disable_unref(u->healthy_timer);
+        hmap_done(&u->pending);
+        cJSON_Delete(u->init_result);
+        cJSON_Delete(u->tools);
+        cJSON_Delete(u->tools_fetch);
+        free(u->protocol_version);
+        free(u->last_error);
+        free(u->cfg.name);
+        free(u->cfg.command);
+        free(u->cfg.cwd);
+        free(u->cfg.url);
+        free_strv(u->cfg.args);
+        free_strv(u->cfg.env);
+        free_strv(u->cfg.headers);
+        free(u);
+        return NULL;
+}
+
+int upstream_describe(struct upstream *u, cJSON *arr)
+{
+        cJSON *o = cJSON_CreateObject();
+        const cJSON *info = u->init_result ? json_get(u->init_result, "serverInfo") : NULL;
+
+        if (!o)
+                return -ENOMEM;
+        cJSON_AddStringToObject(o, "name", u->name);
+        cJSON_AddStringToObject(o, "transport", transport_to_string(u->cfg.transport));
+        cJSON_AddStringToObject(o, "state", upstream_state_to_string(u->state));
+        cJSON_AddNumberToObject(o, "restarts", u->restarts);
+        cJSON_AddNumberToObject(o, "failures_in_a_row", u->streak);
+        cJSON_AddNumberToObject(o, "tools", u->tools ? cJSON_GetArraySize(u->tools) : 0);
+        cJSON_AddNumberToObject(o, "in_flight", (double)u->pending.n);
+        if (u->protocol_version)
+                cJSON_AddStringToObject(o, "protocol_version", u->protocol_version);
+        if (cJSON_IsObject(info))
+                cJSON_AddItemToObject(o, "server_info", cJSON_Duplicate(info, true));
+        if (u->state == UPSTREAM_READY)
+                cJSON_AddNumberToObject(o, "up_seconds",
+                                        (double)((now_usec() - u->up_since_usec) / USEC_PER_SEC));
+        if (u->last_error)
+                cJSON_AddStringToObject(o, "last_error", u->last_error);
+        if (u->ops && u->ops->describe && u->transport)
+                u->ops->describe(u, o);
+        cJSON_AddItemToArray(arr, o);
+        return 0;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * An upstream MCP server, whatever carries it. The transport-neutral part
+ * (upstream.c) owns the MCP session with the server: the handshake, the
+ * cached catalogue, the table of requests in flight with id remapping,
+ * timeouts, restart with backoff. Transports (upstream-stdio.c, later
+ * HTTP and SSE) implement struct upstream_ops: they only move whole
+ * JSON-RPC messages and report when their channel comes up or goes down.
+ * Everything is asynchronous: send() queues, results arrive through
+ * upstream_transport_message().
+ */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+#include <sys/types.h>
+
+#include "config/config.h"
+#include "hashmap.h"
+
+struct hub;
+struct upstream;
+
+enum upstream_state {
+        UPSTREAM_STOPPED,  /* not started, or stopped for good */
+        UPSTREAM_STARTING, /* transport up or coming up, handshake running */
+        UPSTREAM_READY,    /* initialized, catalogue fetched */
+        UPSTREAM_BACKOFF,  /* down; a restart is scheduled */
+        UPSTREAM_FAILED,   /* too many failed starts in a row; waits for reload/restart */
+        UPSTREAM_STOPPING, /* shutting down */
+        _UPSTREAM_STATE_MAX,
+        _UPSTREAM_STATE_INVALID = -22,
+};
+
+const char *upstream_state_to_string(enum upstream_state s);
+
+struct upstream_ops {
+        const char *name;
+        /* Bring the channel up. Call upstream_transport_up() once messages can be sent
+         * (may be called from inside start). Returns 0 or -errno. */
+        int (*start)(struct upstream *u);
+        /* Queue one compact JSON message (line, no trailing newline). -errno on failure
+         * (e.g. -ENOBUFS when the queue is full). */
+        int (*send)(struct upstream *u, const char *data, size_t len);
+        /* Begin a graceful stop; call upstream_transport_down() when fully stopped
+         * (child reaped, connection closed). Safe to call when already down. */
+        void (*stop)(struct upstream *u);
+        /* Free transport state; the channel is down. */
+        void (*free)(struct upstream *u);
+        /* Add transport facts (pid, url, ...) to the state object. */
+        void (*describe)(struct upstream *u, cJSON *obj);
+};
+
+/* A request the hub sent upstream, by upstream-side id. */
+enum pending_kind {
+        PENDING_CLIENT,   /* on behalf of a client request: answer goes to a front conn */
+        PENDING_INTERNAL, /* the hub's own (initialize, tools/list pages) */
+};
+
+struct pending;
+typedef void (*pending_done_cb)(struct upstream *u, struct pending *p, cJSON *msg);
+
+struct pending {
+        int64_t upstream_id;
+        enum pending_kind kind;
+        /* client requests */
+        uint64_t conn_id;   /* the front connection waiting, 0 if gone */
+        cJSON *client_id;   /* the client's own JSON-RPC id */
+        char *session_id;   /* the client session (may be NULL) */
+        char *method;       /* for logs and errors */
+        /* internal requests */
+        pending_done_cb done;
+        sd_event_source *timer;
+        uint64_t started_usec;
+        uint64_t timeout_usec;
+        struct upstream *upstream;
+};
+
+struct upstream {
+        struct hub *hub;
+        struct server_config cfg; /* owned copy */
+        const char *name;         /* = cfg.name */
+        const struct upstream_ops *ops;
+        void *transport;
+        enum upstream_state state;
+        bool transport_up;
+
+        int64_t next_id;
+        struct hmap pending; /* upstream_id -> struct pending */
+
+        /* what the server said in its handshake */
+        cJSON *init_result;
+        char *protocol_version;
+        bool has_tools;
+
+        /* catalogue */
+        cJSON *tools;       /* array, complete, as the server sent them */
+        cJSON *tools_fetch; /* pages being fetched */
+        int tools_pages;
+
+        /* restarts */
+        unsigned streak;   /* failed starts in a row */
+        unsigned restarts; /* total restarts since the hub started */
+        uint64_t delay_usec;
+        uint64_t up_since_usec;
+        sd_event_source *restart_timer;
+        sd_event_source *startup_timer;
+        sd_event_source *healthy_timer;
+        char *last_error;
+        bool stop_requested;
+};
+
+struct upstream *upstream_new(struct hub *hub, const struct server_config *cfg);
+struct upstream *upstream_free(struct upstream *u);
+int upstream_start(struct upstream *u);
+/* Graceful stop for shutdown: no restart afterwards. */
+void upstream_stop(struct upstream *u);
+/* Restart a failed/backing-off upstream now (resets the streak). */
+int upstream_restart(struct upstream *u);
+
+/*
+ * Sends a client request upstream. msg is the request as it goes upstream
+ * (its "id" is replaced here); client_id is the client's own id (copied).
+ * The answer goes to front connection conn_id through hub_conn_deliver().
+ * Returns 0, or -errno if it could not be sent (the caller answers the client).
+ */
+int upstream_call(struct upstream *u, cJSON *msg, const cJSON *client_id, uint64_t conn_id,
+                  const char *session_id, const char *method);
+/* Forward a notification upstream (takes msg). */
+int upstream_notify(struct upstream *u, cJSON *msg);
+
+/* Adds this upstream's state to arr (an array). */
+int upstream_describe(struct upstream *u, cJSON *arr);
+
+/* ---- for transports ---- */
+void upstream_transport_up(struct upstream *u);
+/* One message from the server; takes ownership. */
+void upstream_transport_message(struct upstream *u, cJSON *msg);
+/* The channel is gone (reason for logs and errors, e.g. "exited with status 1"). */
+void upstream_transport_down(struct upstream *u, const char *reason);
+/* The transport is fully stopped after a stop() request. */
+void upstream_transport_stopped(struct upstream *u);
+
+extern const struct upstream_ops upstream_stdio_ops;
