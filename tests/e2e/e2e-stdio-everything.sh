@@ -47,7 +47,7 @@ curl -sS -N --max-time 30 -o "$T/get1.body" -D "$T/get1.headers" -H "$(auth_h)" 
         "$URL/mcp" 2>/dev/null &
 GET_PID=$!
 PIDS+=("$GET_PID")
-if wait_for 5 grep -q '^HTTP/1.1 ' "$T/get1.headers"; then
+if wait_for 5 grep -qs '^HTTP/1.1 ' "$T/get1.headers"; then
         check_eq "GET /mcp with a session: 200" 200 "$(awk 'NR == 1 {print $2}' "$T/get1.headers")"
         check "GET /mcp: text/event-stream" grep -qi '^content-type: text/event-stream' "$T/get1.headers"
         req GET /mcp -H "$(auth_h)" -H 'Accept: text/event-stream' -H "Mcp-Session-Id: $S" -H 'MCP-Protocol-Version: 2025-11-25'

@@ -514,7 +514,8 @@ raw_exchange() {
 }
 
 # status_lines TEXT: the HTTP status codes of every response in TEXT, space separated.
-status_lines() { grep -aoE '^HTTP/1\.[01] [0-9]{3}' <<<"$1" | awk '{printf "%s%s", sep, $2; sep=" "}'; }
+# (a response may start right after the previous body, without a newline)
+status_lines() { grep -aoE 'HTTP/1\.[01] [0-9]{3} ' <<<"$1" | awk '{printf "%s%s", sep, $2; sep=" "}'; }
 
 # relay_checks CMD...: runs CMD (e.g. a node client) and turns each "PASS x" /
 # "FAIL x" line it prints into a check; other lines are shown indented.
