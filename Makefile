@@ -60,7 +60,7 @@ HUB_OBJ    := $(call obj,$(HUB_SRC))
 
 UNIT_SRC   := $(wildcard tests/unit/test-*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-FUZZ_SRC   := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_SRC   := $(filter-out tests/fuzz/fuzz-main.c,$(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_REPLAY:= $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%-replay,$(FUZZ_SRC))
 FIXTURE_SRC:= $(wildcard tests/fixtures/*.c)
 FIXTURE_BIN:= $(patsubst tests/fixtures/%.c,$(BUILD)/tests/%,$(FIXTURE_SRC))

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "front/front.h"
-#include "limits.h"
+#include "mcp-limits.h"
 #include "log.h"
 
 static const char *arg_listen;

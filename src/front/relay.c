@@ -16,7 +16,7 @@
 
 #include "front/front.h"
 #include "json.h"
-#include "limits.h"
+#include "mcp-limits.h"
 #include "log.h"
 #include "proto/jsonrpc.h"
 #include "proto/wire.h"

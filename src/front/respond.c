@@ -7,7 +7,7 @@
 
 #include "front/front.h"
 #include "json.h"
-#include "limits.h"
+#include "mcp-limits.h"
 #include "proto/jsonrpc.h"
 
 void front_cors_headers(const struct front_request *r, struct buf *out)

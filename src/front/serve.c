@@ -20,7 +20,7 @@
 
 #include "front/front.h"
 #include "json.h"
-#include "limits.h"
+#include "mcp-limits.h"
 #include "log.h"
 #include "proto/jsonrpc.h"
 
@@ -687,11 +687,12 @@ static int serve_one(struct front_conn *c)
                 return -1;
         }
         k = handle_mcp(c, &r);
-        consume_request(c, &r);
         log_request(c, &r);
+        consume_request(c, &r);
         return k < 0 || c->close_after ? -1 : 0;
 
 out_nobody:
+        log_request(c, &r);
         /* The body was not read: drop it if it is all here, else close. */
         if (kind == HTTP_BODY_LENGTH && buf_avail(&c->in) >= r.head_len + length) {
                 r.body_len = length;
@@ -700,7 +701,6 @@ out_nobody:
                 consume_request(c, &r);
         else
                 c->close_after = true;
-        log_request(c, &r);
         return k < 0 || c->close_after ? -1 : 0;
 }
 

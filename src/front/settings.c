@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "front/front.h"
-#include "limits.h"
+#include "mcp-limits.h"
 #include "log.h"
 
 static void key_warn(void *userdata, const char *message)

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "http/http-parse.h"
-#include "limits.h" /* ours; it shadows the C <limits.h> under -Isrc/shared */
+#include "mcp-limits.h" /* ours; it shadows the C <limits.h> under -Isrc/shared */
 #include "macro.h"
 
 /* Empty lines tolerated before the request line (RFC 9112 2.2). */

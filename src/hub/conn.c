@@ -14,7 +14,7 @@
 
 #include "hub/hub.h"
 #include "json.h"
-#include "limits.h"
+#include "mcp-limits.h"
 #include "log.h"
 #include "proto/jsonrpc.h"
 #include "proto/wire.h"

@@ -19,7 +19,7 @@
 #include "auth/auth.h"
 #include "hub/hub.h"
 #include "json.h"
-#include "limits.h"
+#include "mcp-limits.h"
 #include "log.h"
 #include "upstream/upstream.h"
 

@@ -11,7 +11,7 @@
 
 #include "hub/hub.h"
 #include "json.h"
-#include "limits.h"
+#include "mcp-limits.h"
 #include "log.h"
 #include "sha256.h"
 

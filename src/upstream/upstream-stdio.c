@@ -18,7 +18,7 @@
 #include "buf.h"
 #include "hub/hub.h"
 #include "json.h"
-#include "limits.h"
+#include "mcp-limits.h"
 #include "log.h"
 #include "upstream/upstream.h"
 
