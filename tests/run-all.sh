@@ -32,7 +32,7 @@ summary_re='^([A-Za-z_-]+: )?([0-9]+) passed, ([0-9]+) failed(, [0-9]+ skipped)?
 report() {
         local name=$1 rc=$2 log=$3 counted=$4 p=0 f=0 line why=
         if ((counted)); then
-                line=$(grep -E "$summary_re" "$log" | tail -n 1)
+                line=$(grep -aE "$summary_re" "$log" | tail -n 1)
                 if [[ -z $line ]]; then
                         why="no summary line"
                         f=1
