@@ -44,11 +44,11 @@ static int parse_argv(int argc, char **argv)
 {
         enum { ARG_VERSION = 0x100, ARG_INETD };
         static const struct option options[] = {
-                {"listen", optional_argument, NULL, 'l'},
-                {"inetd", no_argument, NULL, ARG_INETD},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, ARG_VERSION},
-                {},
+            {"listen", optional_argument, NULL, 'l'},
+            {"inetd", no_argument, NULL, ARG_INETD},
+            {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, ARG_VERSION},
+            {},
         };
         int c;
 
@@ -118,7 +118,8 @@ static int split_host_port(const char *spec, char *host, size_t hn, char *port, 
 static int listen_on(const char *spec)
 {
         char host[256], port[32];
-        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+        struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                                 .ai_socktype = SOCK_STREAM,
                                  .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
         struct addrinfo *res = NULL;
         int fd = -EBADF, r, one = 1;
@@ -235,8 +236,8 @@ int main(int argc, char **argv)
                         front_serve(&set, fd, fd);
                         r = 0;
                 }
-        } else if (arg_inetd || (!arg_listen_set && fstat(STDIN_FILENO, &st) == 0 &&
-                                 S_ISSOCK(st.st_mode))) {
+        } else if (arg_inetd ||
+                   (!arg_listen_set && fstat(STDIN_FILENO, &st) == 0 && S_ISSOCK(st.st_mode))) {
                 front_serve(&set, STDIN_FILENO, STDOUT_FILENO);
                 r = 0;
         } else {

@@ -51,8 +51,8 @@ static int send_envelope(int fd, struct front_request *r, enum relay_op op, cons
         const struct http_header *h;
         char session[256] = "", proto[64] = "", lei[256] = "";
         struct wire_envelope e = {
-                .op = wire_op_from_string(op_name(op)),
-                .client = r->client ? r->client : "anonymous",
+            .op = wire_op_from_string(op_name(op)),
+            .client = r->client ? r->client : "anonymous",
         };
         _cleanup_json_ cJSON *j = NULL;
         _cleanup_cjson_str_ char *line = NULL;
@@ -64,7 +64,8 @@ static int send_envelope(int fd, struct front_request *r, enum relay_op op, cons
                 session[h->value_len] = 0;
                 e.session = session;
         }
-        if ((h = http_find_header(&r->http, "mcp-protocol-version")) && h->value_len < sizeof(proto)) {
+        if ((h = http_find_header(&r->http, "mcp-protocol-version")) &&
+            h->value_len < sizeof(proto)) {
                 memcpy(proto, h->value, h->value_len);
                 proto[h->value_len] = 0;
                 e.proto = proto;
@@ -84,10 +85,10 @@ static int send_envelope(int fd, struct front_request *r, enum relay_op op, cons
                 return -ENOMEM;
         {
                 struct iovec iov[3] = {
-                        {.iov_base = line, .iov_len = len},
-                        {.iov_base = (void *)(uintptr_t)(message ? message : ""),
-                         .iov_len = message ? strlen(message) : 0},
-                        {.iov_base = (void *)(uintptr_t) "\n", .iov_len = message ? 1 : 0},
+                    {.iov_base = line, .iov_len = len},
+                    {.iov_base = (void *)(uintptr_t)(message ? message : ""),
+                     .iov_len = message ? strlen(message) : 0},
+                    {.iov_base = (void *)(uintptr_t) "\n", .iov_len = message ? 1 : 0},
                 };
                 ret = front_writev_all(fd, iov, 3, HTTP_WRITE_TIMEOUT_MS);
         }
@@ -152,11 +153,11 @@ static int relay_line(struct relay *x, const char *s, size_t n)
         if (strcmp(t, "json") == 0 || strcmp(t, "error") == 0 || strcmp(t, "health") == 0) {
                 _cleanup_cjson_str_ char *body = cJSON_PrintUnformatted(json_get(j, "body"));
                 struct front_response resp = {
-                        .status = status,
-                        .content_type = "application/json",
-                        .body = body ? body : "null",
-                        .body_len = body ? strlen(body) : 4,
-                        .session_id = x->session,
+                    .status = status,
+                    .content_type = "application/json",
+                    .body = body ? body : "null",
+                    .body_len = body ? strlen(body) : 4,
+                    .session_id = x->session,
                 };
                 const cJSON *b = json_get(j, "body");
                 const cJSON *method;
@@ -247,8 +248,8 @@ int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
                 return front_respond_rpc_error(c, r, 503, MCP_ERROR_CONNECTION_CLOSED,
                                                "Service unavailable: mcp-proxy-hub is not running",
                                                "Retry-After: 1\r\n") < 0
-                               ? -EPIPE
-                               : 0;
+                           ? -EPIPE
+                           : 0;
         }
         ret = send_envelope(fd, r, op, message);
         if (ret < 0) {
@@ -257,14 +258,14 @@ int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
                 return front_respond_rpc_error(c, r, 502, MCP_ERROR_CONNECTION_CLOSED,
                                                "Bad gateway: mcp-proxy-hub closed the connection",
                                                NULL) < 0
-                               ? -EPIPE
-                               : 0;
+                           ? -EPIPE
+                           : 0;
         }
         buf_init(&in, HUB_MAX_LINE + 65536);
         for (;;) {
                 struct pollfd p[2] = {
-                        {.fd = fd, .events = POLLIN},
-                        {.fd = c->in_fd, .events = (c->client_eof || client_paused) ? 0 : POLLIN},
+                    {.fd = fd, .events = POLLIN},
+                    {.fd = c->in_fd, .events = (c->client_eof || client_paused) ? 0 : POLLIN},
                 };
                 int timeout = x.sse_started ? HTTP_SSE_KEEPALIVE_MS : -1;
                 int k = poll(p, 2, timeout);
@@ -315,9 +316,9 @@ int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
                                         (void)front_sse_end(c, r);
                                 else if (op != RELAY_HEALTH)
                                         (void)front_respond_rpc_error(
-                                                c, r, 502, MCP_ERROR_CONNECTION_CLOSED,
-                                                "Bad gateway: mcp-proxy-hub closed the connection",
-                                                NULL);
+                                            c, r, 502, MCP_ERROR_CONNECTION_CLOSED,
+                                            "Bad gateway: mcp-proxy-hub closed the connection",
+                                            NULL);
                                 log_error("mcp-proxy-hub closed the exchange early");
                                 ret = op == RELAY_HEALTH ? -ECONNRESET : 0;
                                 c->close_after = true;
@@ -325,7 +326,8 @@ int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
                         }
                         buf_commit(&in, (size_t)n);
                         for (;;) {
-                                long l = wire_find_line(buf_head(&in), buf_avail(&in), HUB_MAX_LINE);
+                                long l =
+                                    wire_find_line(buf_head(&in), buf_avail(&in), HUB_MAX_LINE);
                                 int q;
                                 if (l == 0)
                                         break;
@@ -344,8 +346,7 @@ int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
                 }
         }
 done:
-        if (ret < 0 && !x.sse_started && op != RELAY_HEALTH && ret != -EPIPE &&
-            ret != -ECONNRESET)
+        if (ret < 0 && !x.sse_started && op != RELAY_HEALTH && ret != -EPIPE && ret != -ECONNRESET)
                 (void)front_respond_rpc_error(c, r, 502, MCP_ERROR_CONNECTION_CLOSED,
                                               "Bad gateway: invalid answer from mcp-proxy-hub",
                                               NULL);

@@ -66,8 +66,8 @@ int front_respond(struct front_conn *c, struct front_request *r, const struct fr
                 snprintf(len, sizeof(len), "Content-Length: %zu\r\n", resp->body_len);
         /* A HEAD request gets the headers alone. */
         if (r && http_method_is(&r->http, "HEAD"))
-                return write_head(c, r, resp->status, resp->content_type, len,
-                                  resp->extra_headers, resp->session_id, NULL, 0);
+                return write_head(c, r, resp->status, resp->content_type, len, resp->extra_headers,
+                                  resp->session_id, NULL, 0);
         return write_head(c, r, resp->status, resp->content_type, no_body ? NULL : len,
                           resp->extra_headers, resp->session_id, no_body ? NULL : resp->body,
                           resp->body_len);
@@ -79,11 +79,11 @@ int front_respond_rpc_error(struct front_conn *c, struct front_request *r, int s
         _cleanup_json_ cJSON *e = jsonrpc_error_new(NULL, code, message, NULL);
         _cleanup_cjson_str_ char *s = e ? cJSON_PrintUnformatted(e) : NULL;
         struct front_response resp = {
-                .status = status,
-                .content_type = "application/json",
-                .body = s ? s : "{}",
-                .body_len = s ? strlen(s) : 2,
-                .extra_headers = extra_headers,
+            .status = status,
+            .content_type = "application/json",
+            .body = s ? s : "{}",
+            .body_len = s ? strlen(s) : 2,
+            .extra_headers = extra_headers,
         };
         return front_respond(c, r, &resp);
 }
@@ -110,7 +110,7 @@ int front_sse_write(struct front_conn *c, struct front_request *r, const char *d
         snprintf(size, sizeof(size), "%zx\r\n", len);
         iov[0] = (struct iovec){.iov_base = size, .iov_len = strlen(size)};
         iov[1] = (struct iovec){.iov_base = (void *)(uintptr_t)data, .iov_len = len};
-        iov[2] = (struct iovec){.iov_base = (void *)(uintptr_t)"\r\n", .iov_len = 2};
+        iov[2] = (struct iovec){.iov_base = (void *)(uintptr_t) "\r\n", .iov_len = 2};
         return front_writev_all(c->out_fd, iov, 3, HTTP_WRITE_TIMEOUT_MS);
 }
 

@@ -182,17 +182,17 @@ static int check_auth(struct front_conn *c, struct front_request *r, bool *ret_o
                 log_error("no API keys configured: set MCP_API_KEYS or MCP_API_KEYS_PATH, or "
                           "MCP_DISABLE_AUTH=true to serve without authentication");
                 return front_respond_rpc_error(
-                        c, r, 503, MCP_ERROR_CONNECTION_CLOSED,
-                        "Service unavailable: no API keys are configured. Set MCP_API_KEYS "
-                        "(\"key:client,...\") or MCP_API_KEYS_PATH, or MCP_DISABLE_AUTH=true.",
-                        NULL);
+                    c, r, 503, MCP_ERROR_CONNECTION_CLOSED,
+                    "Service unavailable: no API keys are configured. Set MCP_API_KEYS "
+                    "(\"key:client,...\") or MCP_API_KEYS_PATH, or MCP_DISABLE_AUTH=true.",
+                    NULL);
         }
         if (http_count_headers(&r->http, "authorization") > 1)
                 ar = AUTH_MALFORMED;
         else {
                 a = http_find_header(&r->http, "authorization");
-                ar = keyring_check(&s->keys, a ? a->value : NULL, a ? a->value_len : 0,
-                                   time(NULL), &key);
+                ar = keyring_check(&s->keys, a ? a->value : NULL, a ? a->value_len : 0, time(NULL),
+                                   &key);
         }
         if (ar == AUTH_OK) {
                 r->client = key->client_id;
@@ -215,21 +215,21 @@ static int check_auth(struct front_conn *c, struct front_request *r, bool *ret_o
         }
         log_warning("%s: authentication failed: %s", c->peer, auth_result_to_string(ar));
         return front_respond_rpc_error(
-                c, r, 401, MCP_ERROR_CONNECTION_CLOSED, msg,
-                ar == AUTH_MISSING
-                        ? "WWW-Authenticate: Bearer realm=\"mcp-proxy\"\r\n"
-                        : "WWW-Authenticate: Bearer realm=\"mcp-proxy\", error=\"invalid_token\"\r\n");
+            c, r, 401, MCP_ERROR_CONNECTION_CLOSED, msg,
+            ar == AUTH_MISSING
+                ? "WWW-Authenticate: Bearer realm=\"mcp-proxy\"\r\n"
+                : "WWW-Authenticate: Bearer realm=\"mcp-proxy\", error=\"invalid_token\"\r\n");
 }
 
 static int respond_simple_json(struct front_conn *c, struct front_request *r, int status,
                                const char *json, const char *extra)
 {
         struct front_response resp = {
-                .status = status,
-                .content_type = "application/json",
-                .body = json,
-                .body_len = strlen(json),
-                .extra_headers = extra,
+            .status = status,
+            .content_type = "application/json",
+            .body = json,
+            .body_len = strlen(json),
+            .extra_headers = extra,
         };
         return front_respond(c, r, &resp);
 }
@@ -269,8 +269,8 @@ static int handle_health(struct front_conn *c, struct front_request *r)
                 cJSON_AddStringToObject(o, "status", "healthy");
         if (detail && state) {
                 cJSON *st = cJSON_Parse(state);
-                static const char *const keys[] = {"upstreams", "collisions", "sessions",
-                                                   "tools", "uptime_seconds"};
+                static const char *const keys[] = {"upstreams", "collisions", "sessions", "tools",
+                                                   "uptime_seconds"};
                 if (r->client)
                         cJSON_AddStringToObject(o, "client", r->client);
                 for (size_t i = 0; st && i < ELEMENTSOF(keys); i++) {
@@ -317,9 +317,9 @@ static int handle_post(struct front_conn *c, struct front_request *r)
         if (!accept || !http_accepts(accept->value, accept->value_len, "application/json") ||
             !http_accepts(accept->value, accept->value_len, "text/event-stream"))
                 return front_respond_rpc_error(
-                        c, r, 406, MCP_ERROR_CONNECTION_CLOSED,
-                        "Not Acceptable: Accept must list application/json and text/event-stream",
-                        NULL);
+                    c, r, 406, MCP_ERROR_CONNECTION_CLOSED,
+                    "Not Acceptable: Accept must list application/json and text/event-stream",
+                    NULL);
         if (!ct || !http_media_type_is(ct->value, ct->value_len, "application/json"))
                 return front_respond_rpc_error(c, r, 415, MCP_ERROR_CONNECTION_CLOSED,
                                                "Unsupported Media Type: Content-Type must be "
@@ -346,10 +346,10 @@ static int handle_post(struct front_conn *c, struct front_request *r)
                 header_copy(pv, v, sizeof(v));
                 if (pv->value_len >= sizeof(v) || !mcp_protocol_header_ok(v))
                         return front_respond_rpc_error(
-                                c, r, 400, MCP_ERROR_CONNECTION_CLOSED,
-                                "Bad Request: unsupported MCP-Protocol-Version (supported: "
-                                "2025-11-25, 2025-06-18, 2025-03-26)",
-                                NULL);
+                            c, r, 400, MCP_ERROR_CONNECTION_CLOSED,
+                            "Bad Request: unsupported MCP-Protocol-Version (supported: "
+                            "2025-11-25, 2025-06-18, 2025-03-26)",
+                            NULL);
         }
         compact = cJSON_PrintUnformatted(msg);
         if (!compact)
@@ -369,14 +369,14 @@ static int handle_mcp(struct front_conn *c, struct front_request *r)
                 header_copy(pv, v, sizeof(v));
                 if (pv->value_len >= sizeof(v) || !mcp_protocol_header_ok(v))
                         return front_respond_rpc_error(
-                                c, r, 400, MCP_ERROR_CONNECTION_CLOSED,
-                                "Bad Request: unsupported MCP-Protocol-Version", NULL);
+                            c, r, 400, MCP_ERROR_CONNECTION_CLOSED,
+                            "Bad Request: unsupported MCP-Protocol-Version", NULL);
         }
         if (http_method_is(&r->http, "GET")) {
                 if (!accept || !http_accepts(accept->value, accept->value_len, "text/event-stream"))
                         return front_respond_rpc_error(
-                                c, r, 406, MCP_ERROR_CONNECTION_CLOSED,
-                                "Not Acceptable: Accept must list text/event-stream", NULL);
+                            c, r, 406, MCP_ERROR_CONNECTION_CLOSED,
+                            "Not Acceptable: Accept must list text/event-stream", NULL);
                 return front_relay(c, r, RELAY_GET, NULL, NULL);
         }
         return front_relay(c, r, RELAY_DELETE, NULL, NULL);
@@ -436,14 +436,14 @@ static int read_body(struct front_conn *c, struct front_request *r, enum http_bo
         if (st != 0)
                 return st;
         r->http.headers = r->headers;
-        if (http_parse_request(buf_head(&c->in), r->head_len, 0, &r->http, ELEMENTSOF(r->headers)) !=
-            (int)r->head_len)
+        if (http_parse_request(buf_head(&c->in), r->head_len, 0, &r->http,
+                               ELEMENTSOF(r->headers)) != (int)r->head_len)
                 return 400;
         return 0;
 }
 
 static int read_body_raw(struct front_conn *c, struct front_request *r, enum http_body_kind kind,
-                     size_t length, bool send_continue)
+                         size_t length, bool send_continue)
 {
         const size_t head = r->head_len;
 
@@ -483,8 +483,8 @@ static int read_body_raw(struct front_conn *c, struct front_request *r, enum htt
                         char *start = c->in.data + c->in.off + head;
                         size_t avail = buf_avail(&c->in) - head - decoded;
                         size_t len = avail;
-                        ssize_t k = http_decode_chunked(&dec, start + decoded, &len,
-                                                        c->set->max_body);
+                        ssize_t k =
+                            http_decode_chunked(&dec, start + decoded, &len, c->set->max_body);
                         if (k == -1)
                                 return 400;
                         if (k == -3)
@@ -552,8 +552,9 @@ static int serve_one(struct front_conn *c)
         for (;;) {
                 r.http.headers = r.headers;
                 if (buf_avail(&c->in) > 0) {
-                        k = http_parse_request(buf_head(&c->in), MIN(buf_avail(&c->in), c->set->max_header),
-                                               last_len, &r.http, ELEMENTSOF(r.headers));
+                        k = http_parse_request(buf_head(&c->in),
+                                               MIN(buf_avail(&c->in), c->set->max_header), last_len,
+                                               &r.http, ELEMENTSOF(r.headers));
                         if (k > 0)
                                 break;
                         if (k == HTTP_PARSE_ERROR) {
@@ -621,7 +622,7 @@ static int serve_one(struct front_conn *c)
         if (st != 0) {
                 log_warning("%s: bad body framing (%d), closing", c->peer, st);
                 error_and_close(c, &r, st,
-                                st == 413 ? "request body too large"
+                                st == 413   ? "request body too large"
                                 : st == 501 ? "transfer coding not implemented"
                                             : "bad request framing");
                 log_request(c, &r);
@@ -679,7 +680,7 @@ static int serve_one(struct front_conn *c)
                 if (st > 0) {
                         log_warning("%s: request body: %d, closing", c->peer, st);
                         error_and_close(c, &r, st,
-                                        st == 408 ? "request timeout"
+                                        st == 408   ? "request timeout"
                                         : st == 413 ? "request body too large"
                                                     : "malformed chunked body");
                 }

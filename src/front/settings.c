@@ -102,8 +102,8 @@ int front_settings_load(struct front_settings *s)
                 else
                         log_set_max_level(l);
         }
-        s->max_header = env_size("MCP_HTTP_MAX_HEADER_BYTES", HTTP_MAX_HEADER_BYTES_DEFAULT, 1024,
-                                 1024 * 1024);
+        s->max_header =
+            env_size("MCP_HTTP_MAX_HEADER_BYTES", HTTP_MAX_HEADER_BYTES_DEFAULT, 1024, 1024 * 1024);
         s->max_body = env_size("MCP_HTTP_MAX_BODY_BYTES", HTTP_MAX_BODY_BYTES_DEFAULT, 1024,
                                256 * 1024 * 1024);
         s->idle_ms = env_seconds_ms("MCP_HTTP_IDLE_TIMEOUT", HTTP_IDLE_TIMEOUT_MS_DEFAULT);

@@ -125,7 +125,8 @@ int catalogue_rebuild(struct hub *h)
                                             "clashes with upstream '%s'; keeping '%s'",
                                             name, u->name, prev->upstream->name,
                                             prev->upstream->name);
-                                if (add_collision(&fresh, name, prev->upstream->name, u->name) < 0) {
+                                if (add_collision(&fresh, name, prev->upstream->name, u->name) <
+                                    0) {
                                         free(name);
                                         goto oom;
                                 }
@@ -133,7 +134,7 @@ int catalogue_rebuild(struct hub *h)
                                 continue;
                         }
                         fresh.tools[fresh.n_tools] =
-                                (struct catalogue_tool){.name = name, .upstream = u, .tool = t};
+                            (struct catalogue_tool){.name = name, .upstream = u, .tool = t};
                         fresh.n_tools++;
                         if (hmap_put(&fresh.by_name, hash_string(name),
                                      (void *)(uintptr_t)fresh.n_tools) < 0)

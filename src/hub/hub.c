@@ -60,12 +60,12 @@ static int parse_argv(int argc, char **argv)
 {
         enum { ARG_VERSION = 0x100, ARG_CHECK };
         static const struct option options[] = {
-                {"config", required_argument, NULL, 'c'},
-                {"socket", required_argument, NULL, 's'},
-                {"check-config", no_argument, NULL, ARG_CHECK},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, ARG_VERSION},
-                {},
+            {"config", required_argument, NULL, 'c'},
+            {"socket", required_argument, NULL, 's'},
+            {"check-config", no_argument, NULL, ARG_CHECK},
+            {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, ARG_VERSION},
+            {},
         };
         int c;
 
@@ -158,9 +158,8 @@ static int bind_socket(struct hub *h)
         if (lstat(h->socket_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
                 _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
                 if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-                        return log_error_errno(EADDRINUSE,
-                                               "another hub is already listening on '%s'",
-                                               h->socket_path);
+                        return log_error_errno(
+                            EADDRINUSE, "another hub is already listening on '%s'", h->socket_path);
                 (void)unlink(h->socket_path);
         }
         {
@@ -192,8 +191,8 @@ static int setup_socket(struct hub *h)
         if (n < 0)
                 return log_error_errno(n, "LISTEN_FDS: %m");
         if (n > 1)
-                return log_error_errno(EINVAL, "expected one socket from the service manager, got %d",
-                                       n);
+                return log_error_errno(EINVAL,
+                                       "expected one socket from the service manager, got %d", n);
         if (n == 1) {
                 int fd = SD_LISTEN_FDS_START;
                 if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0)

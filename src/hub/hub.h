@@ -65,8 +65,8 @@ struct conn {
         cJSON *envelope_json;
         struct wire_envelope env;
         bool dispatched;
-        bool streaming;  /* an "sse" line was sent */
-        bool finished;   /* the final line is queued: close once flushed */
+        bool streaming; /* an "sse" line was sent */
+        bool finished;  /* the final line is queued: close once flushed */
         bool read_eof;
         char *session_id; /* session of a GET stream */
 };
@@ -105,9 +105,9 @@ size_t sessions_count(struct hub *h);
 
 /* ---- catalogue.c: the aggregated tool names ---- */
 struct catalogue_tool {
-        char *name;             /* as the client sees it */
+        char *name; /* as the client sees it */
         struct upstream *upstream;
-        const cJSON *tool;      /* the upstream's tool object (borrowed from upstream->tools) */
+        const cJSON *tool; /* the upstream's tool object (borrowed from upstream->tools) */
 };
 
 int catalogue_rebuild(struct hub *h);

@@ -49,8 +49,8 @@ static struct session *find_session(struct conn *c)
 }
 
 /* The choke point: every client request bound for an upstream passes here. */
-static int route_check(struct hub *h, const char *client, struct session *s,
-                       struct upstream *u, const char *method, const char *name)
+static int route_check(struct hub *h, const char *client, struct session *s, struct upstream *u,
+                       const char *method, const char *name)
 {
         h->n_requests++;
         log_debug("client '%s' %s '%s' on upstream '%s'", client, method, name ? name : "",
@@ -175,8 +175,7 @@ static void handle_tools_call(struct conn *c, struct session *s, cJSON *msg)
         }
         r = upstream_call(t->upstream, up, id, c->id, s->id, "tools/call");
         if (r < 0) {
-                snprintf(err, sizeof(err), "Upstream '%s' is not available (%s)",
-                         t->upstream->name,
+                snprintf(err, sizeof(err), "Upstream '%s' is not available (%s)", t->upstream->name,
                          r == -EAGAIN ? upstream_state_to_string(t->upstream->state)
                                       : strerror(-r));
                 reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);

@@ -6,10 +6,10 @@
 #include "proto/wire.h"
 
 static const char *const wire_op_table[_WIRE_OP_MAX] = {
-        [WIRE_OP_POST] = "post",
-        [WIRE_OP_GET] = "get",
-        [WIRE_OP_DELETE] = "delete",
-        [WIRE_OP_HEALTH] = "health",
+    [WIRE_OP_POST] = "post",
+    [WIRE_OP_GET] = "get",
+    [WIRE_OP_DELETE] = "delete",
+    [WIRE_OP_HEALTH] = "health",
 };
 
 const char *wire_op_to_string(enum wire_op op)
@@ -36,7 +36,8 @@ cJSON *wire_envelope_to_json(const struct wire_envelope *e)
 
         if (!j || !op || !e->client)
                 return NULL;
-        if (!cJSON_AddNumberToObject(j, "v", WIRE_VERSION) || !cJSON_AddStringToObject(j, "op", op) ||
+        if (!cJSON_AddNumberToObject(j, "v", WIRE_VERSION) ||
+            !cJSON_AddStringToObject(j, "op", op) ||
             !cJSON_AddStringToObject(j, "client", e->client))
                 return NULL;
         if (e->session && !cJSON_AddStringToObject(j, "session", e->session))

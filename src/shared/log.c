@@ -41,9 +41,9 @@ int log_level_from_string(const char *s)
                 const char *name;
                 int level;
         } table[] = {
-                {"debug", LOG_DEBUG},     {"info", LOG_INFO},  {"notice", LOG_NOTICE},
-                {"warning", LOG_WARNING}, {"warn", LOG_WARNING}, {"error", LOG_ERR},
-                {"err", LOG_ERR},         {"critical", LOG_CRIT}, {"crit", LOG_CRIT},
+            {"debug", LOG_DEBUG},     {"info", LOG_INFO},     {"notice", LOG_NOTICE},
+            {"warning", LOG_WARNING}, {"warn", LOG_WARNING},  {"error", LOG_ERR},
+            {"err", LOG_ERR},         {"critical", LOG_CRIT}, {"crit", LOG_CRIT},
         };
         if (!s)
                 return -EINVAL;

@@ -34,11 +34,11 @@ bool log_stderr_is_journal(void);
 int log_internal(int level, int error, const char *fields, const char *fmt, ...) _printf_(4, 5);
 int log_internalv(int level, int error, const char *fields, const char *fmt, va_list ap);
 
-#define log_full_errno(level, error, ...)                                                          \
-        ({                                                                                         \
-                int _l = (level), _e = (error);                                                    \
-                (log_get_max_level() >= _l) ? log_internal(_l, _e, NULL, __VA_ARGS__)              \
-                                            : -(_e < 0 ? -_e : _e);                                \
+#define log_full_errno(level, error, ...)                                             \
+        ({                                                                            \
+                int _l = (level), _e = (error);                                       \
+                (log_get_max_level() >= _l) ? log_internal(_l, _e, NULL, __VA_ARGS__) \
+                                            : -(_e < 0 ? -_e : _e);                   \
         })
 
 #define log_debug(...)   log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
@@ -54,8 +54,8 @@ int log_internalv(int level, int error, const char *fields, const char *fmt, va_
 #define log_error_errno(e, ...)   log_full_errno(LOG_ERR, e, __VA_ARGS__)
 
 /* With structured fields, e.g. "MCP_UPSTREAM=files". */
-#define log_fields(level, fields, ...)                                                             \
-        ({                                                                                         \
-                int _l = (level);                                                                  \
-                (log_get_max_level() >= _l) ? log_internal(_l, 0, (fields), __VA_ARGS__) : 0;      \
+#define log_fields(level, fields, ...)                                                        \
+        ({                                                                                    \
+                int _l = (level);                                                             \
+                (log_get_max_level() >= _l) ? log_internal(_l, 0, (fields), __VA_ARGS__) : 0; \
         })

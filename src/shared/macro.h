@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define _cleanup_(f)  __attribute__((cleanup(f)))
-#define _unused_      __attribute__((unused))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _unused_       __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _noreturn_    __attribute__((noreturn))
-#define _likely_(x)   __builtin_expect(!!(x), 1)
-#define _unlikely_(x) __builtin_expect(!!(x), 0)
+#define _noreturn_     __attribute__((noreturn))
+#define _likely_(x)    __builtin_expect(!!(x), 1)
+#define _unlikely_(x)  __builtin_expect(!!(x), 0)
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -22,19 +22,19 @@
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /* Take ownership of a pointer: returns it and sets the variable to NULL. */
-#define TAKE_PTR(p)                                                                                \
-        ({                                                                                         \
-                typeof(p) _tp = (p);                                                               \
-                (p) = NULL;                                                                        \
-                _tp;                                                                               \
+#define TAKE_PTR(p)                  \
+        ({                           \
+                typeof(p) _tp = (p); \
+                (p) = NULL;          \
+                _tp;                 \
         })
 
 /* Take ownership of an fd: returns it and sets the variable to -EBADF. */
-#define TAKE_FD(fd)                                                                                \
-        ({                                                                                         \
-                int _tf = (fd);                                                                    \
-                (fd) = -EBADF;                                                                     \
-                _tf;                                                                               \
+#define TAKE_FD(fd)             \
+        ({                      \
+                int _tf = (fd); \
+                (fd) = -EBADF;  \
+                _tf;            \
         })
 
 static inline void freep(void *p)
@@ -61,11 +61,11 @@ static inline void closep(int *fd)
 #define _cleanup_close_ _cleanup_(closep)
 
 /* cJSON trees and printed strings. */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                    \
-        static inline void func##p(type *p)                                                        \
-        {                                                                                          \
-                if (*p)                                                                            \
-                        func(*p);                                                                  \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+        static inline void func##p(type *p)     \
+        {                                       \
+                if (*p)                         \
+                        func(*p);               \
         }
 
 /* Compare two buffers in time independent of where they differ. */

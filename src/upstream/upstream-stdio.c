@@ -35,7 +35,7 @@ struct stdio_transport {
         bool exited;
         bool out_eof;
         bool down_reported;
-        int exit_code; /* when exited normally */
+        int exit_code;   /* when exited normally */
         int exit_signal; /* when killed */
 };
 
@@ -46,8 +46,7 @@ static struct stdio_transport *T(struct upstream *u)
 
 /* Variables a launcher (npx, uvx, a shell script) needs; nothing else leaks through. */
 static const char *const pass_env[] = {
-        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LC_ALL", "TZ", "TMPDIR",
-        NULL,
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LC_ALL", "TZ", "TMPDIR", NULL,
 };
 
 static char **build_env(const struct server_config *cfg)
@@ -401,7 +400,8 @@ static int spawn(struct upstream *u, struct stdio_transport *t)
                 }
                 execvpe(argv[0], argv, env);
                 {
-                        static const char m[] = "mcp-proxy-hub: cannot execute the server's command\n";
+                        static const char m[] =
+                            "mcp-proxy-hub: cannot execute the server's command\n";
                         ssize_t w = write(STDERR_FILENO, m, sizeof(m) - 1);
                         (void)w;
                 }
@@ -436,11 +436,11 @@ static int spawn(struct upstream *u, struct stdio_transport *t)
         (void)sd_event_source_set_child_process_own(t->child_source, true);
 
         if ((r = sd_event_add_io(u->hub->event, &t->out_source, t->out_fd, EPOLLIN, on_stdout, u)) <
-                    0 ||
+                0 ||
             (r = sd_event_add_io(u->hub->event, &t->err_source, t->err_fd, EPOLLIN, on_stderr, u)) <
-                    0 ||
+                0 ||
             (r = sd_event_add_io(u->hub->event, &t->in_source, t->in_fd, EPOLLOUT, on_stdin, u)) <
-                    0)
+                0)
                 goto out;
         (void)sd_event_source_set_enabled(t->in_source, SD_EVENT_OFF);
         log_info("upstream '%s': started pid %d: %s", u->name, (int)pid, u->cfg.command);
@@ -545,8 +545,8 @@ static void stdio_stop(struct upstream *u)
         /* A crashed or dead-pipe server gets no grace: go straight to SIGTERM. */
         (void)sd_event_add_time_relative(u->hub->event, &t->kill_timer, CLOCK_MONOTONIC,
                                          (t->down_reported && u->state != UPSTREAM_STOPPING)
-                                                 ? 1
-                                                 : CHILD_STOP_GRACE_MS * USEC_PER_MSEC,
+                                             ? 1
+                                             : CHILD_STOP_GRACE_MS * USEC_PER_MSEC,
                                          USEC_PER_MSEC, kill_timer_cb, u);
 }
 
@@ -581,10 +581,10 @@ static void stdio_describe(struct upstream *u, cJSON *o)
 }
 
 const struct upstream_ops upstream_stdio_ops = {
-        .name = "stdio",
-        .start = stdio_start,
-        .send = stdio_send,
-        .stop = stdio_stop,
-        .free = stdio_free,
-        .describe = stdio_describe,
+    .name = "stdio",
+    .start = stdio_start,
+    .send = stdio_send,
+    .stop = stdio_stop,
+    .free = stdio_free,
+    .describe = stdio_describe,
 };

@@ -17,14 +17,14 @@
 #include "proto/wire.h"
 #include "upstream/upstream.h"
 
-#define USEC_PER_MSEC 1000ULL
-#define USEC_PER_SEC  1000000ULL
+#define USEC_PER_MSEC       1000ULL
+#define USEC_PER_SEC        1000000ULL
 #define TIMER_ACCURACY_USEC (1 * USEC_PER_MSEC)
 
 static const char *const state_table[_UPSTREAM_STATE_MAX] = {
-        [UPSTREAM_STOPPED] = "stopped",   [UPSTREAM_STARTING] = "starting",
-        [UPSTREAM_READY] = "ready",       [UPSTREAM_BACKOFF] = "backoff",
-        [UPSTREAM_FAILED] = "failed",     [UPSTREAM_STOPPING] = "stopping",
+    [UPSTREAM_STOPPED] = "stopped", [UPSTREAM_STARTING] = "starting",
+    [UPSTREAM_READY] = "ready",     [UPSTREAM_BACKOFF] = "backoff",
+    [UPSTREAM_FAILED] = "failed",   [UPSTREAM_STOPPING] = "stopping",
 };
 
 const char *upstream_state_to_string(enum upstream_state s)
@@ -133,10 +133,11 @@ static int pending_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
         /* Tell the server to stop working on it (not for initialize). */
         if (p->method && strcmp(p->method, "initialize") != 0) {
                 params = cJSON_CreateObject();
-                if (params && cJSON_AddNumberToObject(params, "requestId", (double)p->upstream_id) &&
+                if (params &&
+                    cJSON_AddNumberToObject(params, "requestId", (double)p->upstream_id) &&
                     cJSON_AddStringToObject(params, "reason", "timed out in mcp-proxy")) {
-                        cancel = jsonrpc_notification_new("notifications/cancelled",
-                                                          TAKE_PTR(params));
+                        cancel =
+                            jsonrpc_notification_new("notifications/cancelled", TAKE_PTR(params));
                         if (cancel)
                                 (void)send_message(u, cancel);
                 }
@@ -493,8 +494,8 @@ static void schedule_restart(struct upstream *u)
 void upstream_transport_down(struct upstream *u, const char *reason)
 {
         char msg[512];
-        bool was_up = u->transport_up || u->state == UPSTREAM_STARTING ||
-                      u->state == UPSTREAM_READY;
+        bool was_up =
+            u->transport_up || u->state == UPSTREAM_STARTING || u->state == UPSTREAM_READY;
 
         u->transport_up = false;
         if (u->state == UPSTREAM_STOPPING || u->state == UPSTREAM_STOPPED) {
@@ -619,7 +620,7 @@ static void handle_notification(struct upstream *u, cJSON *msg)
         } else if (strcmp(method, "notifications/message") == 0) {
                 const cJSON *params = json_get(msg, "params");
                 _cleanup_cjson_str_ char *data =
-                        cJSON_PrintUnformatted(params ? json_get(params, "data") : NULL);
+                    cJSON_PrintUnformatted(params ? json_get(params, "data") : NULL);
                 upstream_log(u, LOG_INFO, "log: %s", data ? data : "");
         } else
                 upstream_log(u, LOG_DEBUG, "notification '%s'", method);

@@ -66,10 +66,10 @@ struct pending {
         int64_t upstream_id;
         enum pending_kind kind;
         /* client requests */
-        uint64_t conn_id;   /* the front connection waiting, 0 if gone */
-        cJSON *client_id;   /* the client's own JSON-RPC id */
-        char *session_id;   /* the client session (may be NULL) */
-        char *method;       /* for logs and errors */
+        uint64_t conn_id; /* the front connection waiting, 0 if gone */
+        cJSON *client_id; /* the client's own JSON-RPC id */
+        char *session_id; /* the client session (may be NULL) */
+        char *method;     /* for logs and errors */
         /* internal requests */
         pending_done_cb done;
         sd_event_source *timer;
