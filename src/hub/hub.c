@@ -130,9 +130,8 @@ static int parse_seconds_env(const char *name, uint64_t def_usec, uint64_t *ret)
                 return 0;
         errno = 0;
         d = strtod(v, &end);
-        if (errno || *end || d < 0 || d > 3600) {
-                log_warning("%s='%s' is not a number of seconds (0-3600), using the default", name,
-                            v);
+        if (errno || *end || d < 0 || d > 30 * 86400) {
+                log_warning("%s='%s' is not a number of seconds, using the default", name, v);
                 return 0;
         }
         *ret = (uint64_t)(d * 1e6);
@@ -263,6 +262,15 @@ static void start_upstreams(struct hub *h)
         }
 }
 
+static int sweep_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct hub *h = userdata;
+
+        sessions_expire(h, h->session_idle_usec);
+        (void)sd_event_source_set_time_relative(s, SESSION_SWEEP_MS * USEC_PER_MSEC);
+        return 0;
+}
+
 static bool all_stopped(struct hub *h)
 {
         for (size_t i = 0; i < h->n_upstreams; i++) {
@@ -341,6 +349,7 @@ static void hub_done(struct hub *h)
         catalogue_free(h);
         sessions_free_all(h);
         sd_event_source_disable_unref(h->listen_source);
+        sd_event_source_disable_unref(h->sweep_timer);
         if (h->listen_fd_owned && h->socket_path)
                 (void)unlink(h->socket_path);
         if (h->listen_fd >= 0)
@@ -399,6 +408,10 @@ int main(int argc, char **argv)
                                 h.max_streak = (unsigned)n;
                 }
         }
+        parse_seconds_env("MCP_SESSION_IDLE_TIMEOUT", HUB_SESSION_IDLE_MS * USEC_PER_MSEC,
+                          &h.session_idle_usec);
+        if (h.session_idle_usec == 0)
+                h.session_idle_usec = HUB_SESSION_IDLE_MS * USEC_PER_MSEC;
         h.started_usec = now_usec();
 
         /* Block the signals we handle before anything can fork. */
@@ -430,6 +443,14 @@ int main(int argc, char **argv)
                 goto finish;
         }
         (void)sd_event_set_watchdog(h.event, true);
+        r = sd_event_add_time_relative(h.event, &h.sweep_timer, CLOCK_MONOTONIC,
+                                       SESSION_SWEEP_MS * USEC_PER_MSEC, 1000 * USEC_PER_MSEC,
+                                       sweep_cb, &h);
+        if (r < 0) {
+                log_error_errno(r, "cannot add a timer: %m");
+                goto finish;
+        }
+        (void)sd_event_source_set_enabled(h.sweep_timer, SD_EVENT_ON);
         r = hub_listen_start(&h);
         if (r < 0) {
                 log_error_errno(r, "cannot watch the socket: %m");

@@ -42,7 +42,9 @@ struct hub {
         struct catalogue *catalogue;
 
         uint64_t restart_delay_usec; /* first backoff delay */
-        unsigned max_streak;         /* failed starts before "failed" */
+        uint64_t session_idle_usec;  /* MCP_SESSION_IDLE_TIMEOUT */
+        sd_event_source *sweep_timer;
+        unsigned max_streak; /* failed starts before "failed" */
         bool shutting_down;
         uint64_t started_usec;
 
@@ -101,6 +103,8 @@ struct session *session_new(struct hub *h, const char *client, const char *versi
 struct session *session_get(struct hub *h, const char *id);
 void session_free(struct hub *h, struct session *s);
 void sessions_free_all(struct hub *h);
+/* End sessions unused for idle_usec (a session with an open GET stream is in use). */
+void sessions_expire(struct hub *h, uint64_t idle_usec);
 size_t sessions_count(struct hub *h);
 
 /* ---- catalogue.c: the aggregated tool names ---- */

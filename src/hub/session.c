@@ -5,6 +5,7 @@
  * that created them (another client presenting the id gets 404).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -33,11 +34,58 @@ static int random_id(char out[65])
         return 0;
 }
 
+/* At the cap, the session unused the longest (and without a GET stream) makes room. */
+static bool evict_one(struct hub *h)
+{
+        struct session *oldest = NULL;
+        size_t i = 0;
+        void *v;
+
+        while (hmap_next(&h->sessions, &i, NULL, &v)) {
+                struct session *s = v;
+                if (hub_conn_get(h, s->get_conn_id))
+                        continue;
+                if (!oldest || s->last_used_usec < oldest->last_used_usec)
+                        oldest = s;
+        }
+        if (!oldest)
+                return false;
+        log_notice("session limit (%d) reached: ending session %.8s... of client '%s', unused "
+                   "for %llu s",
+                   HUB_MAX_SESSIONS, oldest->id, oldest->client,
+                   (unsigned long long)((now_usec() - oldest->last_used_usec) / 1000000));
+        session_free(h, oldest);
+        return true;
+}
+
+void sessions_expire(struct hub *h, uint64_t idle_usec)
+{
+        uint64_t now = now_usec();
+        bool again = true;
+
+        /* Freeing while iterating reshuffles the table: restart after each removal. */
+        while (again) {
+                size_t i = 0;
+                void *v;
+                again = false;
+                while (hmap_next(&h->sessions, &i, NULL, &v)) {
+                        struct session *s = v;
+                        if (hub_conn_get(h, s->get_conn_id) || now - s->last_used_usec < idle_usec)
+                                continue;
+                        log_info("session %.8s... of client '%s' expired after %llu s unused",
+                                 s->id, s->client, (unsigned long long)(idle_usec / 1000000));
+                        session_free(h, s);
+                        again = true;
+                        break;
+                }
+        }
+}
+
 struct session *session_new(struct hub *h, const char *client, const char *version)
 {
         struct session *s;
 
-        if (h->sessions.n >= HUB_MAX_SESSIONS) {
+        if (h->sessions.n >= HUB_MAX_SESSIONS && !evict_one(h)) {
                 errno = EUSERS;
                 return NULL;
         }

@@ -41,7 +41,8 @@
 #define HUB_MAX_CONNECTIONS         4096
 #define HUB_MAX_SESSIONS            4096
 #define HUB_CONN_OUT_MAX            (64 * 1024 * 1024) /* queued bytes to one front */
-#define HUB_SESSION_IDLE_MS         (24LL * 3600 * 1000) /* sessions unused this long expire */
+#define HUB_SESSION_IDLE_MS         (24LL * 3600 * 1000) /* MCP_SESSION_IDLE_TIMEOUT (s) */
+#define SESSION_SWEEP_MS            (60 * 1000)          /* how often idle sessions are swept */
 #define UPSTREAM_MAX_LINE           (16 * 1024 * 1024) /* one stdio message from an upstream */
 #define UPSTREAM_STDIN_MAX          (64 * 1024 * 1024) /* queued bytes to one child */
 #define UPSTREAM_STDERR_LINE        4096
