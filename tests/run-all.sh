@@ -22,6 +22,12 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leak
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 logs=$BUILD/test-logs
 mkdir -p "$logs"
+# one run at a time per build dir: two runs would write the same logs
+exec 9>"$logs/.lock"
+if ! flock -n 9; then
+        echo "another test run holds $logs/.lock, waiting"
+        flock 9
+fi
 
 total_pass=0 total_fail=0 ran=0
 failed_names=()
@@ -70,7 +76,7 @@ run() {
         shift 2
         local log=$logs/$name.log
         # the subshell puts the shell's own "Segmentation fault" note into the log
-        (timeout -k 10 "$TEST_TIMEOUT" "$@"; exit $?) </dev/null >"$log" 2>&1
+        (timeout -k 10 "$TEST_TIMEOUT" "$@"; exit $?) </dev/null >"$log" 2>&1 9>&-
         rc=$?
         report "$name" "$rc" "$log" "$counted"
 }

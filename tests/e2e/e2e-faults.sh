@@ -155,6 +155,10 @@ mcp_call "$S" fx_cwd '{}'
 check_jq "cwd: the config cwd" ".result.content[0].text == \"$T/work\""
 check "stderr: the child's stderr line is logged tagged with fx" grep -qE "fx.*$STDERR_LINE" "$T/hub.log"
 
+# ---- process group ----
+FXP=$(upstream_field fx .pid)
+check_eq "fx runs in its own process group" "$FXP" "$(awk '{print $5}' "/proc/$FXP/stat" 2>/dev/null)"
+
 # ---- SIGTERM ----
 CHILDREN=()
 for s in fx other slow garb stubborn; do

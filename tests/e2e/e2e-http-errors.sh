@@ -132,6 +132,16 @@ MCP_VERSION=1999-01-01 mcp_post "$S" '{"jsonrpc":"2.0","id":9,"method":"tools/li
 check_code "MCP-Protocol-Version 1999-01-01: 400" 400
 MCP_VERSION=2025-06-18 mcp_post "$S" '{"jsonrpc":"2.0","id":10,"method":"ping"}'
 check_code "MCP-Protocol-Version 2025-06-18 is accepted" 200
+MCP_VERSION=2024-11-05 mcp_post "$S" '{"jsonrpc":"2.0","id":10,"method":"ping"}'
+check_code "MCP-Protocol-Version 2024-11-05 is tolerated" 200
+req POST /mcp -H "$(auth_h)" "${H_JSON[@]}" -H "Mcp-Session-Id: $S" --data-binary '{"jsonrpc":"2.0","id":10,"method":"ping"}'
+check_code "no MCP-Protocol-Version header (assume 2025-03-26): 200" 200
+for v in 2025-06-18 2025-03-26; do
+        mcp_post "" "${INIT/2025-11-25/$v}"
+        check_jq "initialize asking $v negotiates $v" ".result.protocolVersion == \"$v\""
+done
+mcp_post "" "${INIT/2025-11-25/1999-01-01}"
+check_jq "initialize asking an unknown version gets 2025-11-25" '.result.protocolVersion == "2025-11-25"'
 
 # ---- Origin, Host ----
 mcp_post "$S" '{"jsonrpc":"2.0","id":11,"method":"ping"}' -H 'Origin: https://evil.example.com'
@@ -176,7 +186,13 @@ check_eq "malformed request line: connection closed" 1 "$RAW_CLOSED"
 raw_exchange "GET /health HTTP/1.1\nHost: 127.0.0.1\n\n" 5
 check_eq "bare LF line endings: 400" 400 "$(status_lines "$RAW_OUT")"
 
-start_front "MCP_API_KEYS=$KEY:$KEY_CLIENT" MCP_HTTP_READ_TIMEOUT=1 || exit 1
+start_front "MCP_API_KEYS=$KEY:$KEY_CLIENT" MCP_HTTP_READ_TIMEOUT=1 MCP_HTTP_IDLE_TIMEOUT=2 || exit 1
+t0=$(now_ms)
+raw_exchange "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" 8
+dt=$(($(now_ms) - t0))
+check_eq "idle keep-alive: the answer first" 200 "$(status_lines "$RAW_OUT")"
+check_eq "idle keep-alive: MCP_HTTP_IDLE_TIMEOUT=2 closes the connection" 1 "$RAW_CLOSED"
+check "idle keep-alive: after about 2 s (${dt} ms in 1500..6000)" test "$dt" -ge 1500 -a "$dt" -le 6000
 t0=$(now_ms)
 raw_exchange "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Len" 6
 dt=$(($(now_ms) - t0))

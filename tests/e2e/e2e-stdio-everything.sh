@@ -36,6 +36,16 @@ mcp_call "$S" get-sum '{"a":17,"b":25}'
 check_jq "tools/call get-sum returns the sum" '.result.content[0].text | test("\\b42\\b")'
 mcp_call "$S" no-such-tool '{}'
 check_jq "unknown tool: a JSON-RPC error or an isError result" '(.error.code | type == "number") or .result.isError == true'
+next_id
+mcp_post "$S" "{\"jsonrpc\":\"2.0\",\"id\":$E2E_ID,\"method\":\"tools/call\",\"params\":{\"name\":\"trigger-long-running-operation\",\"arguments\":{\"duration\":1,\"steps\":3},\"_meta\":{\"progressToken\":\"tok-e2e\"}}}"
+check_code "progress: 200" 200
+check_eq "progress: the answer is an SSE stream" text/event-stream "$(header Content-Type | cut -d';' -f1)"
+PROGRESS=$(sse_messages "$RESP_BODY" | jq -c 'select(.method == "notifications/progress")')
+check_eq "progress: three notifications/progress events before the answer" 3 "$(grep -c . <<<"$PROGRESS")"
+check_jq "progress: events carry the client's progressToken and count up" \
+        'map(.params) | map(.progressToken) == ["tok-e2e", "tok-e2e", "tok-e2e"] and (map(.progress) == [1, 2, 3])' \
+        "$(jq -sc . <<<"$PROGRESS")"
+check_jq "progress: then the result with the client's id" ".id == $E2E_ID and (.result.content[0].text | test(\"completed\"))"
 mcp_post "$S" '{"jsonrpc":"2.0","id":"p-1","method":"ping"}'
 check_jq "ping answered by the hub" '.id == "p-1" and .result == {}'
 mcp_post "$S" '{"jsonrpc":"2.0","id":77,"method":"no/such/method"}'

@@ -399,20 +399,24 @@ header() {
 
 auth_h() { printf 'Authorization: Bearer %s' "${1-$KEY}"; }
 
-# sse_response FILE: the last JSON-RPC response (result or error) in an SSE stream.
-sse_response() {
+# sse_messages FILE: every event's data of an SSE stream, one JSON per line.
+sse_messages() {
         awk '
                 { sub(/\r$/, "") }
                 /^data:/ { d = substr($0, 6); sub(/^ /, "", d); buf = buf (buf == "" ? "" : "\n") d; next }
                 /^$/ { if (buf != "") print buf; buf = ""; next }
-                END { if (buf != "") print buf }' "$1" |
-                jq -c 'select(type == "object" and (has("result") or has("error")))' 2>/dev/null | tail -n 1
+                END { if (buf != "") print buf }' "$1" | jq -c . 2>/dev/null
+}
+
+# sse_response FILE: the last JSON-RPC response (result or error) in an SSE stream.
+sse_response() {
+        sse_messages "$1" | jq -c 'select(type == "object" and (has("result") or has("error")))' | tail -n 1
 }
 
 MCP_VERSION=2025-11-25
 # mcp_post SESSION JSON [curl args...]: POST /mcp with the key; BODY is the
 # JSON-RPC response even when the front answered with an SSE stream (the raw
-# body is then in $RAW_BODY).
+# body is in $RAW_BODY, the stream itself stays in $RESP_BODY).
 mcp_post() {
         local session=$1 json=$2
         shift 2

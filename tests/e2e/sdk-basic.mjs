@@ -1,10 +1,11 @@
 // The official TypeScript SDK client against the proxy:
-//   node tests/e2e/sdk-basic.mjs URL KEY [ECHO_TOOL] [SUM_TOOL]
+//   node tests/e2e/sdk-basic.mjs URL KEY [ECHO_TOOL] [SUM_TOOL] [PROGRESS_TOOL|-]
 // Prints "PASS <check>" / "FAIL <check>: <detail>" lines; exits 1 on any failure.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-const [url, key, echoTool = 'echo', sumTool = 'get-sum'] = process.argv.slice(2);
+const [url, key, echoTool = 'echo', sumTool = 'get-sum', progressTool = 'trigger-long-running-operation'] =
+  process.argv.slice(2);
 if (!url || !key) {
   console.error('usage: sdk-basic.mjs URL KEY [ECHO_TOOL] [SUM_TOOL]');
   process.exit(2);
@@ -66,6 +67,23 @@ async function withKey() {
     check(`sdk: callTool ${sumTool} 19+23`, /\b42\b/.test(text(r)) && !r.isError, JSON.stringify(r));
   } catch (e) {
     fail(`sdk: callTool ${sumTool}`, e?.stack ?? e);
+  }
+
+  if (progressTool !== '-') {
+    try {
+      const seen = [];
+      const r = await within(
+        client.callTool({ name: progressTool, arguments: { duration: 1, steps: 4 } }, undefined, {
+          onprogress: (p) => seen.push(p.progress),
+        }),
+        'progress tool',
+      );
+      check(`sdk: callTool ${progressTool} reports progress 1..4`, JSON.stringify(seen) === '[1,2,3,4]',
+        `progress ${JSON.stringify(seen)}`);
+      check(`sdk: callTool ${progressTool} then completes`, /completed/.test(text(r)), JSON.stringify(r));
+    } catch (e) {
+      fail(`sdk: callTool ${progressTool}`, e?.stack ?? e);
+    }
   }
 
   const sid = transport.sessionId;
