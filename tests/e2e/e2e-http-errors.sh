@@ -128,6 +128,15 @@ check_code "request without Mcp-Session-Id: 400" 400
 mcp_post "no-such-session-0123456789" '{"jsonrpc":"2.0","id":8,"method":"tools/list"}'
 check_code "unknown session: 404" 404
 check_jq "unknown session: -32001" '.error.code == -32001'
+req GET /mcp -H "$(auth_h)" -H 'Accept: text/event-stream'
+check_code "GET /mcp without Mcp-Session-Id: 400" 400
+req DELETE /mcp -H "$(auth_h)" -H 'Mcp-Session-Id: no-such-session-0123456789'
+check_code "DELETE of an unknown session: 404" 404
+req POST /mcp "${H_JSON[@]}" -H "Mcp-Session-Id: $S" --data-binary '{"jsonrpc":"2.0","id":8,"method":"ping"}'
+check_code "a valid session id without a key: 401 (sessions are not auth)" 401
+req POST /mcp "${H_JSON[@]}" -H "Authorization: Bearer $FILEKEY" -H "Mcp-Session-Id: $S" \
+        --data-binary '{"jsonrpc":"2.0","id":8,"method":"ping"}'
+check "another client's session id is refused (4xx, got $CODE)" test "$CODE" -ge 400 -a "$CODE" -lt 500
 MCP_VERSION=1999-01-01 mcp_post "$S" '{"jsonrpc":"2.0","id":9,"method":"tools/list"}'
 check_code "MCP-Protocol-Version 1999-01-01: 400" 400
 MCP_VERSION=2025-06-18 mcp_post "$S" '{"jsonrpc":"2.0","id":10,"method":"ping"}'
