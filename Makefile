@@ -36,7 +36,7 @@ else
 SAN := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 
-PC_FRONT := libsystemd libcjson
+PC_FRONT := libcjson
 PC_HUB   := libsystemd libcjson libcurl
 CFLAGS_FRONT := $(shell $(PKG_CONFIG) --cflags $(PC_FRONT))
 LIBS_FRONT   := $(shell $(PKG_CONFIG) --libs $(PC_FRONT))
@@ -80,7 +80,8 @@ $(BUILD)/libcommon.a: $(COMMON_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-# The front links libsystemd and cJSON only: never libcurl (DESIGN.md).
+# The front links cJSON and libc only: never libcurl, not even libsystemd (its 7
+# dependent libraries cost exec time at every connection; DESIGN.md).
 $(BUILD)/mcp-proxy: $(FRONT_OBJ) $(BUILD)/libcommon.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_FRONT)
 

@@ -63,6 +63,13 @@ void front_settings_done(struct front_settings *s);
 /* Serve one connection until it closes. */
 void front_serve(const struct front_settings *set, int in_fd, int out_fd);
 
+/* ---- listen-fds.c ---- */
+#define FRONT_LISTEN_FDS_START 3
+/* Number of fds passed by the service manager (sd_listen_fds(3) semantics), -errno. */
+int front_listen_fds(void);
+/* 1 if fd is a listening stream socket, 0 if a connected one, -errno otherwise. */
+int front_fd_is_listening_stream(int fd);
+
 /* ---- io.c ---- */
 uint64_t front_now_usec(void);
 /* Write everything within timeout_ms; -errno on failure (-ETIMEDOUT). */

@@ -16,7 +16,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "front/front.h"
@@ -223,14 +222,21 @@ int main(int argc, char **argv)
         if (r < 0)
                 return 1;
 
-        n = sd_listen_fds(true);
-        if (n > 1) {
+        n = front_listen_fds();
+        if (n < 0) {
+                log_error_errno(n, "invalid LISTEN_FDS: %m");
+                r = n;
+        } else if (n > 1) {
                 log_error("expected one socket from the service manager, got %d", n);
                 r = -EINVAL;
         } else if (n == 1) {
-                int fd = SD_LISTEN_FDS_START;
-                int listening = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1);
-                if (listening > 0)
+                int fd = FRONT_LISTEN_FDS_START;
+                int listening = front_fd_is_listening_stream(fd);
+                if (listening < 0) {
+                        log_error_errno(listening, "fd 3 from the service manager is not a "
+                                                   "stream socket: %m");
+                        r = listening;
+                } else if (listening > 0)
                         r = accept_loop(&set, fd); /* Accept=no: we accept ourselves */
                 else {
                         front_serve(&set, fd, fd);

@@ -18,6 +18,7 @@
 
 #include "auth/auth.h"
 #include "hub/hub.h"
+#include "hub/log-journal.h"
 #include "json.h"
 #include "mcp-limits.h"
 #include "log.h"
@@ -376,7 +377,7 @@ int main(int argc, char **argv)
                         log_set_max_level(l);
         }
         if (log_stderr_is_journal())
-                log_use_journal(true);
+                log_journal_enable();
 
         r = parse_argv(argc, argv);
         if (r <= 0)

@@ -6,14 +6,13 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "log.h"
 
 static const char *log_ident = "mcp-proxy";
 static int log_max_level = LOG_INFO;
-static bool log_journal;
+static log_journal_sink_t log_journal;
 
 void log_setup(const char *ident)
 {
@@ -30,9 +29,9 @@ int log_get_max_level(void)
         return log_max_level;
 }
 
-void log_use_journal(bool b)
+void log_set_journal_sink(log_journal_sink_t sink)
 {
-        log_journal = b;
+        log_journal = sink;
 }
 
 int log_level_from_string(const char *s)
@@ -114,28 +113,8 @@ int log_internalv(int level, int error, const char *fields, const char *fmt, va_
                 if (*p == '\n' || *p == '\r')
                         *p = ' ';
 
-        if (log_journal) {
-                struct iovec iov[16];
-                char prio[32], ident[128], m[4200];
-                char fbuf[1024];
-                size_t n = 0;
-
-                snprintf(prio, sizeof(prio), "PRIORITY=%d", level);
-                snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s", log_ident);
-                snprintf(m, sizeof(m), "MESSAGE=%s", msg);
-                iov[n++] = (struct iovec){prio, strlen(prio)};
-                iov[n++] = (struct iovec){ident, strlen(ident)};
-                iov[n++] = (struct iovec){m, strlen(m)};
-                if (fields) {
-                        snprintf(fbuf, sizeof(fbuf), "%s", fields);
-                        char *save = NULL;
-                        for (char *t = strtok_r(fbuf, "\n", &save); t && n < ELEMENTSOF(iov);
-                             t = strtok_r(NULL, "\n", &save))
-                                iov[n++] = (struct iovec){t, strlen(t)};
-                }
-                if (sd_journal_sendv(iov, (int)n) >= 0)
-                        goto out;
-        }
+        if (log_journal && log_journal(level, log_ident, msg, fields) >= 0)
+                goto out;
 
         {
                 char line[4600];

@@ -2,8 +2,8 @@
 /*
  * One logging API for every binary. Lines go to stderr with sd-daemon(3)
  * "<N>" priority prefixes, or, when the hub's stderr is the journal
- * ($JOURNAL_STREAM matches), through sd_journal_send with structured
- * fields. Functions preserve errno; the *_errno variants return -abs(r) so
+ * ($JOURNAL_STREAM matches), through a sink that calls sd_journal_send with
+ * structured fields. Functions preserve errno; the *_errno variants return -abs(r) so
  * callers can write "return log_error_errno(r, ...)". "%m" expands to
  * strerror(abs(r)) in the *_errno variants.
  *
@@ -25,8 +25,11 @@ int log_get_max_level(void);
 /* Parse "debug", "info", "notice", "warning"/"warn", "error", "critical"
  * (any case) into a syslog priority; -EINVAL when unknown. */
 int log_level_from_string(const char *s);
-/* Use the journal for structured logging when stderr is connected to it. */
-void log_use_journal(bool b);
+/* Where structured entries go instead of stderr (the hub sets the journal's, see
+ * src/hub/log-journal.c, so the front need not link libsystemd). NULL: stderr. */
+typedef int (*log_journal_sink_t)(int level, const char *ident, const char *message,
+                                  const char *fields);
+void log_set_journal_sink(log_journal_sink_t sink);
 bool log_stderr_is_journal(void);
 
 /* Emits a line; fields (may be NULL) are extra "KEY=value" journal fields
