@@ -1,0 +1,1233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mcp_config.json: parse with cJSON, expand ${VAR} in string values, and
+ * validate into struct config. The first error stops the load and is
+ * reported as "<file>: <JSON path>: <problem>"; warnings go to the caller's
+ * callback in the same shape. Values are never quoted back in messages:
+ * an env value or a header may be a secret.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config/config.h"
+#include "json.h"
+#include "mcp-limits.h"
+#include "macro.h"
+#include "sha256.h"
+
+/* Longest result of expanding one string value. */
+#define CONFIG_EXPAND_MAX CONFIG_FILE_MAX
+/* Largest accepted timeout, in seconds (a year). */
+#define CONFIG_TIMEOUT_S_MAX (365.0 * 24 * 3600)
+/* A JSON path in a message, and how much of one key it shows. */
+#define JPATH_MAX           512
+#define JPATH_SEGMENT_SHOWN 64
+
+#ifndef STRINGIFY
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x)  STRINGIFY_(x)
+#endif
+
+static const char *const transport_table[_TRANSPORT_MAX] = {
+    [TRANSPORT_STDIO] = "stdio",
+    [TRANSPORT_HTTP] = "http",
+    [TRANSPORT_SSE] = "sse",
+    [TRANSPORT_AUTO] = "auto",
+};
+
+const char *transport_to_string(enum upstream_transport t)
+{
+        if (t < 0 || t >= _TRANSPORT_MAX)
+                return NULL;
+        return transport_table[t];
+}
+
+static bool streq(const char *a, const char *b)
+{
+        return strcmp(a, b) == 0;
+}
+
+static bool is_alpha(char c)
+{
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static bool is_digit(char c)
+{
+        return c >= '0' && c <= '9';
+}
+
+/* ---- ${VAR} expansion ---- */
+
+static bool is_name_start(char c)
+{
+        return is_alpha(c) || c == '_';
+}
+
+static bool is_name_char(char c)
+{
+        return is_name_start(c) || is_digit(c);
+}
+
+char *config_expand(const char *s, void (*unset_cb)(void *userdata, const char *name),
+                    void *userdata)
+{
+        struct buf b;
+        const char *p = s, *close = NULL;
+        int r = 0;
+
+        buf_init(&b, CONFIG_EXPAND_MAX);
+
+        while (*p) {
+                const char *d = strchr(p, '$'), *n, *ne, *v;
+                char *name;
+
+                if (!d) {
+                        r = buf_append_str(&b, p);
+                        break;
+                }
+                r = buf_append(&b, p, (size_t)(d - p));
+                if (r < 0)
+                        break;
+
+                if (d[1] == '$' && d[2] == '{') {
+                        /* "$${" is a literal "${"; the '{' is copied as text next round. */
+                        r = buf_append(&b, "$", 1);
+                        p = d + 2;
+                        if (r < 0)
+                                break;
+                        continue;
+                }
+                if (d[1] != '{') {
+                        /* "$NAME", "$$", a lone '$': text. */
+                        r = buf_append(&b, "$", 1);
+                        p = d + 1;
+                        if (r < 0)
+                                break;
+                        continue;
+                }
+
+                /* The first '}' after "${"; kept while it lies ahead, so this stays linear. */
+                if (!close || close < d + 2)
+                        close = strchr(d + 2, '}');
+                if (!close) {
+                        buf_done(&b);
+                        errno = EINVAL;
+                        return NULL;
+                }
+                n = ne = d + 2;
+                if (is_name_start(*ne))
+                        while (is_name_char(*++ne))
+                                ;
+                if (ne == n || (ne != close && !(ne[0] == ':' && ne[1] == '-'))) {
+                        /* "${1A}", "${A-b}", "${}": not a reference, copied as text. */
+                        r = buf_append(&b, "${", 2);
+                        p = d + 2;
+                        if (r < 0)
+                                break;
+                        continue;
+                }
+
+                name = strndup(n, (size_t)(ne - n));
+                if (!name) {
+                        buf_done(&b);
+                        errno = ENOMEM;
+                        return NULL;
+                }
+                v = getenv(name);
+                if (v && *v)
+                        r = buf_append_str(&b, v);
+                else if (ne != close)
+                        /* ":-default": the default runs to the first '}', taken literally. */
+                        r = buf_append(&b, ne + 2, (size_t)(close - (ne + 2)));
+                else if (!v && unset_cb)
+                        unset_cb(userdata, name);
+                free(name);
+                if (r < 0)
+                        break;
+                p = close + 1;
+        }
+
+        if (r < 0) {
+                buf_done(&b);
+                errno = -r;
+                return NULL;
+        }
+        if (!b.data) {
+                char *e = strdup("");
+                if (!e)
+                        errno = ENOMEM;
+                return e;
+        }
+        return b.data;
+}
+
+/* ---- JSON paths in messages ---- */
+
+struct jpath {
+        char s[JPATH_MAX];
+        size_t len;
+};
+
+static void jpath_append(struct jpath *p, const char *s, size_t n)
+{
+        size_t room = sizeof(p->s) - 1 - p->len;
+
+        if (n > room)
+                n = room;
+        memcpy(p->s + p->len, s, n);
+        p->len += n;
+        p->s[p->len] = '\0';
+}
+
+static void jpath_init(struct jpath *p)
+{
+        p->len = 0;
+        jpath_append(p, "$", 1);
+}
+
+static void jpath_pop(struct jpath *p, size_t len)
+{
+        p->len = len;
+        p->s[len] = '\0';
+}
+
+static bool is_plain_segment(const char *key)
+{
+        size_t i;
+
+        for (i = 0; key[i]; i++)
+                if (!is_alpha(key[i]) && !is_digit(key[i]) && key[i] != '_' && key[i] != '-')
+                        return false;
+        return i > 0 && i <= JPATH_SEGMENT_SHOWN;
+}
+
+/* ".key", or ["key"] with escapes when the key has other characters. Returns the old length. */
+static size_t jpath_push_key(struct jpath *p, const char *key)
+{
+        size_t old = p->len, i;
+
+        if (is_plain_segment(key)) {
+                jpath_append(p, ".", 1);
+                jpath_append(p, key, strlen(key));
+                return old;
+        }
+
+        jpath_append(p, "[\"", 2);
+        for (i = 0; key[i] && i < JPATH_SEGMENT_SHOWN; i++) {
+                unsigned char c = (unsigned char)key[i];
+                char esc[8];
+
+                if (c == '"' || c == '\\') {
+                        esc[0] = '\\';
+                        esc[1] = (char)c;
+                        jpath_append(p, esc, 2);
+                } else if (c < 0x20 || c >= 0x7f) {
+                        snprintf(esc, sizeof(esc), "\\x%02x", c);
+                        jpath_append(p, esc, 4);
+                } else
+                        jpath_append(p, key + i, 1);
+        }
+        if (key[i])
+                jpath_append(p, "...", 3);
+        jpath_append(p, "\"]", 2);
+        return old;
+}
+
+static size_t jpath_push_index(struct jpath *p, size_t i)
+{
+        size_t old = p->len;
+        char s[32];
+        int n = snprintf(s, sizeof(s), "[%zu]", i);
+
+        jpath_append(p, s, (size_t)n);
+        return old;
+}
+
+/* ---- load context ---- */
+
+struct ctx {
+        const char *path;
+        char *err;
+        size_t errlen;
+        config_warn_cb warn;
+        void *userdata;
+        struct jpath jp;
+};
+
+static int failf(struct ctx *c, int r, const char *fmt, ...) _printf_(3, 4);
+static int failf(struct ctx *c, int r, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        if (!c->err || c->errlen == 0)
+                return r;
+        n = snprintf(c->err, c->errlen, "%s: %s: ", c->path, c->jp.s);
+        if (n >= 0 && (size_t)n < c->errlen) {
+                va_start(ap, fmt);
+                vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+                va_end(ap);
+        }
+        return r;
+}
+
+#define fail(c, ...) failf(c, -EINVAL, __VA_ARGS__)
+
+static void warnf(struct ctx *c, const char *fmt, ...) _printf_(2, 3);
+static void warnf(struct ctx *c, const char *fmt, ...)
+{
+        _cleanup_free_ char *m = NULL, *full = NULL;
+        va_list ap;
+        int r;
+
+        if (!c->warn)
+                return;
+        va_start(ap, fmt);
+        r = vasprintf(&m, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return;
+        if (asprintf(&full, "%s: %s: %s", c->path, c->jp.s, m) < 0)
+                return;
+        c->warn(c->userdata, full);
+}
+
+static void unset_var(void *userdata, const char *name)
+{
+        warnf(userdata, "environment variable ${%.128s} is not set, using an empty string", name);
+}
+
+/* Expands a string value at the current path into *ret (malloc'd). */
+static int expand_value(struct ctx *c, const cJSON *v, char **ret)
+{
+        char *s;
+
+        if (!cJSON_IsString(v))
+                return fail(c, "expected a string");
+        s = config_expand(v->valuestring, unset_var, c);
+        if (!s) {
+                if (errno == EINVAL)
+                        return fail(c, "unterminated \"${\"");
+                if (errno == E2BIG)
+                        return fail(c, "longer than %d bytes after expansion", CONFIG_EXPAND_MAX);
+                return failf(c, -ENOMEM, "out of memory");
+        }
+        *ret = s;
+        return 0;
+}
+
+static int expand_nonempty(struct ctx *c, const cJSON *v, char **ret)
+{
+        char *s = NULL;
+        int r = expand_value(c, v, &s);
+
+        if (r < 0)
+                return r;
+        if (!*s) {
+                free(s);
+                return fail(c, "must not be empty");
+        }
+        *ret = s;
+        return 0;
+}
+
+static void strv_free(char **v)
+{
+        if (!v)
+                return;
+        for (char **p = v; *p; p++)
+                free(*p);
+        free(v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ---- numbers ---- */
+
+/*
+ * 8080 -> "8080", 1.5 -> "1.5": the shortest form that reads back the same.
+ * (No libm: the binaries do not link it.)
+ */
+static int format_number(double v, char *out, size_t n)
+{
+        if (!isfinite(v))
+                return -ERANGE;
+        if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(long long)v) {
+                snprintf(out, n, "%lld", (long long)v);
+                return 0;
+        }
+        for (int prec = 15; prec <= 17; prec++) {
+                snprintf(out, n, "%.*g", prec, v);
+                if (strtod(out, NULL) == v)
+                        break;
+        }
+        return 0;
+}
+
+static int parse_seconds(struct ctx *c, const cJSON *v, int64_t *ret_ms)
+{
+        double s, ms;
+
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble <= 0)
+                return fail(c, "expected a positive number of seconds");
+        s = v->valuedouble;
+        if (s > CONFIG_TIMEOUT_S_MAX)
+                return fail(c, "more than %.0f seconds", CONFIG_TIMEOUT_S_MAX);
+        ms = (double)(int64_t)(s * 1000.0 + 0.5);
+        *ret_ms = ms < 1 ? 1 : (int64_t)ms;
+        return 0;
+}
+
+/* ---- per-key parsers ---- */
+
+static int parse_args(struct ctx *c, const cJSON *v, struct server_config *s)
+{
+        const cJSON *a;
+        size_t n, i = 0;
+
+        if (!cJSON_IsArray(v))
+                return fail(c, "expected an array of strings");
+        n = (size_t)cJSON_GetArraySize(v);
+        s->args = calloc(n + 1, sizeof(char *));
+        if (!s->args)
+                return failf(c, -ENOMEM, "out of memory");
+
+        cJSON_ArrayForEach(a, v)
+        {
+                size_t old = jpath_push_index(&c->jp, i);
+                int r;
+
+                if (cJSON_IsString(a))
+                        r = expand_value(c, a, &s->args[i]);
+                else if (cJSON_IsNumber(a)) {
+                        char num[64];
+                        if (format_number(a->valuedouble, num, sizeof(num)) < 0)
+                                r = fail(c, "number out of range");
+                        else if (!(s->args[i] = strdup(num)))
+                                r = failf(c, -ENOMEM, "out of memory");
+                        else
+                                r = 0;
+                } else
+                        r = fail(c, "expected a string or a number");
+                if (r < 0)
+                        return r;
+                jpath_pop(&c->jp, old);
+                i++;
+        }
+        return 0;
+}
+
+static bool valid_env_name(const char *k)
+{
+        return *k && !strchr(k, '=');
+}
+
+/* RFC 9110 token. */
+static bool is_tchar(char ch)
+{
+        return is_alpha(ch) || is_digit(ch) || (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+static bool valid_header_name(const char *k)
+{
+        if (!*k)
+                return false;
+        for (; *k; k++)
+                if (!is_tchar(*k))
+                        return false;
+        return true;
+}
+
+struct map_entry {
+        const cJSON *item;
+        size_t index;
+};
+
+static int cmp_env_entry(const void *a, const void *b)
+{
+        const struct map_entry *x = a, *y = b;
+        int r = strcmp(x->item->string, y->item->string);
+        return r ? r : (x->index > y->index) - (x->index < y->index);
+}
+
+static int cmp_header_entry(const void *a, const void *b)
+{
+        const struct map_entry *x = a, *y = b;
+        int r = strcasecmp(x->item->string, y->item->string);
+        return r ? r : (x->index > y->index) - (x->index < y->index);
+}
+
+/*
+ * "env" and "headers": an object of strings, rendered "KEY=value" or
+ * "Name: value" in file order. A name given twice (for headers in any
+ * case) is an error, reported at the later one.
+ */
+static int parse_string_map(struct ctx *c, const cJSON *v, bool headers, char ***ret)
+{
+        _cleanup_free_ struct map_entry *sorted = NULL;
+        const cJSON *e;
+        char **out;
+        size_t n, i = 0;
+
+        if (!cJSON_IsObject(v))
+                return fail(c, "expected an object of strings");
+        n = (size_t)cJSON_GetArraySize(v);
+
+        sorted = calloc(n ? n : 1, sizeof(*sorted));
+        if (!sorted)
+                return failf(c, -ENOMEM, "out of memory");
+        cJSON_ArrayForEach(e, v)
+        {
+                sorted[i] = (struct map_entry){e, i};
+                i++;
+        }
+        qsort(sorted, n, sizeof(*sorted), headers ? cmp_header_entry : cmp_env_entry);
+        for (i = 1; i < n; i++)
+                if ((headers ? strcasecmp : strcmp)(sorted[i - 1].item->string,
+                                                    sorted[i].item->string) == 0) {
+                        jpath_push_key(&c->jp, sorted[i].item->string);
+                        return fail(c, headers ? "duplicate header" : "duplicate variable");
+                }
+
+        out = calloc(n + 1, sizeof(char *));
+        if (!out)
+                return failf(c, -ENOMEM, "out of memory");
+        *ret = out;
+
+        i = 0;
+        cJSON_ArrayForEach(e, v)
+        {
+                size_t old = jpath_push_key(&c->jp, e->string);
+                char *val = NULL;
+                int r;
+
+                if (headers ? !valid_header_name(e->string) : !valid_env_name(e->string))
+                        return fail(c, headers ? "invalid header name (expected an HTTP token)"
+                                               : "invalid variable name (empty or contains '=')");
+                r = expand_value(c, e, &val);
+                if (r < 0)
+                        return r;
+                if (headers && strpbrk(val, "\r\n")) {
+                        free(val);
+                        return fail(c, "header value must not contain CR or LF");
+                }
+                r = headers ? asprintf(&out[i], "%s: %s", e->string, val)
+                            : asprintf(&out[i], "%s=%s", e->string, val);
+                /* The value may be a token: do not leave a stray copy in the heap. */
+                explicit_bzero(val, strlen(val));
+                free(val);
+                if (r < 0) {
+                        out[i] = NULL;
+                        return failf(c, -ENOMEM, "out of memory");
+                }
+                jpath_pop(&c->jp, old);
+                i++;
+        }
+        return 0;
+}
+
+static bool url_has_http_scheme(const char *u, size_t *ret_skip)
+{
+        if (strncasecmp(u, "http://", 7) == 0)
+                *ret_skip = 7;
+        else if (strncasecmp(u, "https://", 8) == 0)
+                *ret_skip = 8;
+        else
+                return false;
+        return true;
+}
+
+static int check_url(struct ctx *c, const char *u)
+{
+        size_t skip;
+
+        if (!url_has_http_scheme(u, &skip) || !u[skip] || strchr("/?#", u[skip]))
+                return fail(c, "expected an http:// or https:// URL with a host");
+        for (const char *p = u; *p; p++)
+                if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+                        return fail(c, "URL must not contain spaces or control characters");
+        return 0;
+}
+
+/* Legacy SSE endpoints conventionally live at .../sse. */
+static bool url_path_is_sse(const char *u)
+{
+        size_t skip = 0, plen;
+        const char *p;
+
+        if (!url_has_http_scheme(u, &skip))
+                return false;
+        p = u + skip;
+        p += strcspn(p, "/?#");
+        if (*p != '/')
+                return false;
+        plen = strcspn(p, "?#");
+        return (plen >= 4 && memcmp(p + plen - 4, "/sse", 4) == 0) ||
+               (plen >= 5 && memcmp(p + plen - 5, "/sse/", 5) == 0);
+}
+
+static enum upstream_transport transport_from_config(const char *s)
+{
+        if (streq(s, "stdio"))
+                return TRANSPORT_STDIO;
+        if (streq(s, "http") || streq(s, "streamable-http") || streq(s, "streamableHttp"))
+                return TRANSPORT_HTTP;
+        if (streq(s, "sse"))
+                return TRANSPORT_SSE;
+        return _TRANSPORT_INVALID;
+}
+
+/* ---- the identity hash ---- */
+
+static void hash_str(struct sha256_ctx *h, const char *tag, const char *v)
+{
+        char pre[64];
+        size_t n = strlen(v);
+        int k;
+
+        if (!v)
+                return;
+        k = snprintf(pre, sizeof(pre), "%s=%zu:", tag, n);
+        sha256_update(h, pre, (size_t)k);
+        sha256_update(h, v, n);
+        sha256_update(h, "\n", 1);
+}
+
+static void hash_int(struct sha256_ctx *h, const char *tag, int64_t v)
+{
+        char s[96];
+        int k = snprintf(s, sizeof(s), "%s#%lld\n", tag, (long long)v);
+
+        sha256_update(h, s, (size_t)k);
+}
+
+static int hash_strv(struct sha256_ctx *h, const char *tag, char **v, bool sort)
+{
+        _cleanup_free_ char **copy = NULL;
+        size_t n = 0;
+
+        if (!v)
+                return 0;
+        while (v[n])
+                n++;
+        hash_int(h, tag, (int64_t)n);
+        if (sort && n > 1) {
+                copy = malloc(n * sizeof(char *));
+                if (!copy)
+                        return -ENOMEM;
+                memcpy(copy, v, n * sizeof(char *));
+                qsort(copy, n, sizeof(char *), cmp_str);
+                v = copy;
+        }
+        for (size_t i = 0; i < n; i++)
+                hash_str(h, tag, v[i]);
+        return 0;
+}
+
+/*
+ * Everything that changes how the upstream is reached or run, in a fixed
+ * order, with lengths so no two configs render alike. Unordered maps (env,
+ * headers) are sorted; args keep their order. The name is not included: it
+ * is the key the hash is looked up under.
+ */
+static int server_hash(struct server_config *s)
+{
+        struct sha256_ctx h;
+        uint8_t d[SHA256_DIGEST_SIZE];
+
+        sha256_init(&h);
+        sha256_update(&h, "mcp-proxy server v1\n", 20);
+        hash_str(&h, "transport", transport_to_string(s->transport));
+        if (s->command)
+                hash_str(&h, "command", s->command);
+        if (hash_strv(&h, "args", s->args, false) < 0 || hash_strv(&h, "env", s->env, true) < 0 ||
+            hash_strv(&h, "headers", s->headers, true) < 0) {
+                explicit_bzero(&h, sizeof(h));
+                return -ENOMEM;
+        }
+        if (s->cwd)
+                hash_str(&h, "cwd", s->cwd);
+        if (s->url)
+                hash_str(&h, "url", s->url);
+        hash_int(&h, "startup_timeout_ms", s->startup_timeout_ms);
+        hash_int(&h, "request_timeout_ms", s->request_timeout_ms);
+        hash_int(&h, "max_request_timeout_ms", s->max_request_timeout_ms);
+        hash_int(&h, "connect_timeout_ms", s->connect_timeout_ms);
+        hash_int(&h, "max_restarts", s->max_restarts);
+        hash_int(&h, "disabled", s->disabled);
+        sha256_final(&h, d);
+        hex_encode(d, sizeof(d), s->hash);
+        return 0;
+}
+
+/* ---- one server ---- */
+
+enum server_key {
+        KEY_COMMAND,
+        KEY_ARGS,
+        KEY_ENV,
+        KEY_CWD,
+        KEY_URL,
+        KEY_TRANSPORT,
+        KEY_TYPE,
+        KEY_HEADERS,
+        KEY_STARTUP_TIMEOUT,
+        KEY_TIMEOUT,
+        KEY_MAX_TIMEOUT,
+        KEY_CONNECT_TIMEOUT,
+        KEY_MAX_RESTARTS,
+        KEY_DISABLED,
+        KEY_DESCRIPTION,
+        KEY_ICON,
+        _KEY_MAX,
+};
+
+static const char *const server_key_table[_KEY_MAX] = {
+    [KEY_COMMAND] = "command",
+    [KEY_ARGS] = "args",
+    [KEY_ENV] = "env",
+    [KEY_CWD] = "cwd",
+    [KEY_URL] = "url",
+    [KEY_TRANSPORT] = "transport",
+    [KEY_TYPE] = "type",
+    [KEY_HEADERS] = "headers",
+    [KEY_STARTUP_TIMEOUT] = "startupTimeout",
+    [KEY_TIMEOUT] = "timeout",
+    [KEY_MAX_TIMEOUT] = "maxTimeout",
+    [KEY_CONNECT_TIMEOUT] = "connectTimeout",
+    [KEY_MAX_RESTARTS] = "maxRestarts",
+    [KEY_DISABLED] = "disabled",
+    [KEY_DESCRIPTION] = "description",
+    [KEY_ICON] = "icon",
+};
+
+static int server_key_from_string(const char *s)
+{
+        for (int i = 0; i < _KEY_MAX; i++)
+                if (streq(s, server_key_table[i]))
+                        return i;
+        return -1;
+}
+
+static bool valid_server_name(const char *s)
+{
+        size_t n = 0;
+
+        for (; s[n]; n++)
+                if (!is_alpha(s[n]) && !is_digit(s[n]) && !strchr("_.-", s[n]))
+                        return false;
+        return n >= 1 && n <= CONFIG_SERVER_NAME_MAX;
+}
+
+static void strv_free_wiped(char **v)
+{
+        if (!v)
+                return;
+        for (char **p = v; *p; p++) {
+                explicit_bzero(*p, strlen(*p));
+                free(*p);
+        }
+        free(v);
+}
+
+static void server_config_done(struct server_config *s)
+{
+        free(s->name);
+        free(s->command);
+        strv_free(s->args);
+        strv_free_wiped(s->env);
+        free(s->cwd);
+        free(s->url);
+        strv_free_wiped(s->headers);
+        *s = (struct server_config){};
+}
+
+/* Parses one key of a server; the path already ends in that key. */
+static int parse_server_key(struct ctx *c, enum server_key k, const cJSON *v,
+                            struct server_config *s, enum upstream_transport *ret_transport)
+{
+        _cleanup_free_ char *t = NULL;
+        int r;
+
+        switch (k) {
+        case KEY_COMMAND:
+                return expand_nonempty(c, v, &s->command);
+        case KEY_ARGS:
+                return parse_args(c, v, s);
+        case KEY_ENV:
+                return parse_string_map(c, v, false, &s->env);
+        case KEY_CWD:
+                return expand_nonempty(c, v, &s->cwd);
+        case KEY_URL:
+                r = expand_value(c, v, &s->url);
+                if (r < 0)
+                        return r;
+                return check_url(c, s->url);
+        case KEY_TRANSPORT:
+        case KEY_TYPE:
+                r = expand_value(c, v, &t);
+                if (r < 0)
+                        return r;
+                *ret_transport = transport_from_config(t);
+                if (*ret_transport < 0)
+                        return fail(c, "expected one of \"stdio\", \"http\", \"streamable-http\", "
+                                       "\"streamableHttp\", \"sse\"");
+                return 0;
+        case KEY_HEADERS:
+                return parse_string_map(c, v, true, &s->headers);
+        case KEY_STARTUP_TIMEOUT:
+                return parse_seconds(c, v, &s->startup_timeout_ms);
+        case KEY_TIMEOUT:
+                return parse_seconds(c, v, &s->request_timeout_ms);
+        case KEY_MAX_TIMEOUT:
+                return parse_seconds(c, v, &s->max_request_timeout_ms);
+        case KEY_CONNECT_TIMEOUT:
+                return parse_seconds(c, v, &s->connect_timeout_ms);
+        case KEY_MAX_RESTARTS:
+                if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 0 ||
+                    v->valuedouble > INT_MAX || v->valuedouble != (double)(int)v->valuedouble)
+                        return fail(c, "expected a non-negative integer");
+                s->max_restarts = (int)v->valuedouble;
+                return 0;
+        case KEY_DISABLED:
+                if (!cJSON_IsBool(v))
+                        return fail(c, "expected true or false");
+                s->disabled = cJSON_IsTrue(v);
+                return 0;
+        case KEY_DESCRIPTION:
+        case KEY_ICON:
+                /* Informational, for people reading the file. */
+                return 0;
+        case _KEY_MAX:
+                break;
+        }
+        return -EINVAL;
+}
+
+static int parse_server(struct ctx *c, const cJSON *item, struct server_config *s)
+{
+        const cJSON *seen[_KEY_MAX] = {};
+        enum upstream_transport tr[_KEY_MAX];
+        const cJSON *e;
+        int transport_key = -1, r;
+        size_t old;
+
+        *s = (struct server_config){
+            .transport = _TRANSPORT_INVALID,
+            .startup_timeout_ms = STARTUP_TIMEOUT_MS_DEFAULT,
+            .request_timeout_ms = REQUEST_TIMEOUT_MS_DEFAULT,
+            .max_request_timeout_ms = REQUEST_MAX_TIMEOUT_MS,
+            .connect_timeout_ms = CONNECT_TIMEOUT_MS_DEFAULT,
+            .max_restarts = -1,
+        };
+
+        if (!valid_server_name(item->string))
+                return fail(c, "invalid server name (1-" STRINGIFY(
+                                   CONFIG_SERVER_NAME_MAX) " characters from A-Z a-z 0-9 _ . -)");
+        s->name = strdup(item->string);
+        if (!s->name)
+                return failf(c, -ENOMEM, "out of memory");
+        if (!cJSON_IsObject(item))
+                return fail(c, "expected an object");
+
+        /* Unknown keys are reported (once each) before anything is parsed. */
+        cJSON_ArrayForEach(e, item)
+        {
+                int k = server_key_from_string(e->string);
+
+                old = jpath_push_key(&c->jp, e->string);
+                if (k < 0)
+                        warnf(c, "unknown key, ignoring");
+                else if (seen[k])
+                        return fail(c, "duplicate key");
+                else
+                        seen[k] = e;
+                jpath_pop(&c->jp, old);
+        }
+
+        /* Then the known ones, in file order. */
+        cJSON_ArrayForEach(e, item)
+        {
+                int k = server_key_from_string(e->string);
+
+                if (k < 0)
+                        continue;
+                old = jpath_push_key(&c->jp, e->string);
+                r = parse_server_key(c, (enum server_key)k, e, s, &tr[k]);
+                if (r < 0)
+                        return r;
+                jpath_pop(&c->jp, old);
+        }
+
+        if (seen[KEY_TRANSPORT] && seen[KEY_TYPE] && tr[KEY_TRANSPORT] != tr[KEY_TYPE]) {
+                jpath_push_key(&c->jp, "type");
+                return fail(c, "conflicts with \"transport\"");
+        }
+        if (seen[KEY_TRANSPORT])
+                transport_key = KEY_TRANSPORT;
+        else if (seen[KEY_TYPE])
+                transport_key = KEY_TYPE;
+
+        if (s->command && s->url)
+                return fail(c, "both \"command\" (stdio) and \"url\" (remote) given; use one");
+        if (!s->command && !s->url)
+                return fail(c, "needs \"command\" (stdio) or \"url\" (remote)");
+        if (s->args && !s->command) {
+                jpath_push_key(&c->jp, "args");
+                return fail(c, "only valid with \"command\"");
+        }
+
+        if (transport_key >= 0) {
+                s->transport = tr[transport_key];
+                old = jpath_push_key(&c->jp, server_key_table[transport_key]);
+                if (s->transport == TRANSPORT_STDIO && s->url)
+                        return fail(c, "\"stdio\" needs \"command\", not \"url\"");
+                if (s->transport != TRANSPORT_STDIO && s->command)
+                        return fail(c, "\"%s\" needs \"url\", not \"command\"",
+                                    transport_to_string(s->transport));
+                jpath_pop(&c->jp, old);
+        } else if (s->command)
+                s->transport = TRANSPORT_STDIO;
+        else
+                s->transport = url_path_is_sse(s->url) ? TRANSPORT_SSE : TRANSPORT_AUTO;
+
+        /* Settings for the other kind of server are harmless: say so and drop them. */
+        if (s->url) {
+                if (s->env) {
+                        old = jpath_push_key(&c->jp, "env");
+                        warnf(c, "only used by stdio servers, ignoring");
+                        jpath_pop(&c->jp, old);
+                        strv_free_wiped(TAKE_PTR(s->env));
+                }
+                if (s->cwd) {
+                        old = jpath_push_key(&c->jp, "cwd");
+                        warnf(c, "only used by stdio servers, ignoring");
+                        jpath_pop(&c->jp, old);
+                        free(TAKE_PTR(s->cwd));
+                }
+        } else if (s->headers) {
+                old = jpath_push_key(&c->jp, "headers");
+                warnf(c, "only used by remote servers, ignoring");
+                jpath_pop(&c->jp, old);
+                strv_free_wiped(TAKE_PTR(s->headers));
+        }
+
+        if (seen[KEY_MAX_TIMEOUT]) {
+                if (s->max_request_timeout_ms < s->request_timeout_ms) {
+                        jpath_push_key(&c->jp, "maxTimeout");
+                        return fail(c, "must not be less than \"timeout\"");
+                }
+        } else if (s->max_request_timeout_ms < s->request_timeout_ms)
+                s->max_request_timeout_ms = s->request_timeout_ms;
+
+        if (server_hash(s) < 0)
+                return failf(c, -ENOMEM, "out of memory");
+        return 0;
+}
+
+/* ---- the file ---- */
+
+/*
+ * cJSON ends a string at a NUL byte, raw or written \u0000, which would cut
+ * a command or a header short without a word. Returns the offset of the
+ * first one, or len. Backslashes only occur inside strings in valid JSON.
+ */
+static size_t find_nul(const char *s, size_t len)
+{
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] == '\0')
+                        return i;
+                if (s[i] != '\\' || i + 1 >= len)
+                        continue;
+                if (s[i + 1] == 'u' && len - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0)
+                        return i;
+                i++; /* skip the escaped character */
+        }
+        return len;
+}
+
+static int parse_config(struct ctx *c, const cJSON *root, struct config *cfg)
+{
+        const cJSON *servers = NULL, *e;
+        size_t old, n, i = 0;
+        int r;
+
+        if (!cJSON_IsObject(root))
+                return fail(c, "expected an object with \"mcpServers\"");
+
+        cJSON_ArrayForEach(e, root)
+        {
+                old = jpath_push_key(&c->jp, e->string);
+                if (!streq(e->string, "mcpServers"))
+                        warnf(c, "unknown key, ignoring");
+                else if (servers)
+                        return fail(c, "duplicate key");
+                else
+                        servers = e;
+                jpath_pop(&c->jp, old);
+        }
+        if (!servers)
+                return fail(c, "missing \"mcpServers\"");
+
+        jpath_push_key(&c->jp, "mcpServers");
+        if (!cJSON_IsObject(servers))
+                return fail(c, "expected an object");
+        n = (size_t)cJSON_GetArraySize(servers);
+        if (n == 0)
+                return fail(c, "no servers defined");
+        if (n > CONFIG_MAX_SERVERS)
+                return fail(c, "too many servers (at most %d)", CONFIG_MAX_SERVERS);
+
+        cfg->servers = calloc(n, sizeof(*cfg->servers));
+        if (!cfg->servers)
+                return failf(c, -ENOMEM, "out of memory");
+
+        cJSON_ArrayForEach(e, servers)
+        {
+                old = jpath_push_key(&c->jp, e->string);
+                for (size_t j = 0; j < i; j++)
+                        if (streq(cfg->servers[j].name, e->string))
+                                return fail(c, "duplicate server name");
+                /* Counted first, so config_done frees a half-parsed server too. */
+                cfg->n_servers++;
+                r = parse_server(c, e, &cfg->servers[i]);
+                if (r < 0)
+                        return r;
+                jpath_pop(&c->jp, old);
+                i++;
+        }
+        return 0;
+}
+
+static bool is_json_space(char ch)
+{
+        return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+static void line_column(const char *text, size_t upto, unsigned *ret_line, unsigned *ret_col)
+{
+        unsigned line = 1, col = 1;
+
+        for (size_t i = 0; i < upto; i++) {
+                if (text[i] == '\n') {
+                        line++;
+                        col = 1;
+                } else
+                        col++;
+        }
+        *ret_line = line;
+        *ret_col = col;
+}
+
+static int set_error(char *err, size_t errlen, int r, const char *fmt, ...) _printf_(4, 5);
+static int set_error(char *err, size_t errlen, int r, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (err && errlen > 0) {
+                va_start(ap, fmt);
+                vsnprintf(err, errlen, fmt, ap);
+                va_end(ap);
+        }
+        return r;
+}
+
+int config_load_string(const char *text, size_t len, const char *path, struct config *ret,
+                       char *err, size_t errlen, config_warn_cb warn, void *userdata)
+{
+        struct ctx c = {
+            .path = path ? path : "<config>",
+            .err = err,
+            .errlen = errlen,
+            .warn = warn,
+            .userdata = userdata,
+        };
+        _cleanup_free_ char *copy = NULL;
+        _cleanup_json_ cJSON *root = NULL;
+        struct config cfg = {};
+        const char *end = NULL;
+        bool has_nul;
+        int r;
+
+        *ret = (struct config){};
+        if (err && errlen > 0)
+                err[0] = '\0';
+        jpath_init(&c.jp);
+
+        if (len > CONFIG_FILE_MAX)
+                return set_error(err, errlen, -EFBIG, "%s: larger than %d bytes", c.path,
+                                 CONFIG_FILE_MAX);
+        if (!text)
+                len = 0;
+
+        /* A private NUL-terminated copy: the caller's text need not be terminated. */
+        copy = malloc(len + 1);
+        if (!copy)
+                return set_error(err, errlen, -ENOMEM, "%s: out of memory", c.path);
+        if (len > 0)
+                memcpy(copy, text, len);
+        copy[len] = '\0';
+
+        end = copy + find_nul(copy, len);
+        has_nul = end < copy + len;
+        if (!has_nul) {
+                root = cJSON_ParseWithLengthOpts(copy, len, &end, false);
+                if (root && end) {
+                        while (end < copy + len && is_json_space(*end))
+                                end++;
+                        if (end < copy + len)
+                                cJSON_Delete(TAKE_PTR(root));
+                }
+        }
+        if (!root) {
+                unsigned line, col;
+                size_t off = end && end >= copy && end <= copy + len ? (size_t)(end - copy) : 0;
+
+                line_column(copy, off, &line, &col);
+                explicit_bzero(copy, len);
+                return set_error(err, errlen, -EBADMSG, "%s: line %u, column %u: invalid JSON%s",
+                                 c.path, line, col, has_nul ? " (NUL character)" : "");
+        }
+        explicit_bzero(copy, len);
+
+        r = parse_config(&c, root, &cfg);
+        if (r >= 0) {
+                cfg.path = strdup(c.path);
+                if (!cfg.path)
+                        r = set_error(err, errlen, -ENOMEM, "%s: out of memory", c.path);
+        }
+        if (r < 0) {
+                config_done(&cfg);
+                return r;
+        }
+        *ret = cfg;
+        return 0;
+}
+
+/* Reads a whole file of at most max bytes; buffers are wiped before they are freed. */
+static int read_file(int fd, size_t max, char **ret, size_t *ret_len)
+{
+        struct stat st;
+        size_t alloc, len = 0;
+        char *data;
+        int r;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (S_ISREG(st.st_mode) && st.st_size > (off_t)max)
+                return -EFBIG;
+
+        /* Regular files: room for the NUL and one byte more, so EOF is seen without growing. */
+        alloc = S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : 4096;
+        data = malloc(alloc);
+        if (!data)
+                return -ENOMEM;
+
+        for (;;) {
+                ssize_t n;
+
+                if (len + 1 >= alloc) {
+                        size_t na = MIN(alloc * 2, max + 2);
+                        char *nd;
+
+                        if (alloc >= max + 2) {
+                                r = -EFBIG;
+                                goto fail;
+                        }
+                        /* Not realloc: the old block is wiped before it goes back to the heap. */
+                        nd = malloc(na);
+                        if (!nd) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                        memcpy(nd, data, len);
+                        explicit_bzero(data, len);
+                        free(data);
+                        data = nd;
+                        alloc = na;
+                }
+                n = read(fd, data + len, alloc - 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+                if (len > max) {
+                        r = -EFBIG;
+                        goto fail;
+                }
+        }
+        data[len] = '\0';
+        *ret = data;
+        *ret_len = len;
+        return 0;
+
+fail:
+        explicit_bzero(data, len);
+        free(data);
+        return r;
+}
+
+int config_load_file(const char *path, struct config *ret, char *err, size_t errlen,
+                     config_warn_cb warn, void *userdata)
+{
+        _cleanup_close_ int fd = -EBADF;
+        char *data = NULL;
+        size_t len = 0;
+        int r;
+
+        *ret = (struct config){};
+        if (err && errlen > 0)
+                err[0] = '\0';
+        if (!path)
+                return set_error(err, errlen, -EINVAL, "no configuration file given");
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                r = -errno;
+                return set_error(err, errlen, r, "%s: cannot open: %s", path, strerror(-r));
+        }
+        r = read_file(fd, CONFIG_FILE_MAX, &data, &len);
+        if (r == -EFBIG)
+                return set_error(err, errlen, r, "%s: larger than %d bytes", path, CONFIG_FILE_MAX);
+        if (r == -EISDIR)
+                return set_error(err, errlen, r, "%s: is a directory", path);
+        if (r < 0)
+                return set_error(err, errlen, r, "%s: cannot read: %s", path, strerror(-r));
+
+        r = config_load_string(data, len, path, ret, err, errlen, warn, userdata);
+        explicit_bzero(data, len);
+        free(data);
+        return r;
+}
+
+void config_done(struct config *c)
+{
+        if (!c)
+                return;
+        for (size_t i = 0; i < c->n_servers; i++)
+                server_config_done(&c->servers[i]);
+        free(c->servers);
+        free(c->path);
+        *c = (struct config){};
+}
