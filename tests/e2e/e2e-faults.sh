@@ -18,7 +18,7 @@ write_config "$(config_of \
         fx "$FX" \
         other "$(srv_fixture other)" \
         slow "$(srv_fixture slow --slow-start 3000)" \
-        dead "$(srv_fixture dead --exit-at-start 3)" \
+        dead "$(srv_fixture dead --exit-at-start 3 --starts-file "$T/dead.starts")" \
         garb "$(srv_fixture garb --garbage-at-start)" \
         stubborn "$(srv_fixture stubborn --ignore-sigterm --ignore-eof)")"
 
@@ -65,6 +65,9 @@ check_jq "slow: calls work once ready" '.result.content[0].text == "Echo: late"'
 # ---- exit at start: backoff, then failed ----
 check "dead: \"failed\" after MCP_MAX_RETRIES=3 failed starts" wait_upstream dead failed 30
 check "dead: was in \"backoff\" between attempts" grep -q '"dead":"backoff"' "$T/states.trace"
+check_eq "dead: exactly MCP_MAX_RETRIES=3 failed starts before \"failed\"" 3 "$(wc -l <"$T/dead.starts")"
+check_eq "dead: its stderr line is logged at every start" "$(wc -l <"$T/dead.starts")" \
+        "$(grep -c 'dead: exiting at start with code 3' "$T/hub.log")"
 check "dead: never \"ready\"" bash -c '! grep -q "\"dead\":\"ready\"" "$1"' _ "$T/states.trace"
 D1=$(upstream_field dead .restarts)
 check_jq "dead: last_error says why" '.upstreams[] | select(.name == "dead") | .last_error | type == "string" and length > 0' "$(health)"
