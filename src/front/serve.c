@@ -78,10 +78,12 @@ static void log_request(struct front_conn *c, struct front_request *r)
         int level = r->status >= 500 ? LOG_ERR : r->status >= 400 ? LOG_WARNING : LOG_INFO;
 
         log_full_errno(level, 0, "%s client=%s %.*s %.*s%s%s status=%d %.3fms", c->peer,
-                       r->client ? r->client : "-", (int)MIN(r->http.method_len, (size_t)16),
-                       r->http.method ? r->http.method : "-",
-                       (int)MIN(r->http.path_len, (size_t)200), r->http.path ? r->http.path : "-",
-                       r->rpc_method[0] ? " mcp=" : "", r->rpc_method, r->status, ms);
+                       r->client ? r->client : "-",
+                       r->http.method_len ? (int)MIN(r->http.method_len, (size_t)16) : 1,
+                       r->http.method_len ? r->http.method : "-",
+                       r->http.path_len ? (int)MIN(r->http.path_len, (size_t)200) : 1,
+                       r->http.path_len ? r->http.path : "-", r->rpc_method[0] ? " mcp=" : "",
+                       r->rpc_method, r->status, ms);
 }
 
 static void header_copy(const struct http_header *h, char *out, size_t n)
@@ -126,6 +128,18 @@ static bool list_has(char **list, const char *s, size_t len)
         return false;
 }
 
+/* A Host value matches an entry with or without its ":port". */
+static bool host_listed(char **list, const char *host, size_t len)
+{
+        const char *colon = memrchr(host, ':', len);
+
+        if (list_has(list, host, len))
+                return true;
+        if (colon && !memchr(colon, ']', len - (size_t)(colon - host)))
+                return list_has(list, host, (size_t)(colon - host));
+        return false;
+}
+
 /* Origin and Host checks (DNS rebinding). Returns 0 or an HTTP status. */
 static int check_origin_host(struct front_conn *c, struct front_request *r)
 {
@@ -135,7 +149,7 @@ static int check_origin_host(struct front_conn *c, struct front_request *r)
         if (r->http.minor_version >= 1 && (!h || http_count_headers(&r->http, "host") != 1))
                 return 400;
         if (h && c->local_loopback && !host_is_loopback(h->value, h->value_len) &&
-            !list_has(c->set->allowed_hosts, h->value, h->value_len)) {
+            !host_listed(c->set->allowed_hosts, h->value, h->value_len)) {
                 log_warning("%s: Host '%.*s' is not a loopback name on a loopback socket, "
                             "refusing (DNS rebinding?)",
                             c->peer, (int)MIN(h->value_len, (size_t)100), h->value);
@@ -154,8 +168,12 @@ static int check_origin_host(struct front_conn *c, struct front_request *r)
                 if (sep) {
                         const char *host = sep + 3;
                         size_t hl = o->value_len - (size_t)(host - o->value);
-                        if (host_is_loopback(host, hl))
+                        if (host_is_loopback(host, hl)) {
+                                /* A page served from this machine may read the answers too. */
+                                header_copy(o, r->origin, sizeof(r->origin));
+                                r->cors = true;
                                 return 0;
+                        }
                 }
         }
         log_warning("%s: Origin '%.*s' is not allowed, refusing", c->peer,

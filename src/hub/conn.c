@@ -6,10 +6,13 @@
  * line is flushed or when the front goes away. Nothing here blocks.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "hub/hub.h"
@@ -339,6 +342,35 @@ static int conn_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userda
         return 0;
 }
 
+/*
+ * The hub believes the client id a front sends, so only fronts may talk to
+ * it: root, our own user, the socket file's owner or group (e.g. systemd's
+ * SocketGroup=), or anyone when the admin made the socket world-writable.
+ */
+static bool peer_allowed(struct hub *h, int fd, const struct ucred *cred)
+{
+        gid_t groups[64];
+        socklen_t l = sizeof(groups);
+
+        if (cred->uid == 0 || cred->uid == geteuid())
+                return true;
+        if (!h->socket_known)
+                return false;
+        if ((h->socket_mode & 0006) == 0006)
+                return true;
+        if (cred->uid == h->socket_uid && (h->socket_mode & 0600) == 0600)
+                return true;
+        if ((h->socket_mode & 0060) != 0060)
+                return false;
+        if (cred->gid == h->socket_gid)
+                return true;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &l) == 0)
+                for (size_t i = 0; i < l / sizeof(gid_t); i++)
+                        if (groups[i] == h->socket_gid)
+                                return true;
+        return false;
+}
+
 static int listen_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         struct hub *h = userdata;
@@ -365,9 +397,14 @@ static int listen_cb(sd_event_source *s, int fd, uint32_t revents, void *userdat
                         safe_close(cfd);
                         continue;
                 }
-                if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &l) == 0)
-                        log_debug("front connection from pid %d uid %u", (int)cred.pid,
-                                  (unsigned)cred.uid);
+                if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &l) < 0 ||
+                    !peer_allowed(h, cfd, &cred)) {
+                        log_warning("refusing a connection from pid %d uid %u gid %u: not the "
+                                    "hub socket's owner or group",
+                                    (int)cred.pid, (unsigned)cred.uid, (unsigned)cred.gid);
+                        safe_close(cfd);
+                        continue;
+                }
                 c = calloc(1, sizeof(*c));
                 if (!c) {
                         safe_close(cfd);
@@ -392,5 +429,17 @@ static int listen_cb(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
 int hub_listen_start(struct hub *h)
 {
+        struct sockaddr_un sa = {};
+        socklen_t l = sizeof(sa);
+        struct stat st;
+
+        /* The file behind the socket, bound by us or by the service manager. */
+        if (getsockname(h->listen_fd, (struct sockaddr *)&sa, &l) == 0 && sa.sun_path[0] &&
+            l > offsetof(struct sockaddr_un, sun_path) && stat(sa.sun_path, &st) == 0) {
+                h->socket_known = true;
+                h->socket_uid = st.st_uid;
+                h->socket_gid = st.st_gid;
+                h->socket_mode = st.st_mode & 07777;
+        }
         return sd_event_add_io(h->event, &h->listen_source, h->listen_fd, EPOLLIN, listen_cb, h);
 }

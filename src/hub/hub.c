@@ -246,6 +246,58 @@ static int setup_upstreams(struct hub *h)
         return 0;
 }
 
+/* MCP_LOG_LEVELS="name:level,...": a level per upstream, for its own lines and its stderr. */
+static void apply_log_levels(struct hub *h)
+{
+        const char *v = getenv("MCP_LOG_LEVELS");
+        _cleanup_free_ char *copy = NULL;
+        char *save = NULL;
+
+        if (!v || !*v)
+                return;
+        copy = strdup(v);
+        if (!copy)
+                return;
+        for (char *e = strtok_r(copy, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
+                char *colon = strchr(e, ':');
+                bool found = false;
+                int level;
+
+                while (*e == ' ' || *e == '\t')
+                        e++;
+                if (colon) {
+                        /* Trim around both halves: "a : debug , b:info" */
+                        char *end = colon;
+                        while (end > e && (end[-1] == ' ' || end[-1] == '\t'))
+                                end--;
+                        *end = 0;
+                        for (char *t = colon + strlen(colon);
+                             t > colon + 1 && (t[-1] == ' ' || t[-1] == '\t');)
+                                *--t = 0;
+                        while (colon[1] == ' ' || colon[1] == '\t')
+                                memmove(colon + 1, colon + 2, strlen(colon + 2) + 1);
+                }
+                if (!colon) {
+                        log_warning("MCP_LOG_LEVELS entry '%s' has no ':', ignoring", e);
+                        continue;
+                }
+                *colon = 0;
+                level = log_level_from_string(colon + 1);
+                if (level < 0) {
+                        log_warning("MCP_LOG_LEVELS: unknown level '%s' for '%s', ignoring",
+                                    colon + 1, e);
+                        continue;
+                }
+                for (size_t i = 0; i < h->n_upstreams; i++)
+                        if (strcmp(h->upstreams[i]->name, e) == 0) {
+                                h->upstreams[i]->log_level = level;
+                                found = true;
+                        }
+                if (!found)
+                        log_warning("MCP_LOG_LEVELS: no upstream named '%s', ignoring", e);
+        }
+}
+
 static void start_upstreams(struct hub *h)
 {
         for (size_t i = 0; i < h->n_upstreams; i++) {
@@ -393,7 +445,8 @@ int main(int argc, char **argv)
         }
 
         parse_seconds_env("MCP_RESTART_DELAY", RESTART_DELAY_MS_DEFAULT * USEC_PER_MSEC, &delay);
-        h.restart_delay_usec = delay ? delay : 1;
+        /* Some delay always: a crash loop must not spin. */
+        h.restart_delay_usec = MAX(delay, (uint64_t)RESTART_DELAY_MS_MIN * USEC_PER_MSEC);
         h.max_streak = RESTART_MAX_STREAK_DEFAULT;
         {
                 const char *v = getenv("MCP_MAX_RETRIES");
@@ -460,6 +513,7 @@ int main(int argc, char **argv)
         r = setup_upstreams(&h);
         if (r < 0)
                 goto finish;
+        apply_log_levels(&h);
         (void)catalogue_rebuild(&h);
         start_upstreams(&h);
         log_notice("mcp-proxy-hub %s ready on '%s' with %zu upstream(s) from '%s'", VERSION,

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <systemd/sd-event.h>
 
 #include "buf.h"
@@ -26,6 +27,11 @@ struct hub {
         bool listen_fd_owned; /* we bound it: unlink on exit */
         char *socket_path;
         sd_event_source *listen_source;
+        /* who may connect: the socket file's owner, group and mode (see conn.c) */
+        bool socket_known;
+        uid_t socket_uid;
+        gid_t socket_gid;
+        mode_t socket_mode;
         const char *config_path;
         struct config config;
 

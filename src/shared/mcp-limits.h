@@ -49,6 +49,7 @@
 #define UPSTREAM_LIST_MAX_PAGES     1000
 #define RESTART_DELAY_MS_DEFAULT    1000  /* MCP_RESTART_DELAY (s) */
 #define RESTART_DELAY_MS_MAX        30000
+#define RESTART_DELAY_MS_MIN        100
 #define RESTART_HEALTHY_MS          60000 /* uptime that resets the backoff */
 #define RESTART_MAX_STREAK_DEFAULT  10    /* MCP_MAX_RETRIES */
 #define CHILD_STOP_GRACE_MS         2000  /* close stdin .. SIGTERM .. SIGKILL */

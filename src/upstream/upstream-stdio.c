@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,6 +99,38 @@ static void free_env(char **env)
         free(env);
 }
 
+/* Finds the command the way execvp would, but in the PATH the child gets (the config's
+ * "env" may set its own). */
+static int resolve_command(const char *cmd, char **env, char **ret)
+{
+        const char *path = "/usr/local/bin:/usr/bin:/bin";
+        struct stat st;
+
+        if (strchr(cmd, '/')) {
+                *ret = strdup(cmd);
+                return *ret ? 0 : -ENOMEM;
+        }
+        for (size_t i = 0; env && env[i]; i++)
+                if (strncmp(env[i], "PATH=", 5) == 0)
+                        path = env[i] + 5;
+        for (const char *p = path;;) {
+                const char *e = strchr(p, ':');
+                size_t l = e ? (size_t)(e - p) : strlen(p);
+                char *cand;
+                if (asprintf(&cand, "%.*s%s%s", (int)l, p, l ? "/" : "", cmd) < 0)
+                        return -ENOMEM;
+                if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0) {
+                        *ret = cand;
+                        return 0;
+                }
+                free(cand);
+                if (!e)
+                        break;
+                p = e + 1;
+        }
+        return -ENOENT;
+}
+
 static void report_down(struct upstream *u, const char *reason)
 {
         struct stdio_transport *t = T(u);
@@ -121,8 +154,8 @@ static void process_stdout_lines(struct upstream *u)
                 if (n == 0)
                         return;
                 if (n < 0) {
-                        log_warning("upstream '%s': message over %d bytes, dropping it", u->name,
-                                    UPSTREAM_MAX_LINE);
+                        upstream_log(u, LOG_WARNING, "message over %d bytes, dropping it",
+                                     UPSTREAM_MAX_LINE);
                         buf_reset(&t->outb);
                         return;
                 }
@@ -136,8 +169,8 @@ static void process_stdout_lines(struct upstream *u)
                 }
                 msg = cJSON_ParseWithLength(line, len);
                 if (!msg)
-                        log_warning("upstream '%s': stdout line is not JSON (%.60s%s), ignoring",
-                                    u->name, line, len > 60 ? "..." : "");
+                        upstream_log(u, LOG_WARNING, "stdout line is not JSON (%.60s%s), ignoring",
+                                     line, len > 60 ? "..." : "");
                 buf_consume(&t->outb, (size_t)n);
                 if (msg) {
                         upstream_transport_message(u, msg);
@@ -192,8 +225,8 @@ static int on_stdout(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
         r = read_into(fd, &t->outb, 65536, &eof);
         if (r == -E2BIG) {
-                log_warning("upstream '%s': message over %d bytes, dropping it", u->name,
-                            UPSTREAM_MAX_LINE);
+                upstream_log(u, LOG_WARNING, "message over %d bytes, dropping it",
+                             UPSTREAM_MAX_LINE);
                 buf_reset(&t->outb);
         }
         process_stdout_lines(u);
@@ -211,9 +244,6 @@ static int on_stdout(sd_event_source *s, int fd, uint32_t revents, void *userdat
 static void flush_stderr_lines(struct upstream *u, bool all)
 {
         struct stdio_transport *t = T(u);
-        char fields[128];
-
-        snprintf(fields, sizeof(fields), "MCP_UPSTREAM=%s", u->name);
         for (;;) {
                 const char *line = buf_head(&t->errb);
                 size_t avail = buf_avail(&t->errb);
@@ -226,7 +256,7 @@ static void flush_stderr_lines(struct upstream *u, bool all)
                         if (avail == 0)
                                 return;
                         len = MIN(avail, (size_t)UPSTREAM_STDERR_LINE);
-                        log_fields(LOG_INFO, fields, "%s: %.*s", u->name, (int)len, line);
+                        upstream_log_stderr(u, line, len);
                         buf_consume(&t->errb, len);
                         continue;
                 }
@@ -234,8 +264,7 @@ static void flush_stderr_lines(struct upstream *u, bool all)
                 if (len > 0 && line[len - 1] == '\r')
                         len--;
                 if (len > 0)
-                        log_fields(LOG_INFO, fields, "%s: %.*s", u->name,
-                                   (int)MIN(len, (size_t)UPSTREAM_STDERR_LINE), line);
+                        upstream_log_stderr(u, line, MIN(len, (size_t)UPSTREAM_STDERR_LINE));
                 buf_consume(&t->errb, (size_t)(nl - line) + 1);
         }
 }
@@ -346,7 +375,7 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata)
                 t->exit_signal = si->si_status;
         /* Take the rest of its process group with it: nothing may outlive the server. */
         (void)kill(-t->pid, SIGKILL);
-        log_debug("upstream '%s': pid %d exited", u->name, (int)t->pid);
+        upstream_log(u, LOG_DEBUG, "pid %d exited", (int)t->pid);
         finish_if_done(u);
         return 0;
 }
@@ -356,6 +385,7 @@ static int spawn(struct upstream *u, struct stdio_transport *t)
         int in[2] = {-EBADF, -EBADF}, out[2] = {-EBADF, -EBADF}, err[2] = {-EBADF, -EBADF};
         _cleanup_close_ int pidfd = -EBADF;
         char **env = NULL, **argv = NULL;
+        _cleanup_free_ char *exe = NULL;
         size_t nargs = 0;
         pid_t pid;
         int r = 0;
@@ -366,6 +396,12 @@ static int spawn(struct upstream *u, struct stdio_transport *t)
         env = build_env(&u->cfg);
         if (!argv || !env) {
                 r = -ENOMEM;
+                goto out;
+        }
+        r = resolve_command(u->cfg.command, env, &exe);
+        if (r < 0) {
+                if (r == -ENOENT)
+                        upstream_log(u, LOG_ERR, "command '%s' not found in PATH", u->cfg.command);
                 goto out;
         }
         argv[0] = u->cfg.command;
@@ -398,7 +434,7 @@ static int spawn(struct upstream *u, struct stdio_transport *t)
                         (void)w;
                         _exit(126);
                 }
-                execvpe(argv[0], argv, env);
+                execve(exe, argv, env);
                 {
                         static const char m[] =
                             "mcp-proxy-hub: cannot execute the server's command\n";
@@ -443,7 +479,7 @@ static int spawn(struct upstream *u, struct stdio_transport *t)
                 0)
                 goto out;
         (void)sd_event_source_set_enabled(t->in_source, SD_EVENT_OFF);
-        log_info("upstream '%s': started pid %d: %s", u->name, (int)pid, u->cfg.command);
+        upstream_log(u, LOG_INFO, "started pid %d: %s", (int)pid, u->cfg.command);
 out:
         safe_close(in[0]);
         safe_close(in[1]);
@@ -511,12 +547,11 @@ static int kill_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
                 return 0;
         if (t->kill_stage < 2) {
                 t->kill_stage = 2;
-                log_info("upstream '%s': sending SIGTERM to process group %d", u->name,
-                         (int)t->pid);
+                upstream_log(u, LOG_INFO, "sending SIGTERM to process group %d", (int)t->pid);
                 (void)kill(-t->pid, SIGTERM);
         } else {
                 t->kill_stage = 3;
-                log_warning("upstream '%s': still running, sending SIGKILL", u->name);
+                upstream_log(u, LOG_WARNING, "still running, sending SIGKILL");
                 (void)kill(-t->pid, SIGKILL);
                 return 0;
         }

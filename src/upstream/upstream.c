@@ -34,19 +34,33 @@ const char *upstream_state_to_string(enum upstream_state s)
         return state_table[s];
 }
 
-static void upstream_log(struct upstream *u, int level, const char *fmt, ...) _printf_(3, 4);
-static void upstream_log(struct upstream *u, int level, const char *fmt, ...)
+static bool upstream_log_enabled(const struct upstream *u, int level)
+{
+        return level <= (u->log_level >= 0 ? u->log_level : log_get_max_level());
+}
+
+void upstream_log(struct upstream *u, int level, const char *fmt, ...)
 {
         char fields[128], msg[2048];
         va_list ap;
 
-        if (log_get_max_level() < level)
+        if (!upstream_log_enabled(u, level))
                 return;
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         snprintf(fields, sizeof(fields), "MCP_UPSTREAM=%s", u->name);
-        log_fields(level, fields, "upstream '%s': %s", u->name, msg);
+        (void)log_internal(level, 0, fields, "upstream '%s': %s", u->name, msg);
+}
+
+void upstream_log_stderr(struct upstream *u, const char *line, size_t len)
+{
+        char fields[128];
+
+        if (!upstream_log_enabled(u, LOG_INFO))
+                return;
+        snprintf(fields, sizeof(fields), "MCP_UPSTREAM=%s", u->name);
+        (void)log_internal(LOG_INFO, 0, fields, "%s: %.*s", u->name, (int)len, line);
 }
 
 static void set_last_error(struct upstream *u, const char *msg)
@@ -63,6 +77,7 @@ static void pending_free(struct pending *p)
                 return;
         sd_event_source_disable_unref(p->timer);
         cJSON_Delete(p->client_id);
+        cJSON_Delete(p->progress_token);
         free(p->session_id);
         free(p->method);
         free(p);
@@ -323,6 +338,9 @@ static void become_ready(struct upstream *u)
 
 static void handshake_failed(struct upstream *u, const char *why)
 {
+        /* Already down: upstream_transport_down() has the real reason and handles it. */
+        if (u->transport_lost)
+                return;
         upstream_log(u, LOG_ERR, "handshake failed: %s", why);
         set_last_error(u, why);
         /* Tear the transport down; upstream_transport_stopped() schedules the restart. */
@@ -403,6 +421,7 @@ void upstream_transport_up(struct upstream *u)
         if (u->state != UPSTREAM_STARTING)
                 return;
         u->transport_up = true;
+        u->transport_lost = false;
         params = cJSON_CreateObject();
         if (!params)
                 goto oom;
@@ -474,7 +493,7 @@ static void schedule_restart(struct upstream *u)
                 return;
         }
         u->streak++;
-        if ((int)u->streak > max) {
+        if ((int)u->streak >= max) {
                 u->state = UPSTREAM_FAILED;
                 upstream_log(u, LOG_ERR,
                              "failed %u times in a row, giving up until a reload or restart",
@@ -498,6 +517,7 @@ void upstream_transport_down(struct upstream *u, const char *reason)
             u->transport_up || u->state == UPSTREAM_STARTING || u->state == UPSTREAM_READY;
 
         u->transport_up = false;
+        u->transport_lost = true;
         if (u->state == UPSTREAM_STOPPING || u->state == UPSTREAM_STOPPED) {
                 fail_all_pending(u, MCP_ERROR_CONNECTION_CLOSED, "Upstream is shutting down");
                 return;
@@ -610,11 +630,45 @@ static void handle_server_request(struct upstream *u, cJSON *msg)
                 (void)send_message(u, answer);
 }
 
+/* notifications/progress: our token is the upstream request id; the client gets its own
+ * token back, on the stream of the request that asked for it. */
+static void forward_progress(struct upstream *u, cJSON *msg)
+{
+        cJSON *params = json_get(msg, "params");
+        const cJSON *tok = params ? json_get(params, "progressToken") : NULL;
+        struct pending *p;
+        cJSON *out;
+
+        if (!cJSON_IsNumber(tok)) {
+                upstream_log(u, LOG_DEBUG, "progress for a token we did not issue, ignoring");
+                return;
+        }
+        p = hmap_get(&u->pending, (uint64_t)(int64_t)tok->valuedouble);
+        if (!p || p->kind != PENDING_CLIENT || !p->progress_token) {
+                upstream_log(u, LOG_DEBUG, "progress for a finished request, ignoring");
+                return;
+        }
+        if (!json_set(params, "progressToken", cJSON_Duplicate(p->progress_token, true)))
+                return;
+        /* Progress shows the request is alive: restart its timeout, within the hard maximum. */
+        if (p->timer) {
+                uint64_t now = now_usec();
+                uint64_t hard = p->started_usec + (uint64_t)u->cfg.max_request_timeout_ms * 1000;
+                uint64_t next = MIN(now + p->timeout_usec, hard);
+                (void)sd_event_source_set_time(p->timer, next);
+        }
+        out = cJSON_Duplicate(msg, true);
+        if (out)
+                (void)hub_conn_deliver(u->hub, p->conn_id, out, false);
+}
+
 static void handle_notification(struct upstream *u, cJSON *msg)
 {
         const char *method = json_get_string(msg, "method");
 
-        if (strcmp(method, "notifications/tools/list_changed") == 0) {
+        if (strcmp(method, "notifications/progress") == 0) {
+                forward_progress(u, msg);
+        } else if (strcmp(method, "notifications/tools/list_changed") == 0) {
                 upstream_log(u, LOG_INFO, "tool list changed, refreshing");
                 (void)refresh_tools(u);
         } else if (strcmp(method, "notifications/message") == 0) {
@@ -667,6 +721,25 @@ int upstream_call(struct upstream *u, cJSON *msg, const cJSON *client_id, uint64
         if (!p->client_id || !p->method || (session_id && !p->session_id)) {
                 pending_free(p);
                 return -ENOMEM;
+        }
+        /* A progress token becomes ours (the upstream request id), unique on this upstream. */
+        {
+                cJSON *params = json_get(msg, "params");
+                cJSON *meta = params ? json_get(params, "_meta") : NULL;
+                cJSON *tok = meta ? json_get(meta, "progressToken") : NULL;
+                if (tok && (cJSON_IsString(tok) || cJSON_IsNumber(tok))) {
+                        p->progress_token = cJSON_Duplicate(tok, true);
+                        if (!p->progress_token) {
+                                pending_free(p);
+                                return -ENOMEM;
+                        }
+                        p->upstream_id = u->next_id + 1; /* what pending_send assigns */
+                        if (!json_set(meta, "progressToken",
+                                      cJSON_CreateNumber((double)p->upstream_id))) {
+                                pending_free(p);
+                                return -ENOMEM;
+                        }
+                }
         }
         r = pending_send(u, p, msg, request_timeout_usec(u));
         if (r < 0)
@@ -754,6 +827,7 @@ struct upstream *upstream_new(struct hub *hub, const struct server_config *cfg)
                 break;
         }
         u->state = UPSTREAM_STOPPED;
+        u->log_level = -1;
         return u;
 }
 

@@ -66,10 +66,11 @@ struct pending {
         int64_t upstream_id;
         enum pending_kind kind;
         /* client requests */
-        uint64_t conn_id; /* the front connection waiting, 0 if gone */
-        cJSON *client_id; /* the client's own JSON-RPC id */
-        char *session_id; /* the client session (may be NULL) */
-        char *method;     /* for logs and errors */
+        uint64_t conn_id;      /* the front connection waiting, 0 if gone */
+        cJSON *client_id;      /* the client's own JSON-RPC id */
+        char *session_id;      /* the client session (may be NULL) */
+        char *method;          /* for logs and errors */
+        cJSON *progress_token; /* the client's _meta.progressToken, if it sent one */
         /* internal requests */
         pending_done_cb done;
         sd_event_source *timer;
@@ -86,6 +87,7 @@ struct upstream {
         void *transport;
         enum upstream_state state;
         bool transport_up;
+        bool transport_lost; /* went down on its own (not a stop we asked for) */
 
         int64_t next_id;
         struct hmap pending; /* upstream_id -> struct pending */
@@ -110,6 +112,7 @@ struct upstream {
         sd_event_source *healthy_timer;
         char *last_error;
         bool stop_requested;
+        int log_level; /* from MCP_LOG_LEVELS, -1 = MCP_LOG_LEVEL */
 };
 
 struct upstream *upstream_new(struct hub *hub, const struct server_config *cfg);
@@ -130,6 +133,12 @@ int upstream_call(struct upstream *u, cJSON *msg, const cJSON *client_id, uint64
                   const char *session_id, const char *method);
 /* Forward a notification upstream (takes msg). */
 int upstream_notify(struct upstream *u, cJSON *msg);
+
+/* Log "upstream 'NAME': ..." with the MCP_UPSTREAM= field, at this upstream's level. */
+void upstream_log(struct upstream *u, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Log one line the server wrote on stderr ("NAME: line"), at info. */
+void upstream_log_stderr(struct upstream *u, const char *line, size_t len);
 
 /* Adds this upstream's state to arr (an array). */
 int upstream_describe(struct upstream *u, cJSON *arr);
