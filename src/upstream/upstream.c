@@ -414,32 +414,35 @@ static int startup_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+cJSON *upstream_initialize_params(struct upstream *u)
+{
+        _cleanup_json_ cJSON *params = cJSON_CreateObject();
+        cJSON *caps, *info;
+
+        if (!params || !cJSON_AddStringToObject(params, "protocolVersion", MCP_PROTOCOL_LATEST))
+                return NULL;
+        caps = cJSON_AddObjectToObject(params, "capabilities");
+        info = cJSON_AddObjectToObject(params, "clientInfo");
+        if (!caps || !info || !cJSON_AddStringToObject(info, "name", "mcp-proxy") ||
+            !cJSON_AddStringToObject(info, "version", VERSION))
+                return NULL;
+        return TAKE_PTR(params);
+}
+
 void upstream_transport_up(struct upstream *u)
 {
-        cJSON *params, *info, *caps;
+        cJSON *params;
 
         if (u->state != UPSTREAM_STARTING)
                 return;
         u->transport_up = true;
         u->transport_lost = false;
-        params = cJSON_CreateObject();
-        if (!params)
-                goto oom;
-        cJSON_AddStringToObject(params, "protocolVersion", MCP_PROTOCOL_LATEST);
-        caps = cJSON_AddObjectToObject(params, "capabilities");
-        info = cJSON_AddObjectToObject(params, "clientInfo");
-        if (!caps || !info) {
-                cJSON_Delete(params);
-                goto oom;
-        }
-        cJSON_AddStringToObject(info, "name", "mcp-proxy");
-        cJSON_AddStringToObject(info, "version", VERSION);
+        params = upstream_initialize_params(u);
         /* The handshake gets the whole startup budget (a cold npx is slow). */
-        if (internal_request(u, "initialize", params, initialize_done, 0) < 0)
-                goto oom;
-        return;
-oom:
-        handshake_failed(u, "cannot send initialize");
+        if (!params || internal_request(u, "initialize", params, initialize_done, 0) < 0) {
+                handshake_failed(u, "cannot send initialize");
+                return;
+        }
 }
 
 int upstream_start(struct upstream *u)
@@ -799,6 +802,23 @@ static char *strdup_or_null(const char *s, bool *oom)
         return d;
 }
 
+const struct upstream_ops *upstream_ops_for(enum upstream_transport t)
+{
+        switch (t) {
+        case TRANSPORT_STDIO:
+                return &upstream_stdio_ops;
+#ifdef HAVE_REMOTE_UPSTREAMS
+        case TRANSPORT_HTTP:
+        case TRANSPORT_AUTO:
+                return &upstream_http_ops;
+        case TRANSPORT_SSE:
+                return &upstream_sse_ops;
+#endif
+        default:
+                return NULL;
+        }
+}
+
 struct upstream *upstream_new(struct hub *hub, const struct server_config *cfg)
 {
         struct upstream *u = calloc(1, sizeof(*u));
@@ -818,14 +838,7 @@ struct upstream *upstream_new(struct hub *hub, const struct server_config *cfg)
                 return upstream_free(u);
         u->name = u->cfg.name;
         u->delay_usec = hub->restart_delay_usec;
-        switch (cfg->transport) {
-        case TRANSPORT_STDIO:
-                u->ops = &upstream_stdio_ops;
-                break;
-        default:
-                u->ops = NULL; /* remote transports: not built yet */
-                break;
-        }
+        u->ops = upstream_ops_for(cfg->transport);
         u->state = UPSTREAM_STOPPED;
         u->log_level = -1;
         return u;

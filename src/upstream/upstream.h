@@ -152,4 +152,16 @@ void upstream_transport_down(struct upstream *u, const char *reason);
 /* The transport is fully stopped after a stop() request. */
 void upstream_transport_stopped(struct upstream *u);
 
+/* The initialize params the hub sends upstream (protocol version, the client
+ * capabilities the hub can route, clientInfo); a transport that must
+ * re-initialize on its own (HTTP, on 404) uses it too. */
+cJSON *upstream_initialize_params(struct upstream *u);
+
+/* The ops for a configured transport; NULL when this build has none. */
+const struct upstream_ops *upstream_ops_for(enum upstream_transport t);
+
 extern const struct upstream_ops upstream_stdio_ops;
+/* Streamable HTTP (also TRANSPORT_AUTO: detects legacy SSE and switches u->ops) and
+ * legacy HTTP+SSE, both on libcurl's multi interface inside the hub's loop. */
+extern const struct upstream_ops upstream_http_ops;
+extern const struct upstream_ops upstream_sse_ops;
