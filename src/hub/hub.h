@@ -20,6 +20,7 @@
 #include "proto/wire.h"
 
 struct upstream;
+struct curl_glue;
 
 struct hub {
         sd_event *event;
@@ -46,6 +47,7 @@ struct hub {
         struct hmap sessions; /* hash(id) -> struct session */
 
         struct catalogue *catalogue;
+        struct curl_glue *curl; /* libcurl multi in the loop, made on first use (curl-glue.c) */
 
         uint64_t restart_delay_usec; /* first backoff delay */
         uint64_t session_idle_usec;  /* MCP_SESSION_IDLE_TIMEOUT */
