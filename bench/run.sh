@@ -11,8 +11,8 @@
 #   BUILD               build directory with the binaries (default build)
 #   BENCH_ROUNDS        interleaved rounds of direct and proxy (default 5)
 #   BENCH_SEQ           sequential calls per round, after 10% warm-up (default 2000)
-#   BENCH_CONC          calls per connection with 16 connections (default 1000)
-#   BENCH_COLD          cold GET /health requests per round (default 200)
+#   BENCH_CONC          calls per connection with 16 connections (default 600)
+#   BENCH_COLD          cold GET /health requests per round (default 100)
 #   BENCH_LIST          sequential tools/list requests per round (default 300)
 #   BENCH_OUT           logs and raw RESULT lines (default bench/out/last)
 #   MCP_EVERYTHING      server-everything binary (default tests/node_modules/.bin/...)
@@ -30,9 +30,9 @@ ROUNDS=${BENCH_ROUNDS:-5}
 SEQ_N=${BENCH_SEQ:-2000}
 SEQ_W=$((SEQ_N / 10))
 CONC_CONNS=16
-CONC_N=${BENCH_CONC:-1000}
+CONC_N=${BENCH_CONC:-600}
 CONC_W=50
-COLD_N=${BENCH_COLD:-200}
+COLD_N=${BENCH_COLD:-100}
 LIST_N=${BENCH_LIST:-300}
 DIRECT_CONC_N=20000
 HOLD_MS=1500
@@ -41,6 +41,7 @@ OUT=${BENCH_OUT:-$ROOT/bench/out/last}
 EVERYTHING=${MCP_EVERYTHING:-$ROOT/tests/node_modules/.bin/mcp-server-everything}
 LOAD=$BUILD/bench/mcp-load
 DIRECT=$BUILD/bench/stdio-direct
+HELLO=$BUILD/bench/http-hello
 HUB=$BUILD/mcp-proxy-hub
 FRONT=$BUILD/mcp-proxy
 
@@ -91,7 +92,7 @@ RESULTS=$OUT/results.txt
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mcp-bench.XXXXXX") || die "mktemp failed"
 
 # ---- processes: every one we start is recorded and stopped by PID ----
-hub_pid= ssa_pid= bg_pid=
+hub_pid= ssa_pid= bg_pid= hello_pid=
 upstream_pids=()
 
 is_running() { # a live process, not a zombie
@@ -124,6 +125,7 @@ cleanup() {
         local p fronts=()
         trap - EXIT INT TERM
         stop_pid "$bg_pid" 20
+        stop_pid "$hello_pid" 20
         if [[ -n $ssa_pid ]]; then
                 mapfile -t fronts < <(children_of "$ssa_pid")
                 stop_pid "$ssa_pid" 20
@@ -226,6 +228,27 @@ EOF
         return 1
 }
 
+# The floor of a cold connection: systemd-socket-activate starting a C program that
+# links nothing but libc and answers one fixed response.
+start_floor() {
+        local i
+        [[ -x $HELLO ]] || return 1
+        HELLO_PORT=$(free_port) || return 1
+        systemd-socket-activate --accept --inetd -l "127.0.0.1:$HELLO_PORT" "$HELLO" \
+                2>>"$OUT/hello.log" </dev/null >/dev/null &
+        hello_pid=$!
+        for ((i = 0; i < 50; i++)); do
+                ss -Htln 2>/dev/null | awk '{ print $4 }' | grep -q "^127.0.0.1:$HELLO_PORT\$" &&
+                        return 0
+                is_running "$hello_pid" || break
+                sleep 0.1
+        done
+        err "systemd-socket-activate for http-hello did not listen (see $OUT/hello.log)"
+        stop_pid "$hello_pid" 20
+        hello_pid=
+        return 1
+}
+
 # ---- one round of each side ----
 run_direct() { # ROUND
         local out rc
@@ -237,18 +260,24 @@ run_direct() { # ROUND
         ((rc == 0)) || err "round $1: stdio-direct failed (rc $rc, see $OUT/direct.err)"
 }
 
-sample_fronts() { # ROUND: VmHWM of every front serving a held connection
-        local p hwm rss anon max=0 n=0 maxrss=0 maxanon=0
-        for p in $(children_of "$ssa_pid"); do
-                hwm=$(status_kb "$p" VmHWM)
-                rss=$(status_kb "$p" VmRSS)
-                anon=$(status_kb "$p" RssAnon)
-                [[ -n $hwm ]] || continue
-                n=$((n + 1))
-                ((hwm > max)) && max=$hwm
-                ((${rss:-0} > maxrss)) && maxrss=${rss:-0}
-                ((${anon:-0} > maxanon)) && maxanon=${anon:-0}
+sample_fronts() { # ROUND: VmHWM of every front serving a held connection (two looks)
+        local p hwm rss anon max=0 n=0 maxn=0 maxrss=0 maxanon=0 look
+        for look in 1 2; do
+                n=0
+                for p in $(children_of "$ssa_pid"); do
+                        hwm=$(status_kb "$p" VmHWM)
+                        rss=$(status_kb "$p" VmRSS)
+                        anon=$(status_kb "$p" RssAnon)
+                        [[ -n $hwm ]] || continue
+                        n=$((n + 1))
+                        ((hwm > max)) && max=$hwm
+                        ((${rss:-0} > maxrss)) && maxrss=${rss:-0}
+                        ((${anon:-0} > maxanon)) && maxanon=${anon:-0}
+                done
+                ((n > maxn)) && maxn=$n
+                ((look == 1)) && sleep 0.3
         done
+        n=$maxn
         echo "RESULT name=front-rss fronts=$n front_hwm_kb=$max front_rss_kb=$maxrss" \
                 "front_anon_kb=$maxanon round=$1" >>"$RESULTS"
         ((n > 0)) || err "round $1: found no front process under systemd-socket-activate"
@@ -269,6 +298,7 @@ run_proxy() { # ROUND
         ((rc == 0)) || err "round $1: tools/list had failures (see $OUT/load.err)"
 
         # 16 connections; they stay open HOLD_MS after the RESULT line for the RSS sample.
+        : >"$TMP/conc.out"
         "$LOAD" "${common[@]}" --conns "$CONC_CONNS" --requests "$CONC_N" --warmup "$CONC_W" \
                 --hold-ms "$HOLD_MS" --name proxy-conc >"$TMP/conc.out" 2>>"$OUT/load.err" &
         bg_pid=$!
@@ -293,12 +323,21 @@ run_proxy() { # ROUND
         rc=$?
         record "$1" <<<"$out"
         ((rc == 0)) || err "round $1: cold /health had failures (see $OUT/load.err)"
+
+        if [[ -n $hello_pid ]]; then
+                out=$("$LOAD" --port "$HELLO_PORT" --mode health-cold --requests "$COLD_N" \
+                        --warmup 10 --name floor-cold 2>>"$OUT/load.err")
+                rc=$?
+                record "$1" <<<"$out"
+                ((rc == 0)) || err "round $1: cold floor (http-hello) had failures"
+        fi
 }
 
 # ---- main ----
 t_begin=$(now_ms)
 PROXY_READY_MS=
 if [[ -n $have_proxy ]]; then
+        start_floor
         if start_proxy; then
                 sleep 0.5
                 echo "RESULT name=hub-idle hub_rss_kb=$(status_kb "$hub_pid" VmRSS)" \
@@ -377,6 +416,9 @@ pq50=$(med proxy-conc p50_us) dq50=$(med direct-conc p50_us)
 pq99=$(med proxy-conc p99_us) dq99=$(med direct-conc p99_us)
 cold50=$(med proxy-cold p50_us) cold99=$(med proxy-cold p99_us)
 ttfb50=$(med proxy-cold ttfb_p50_us)
+floor50=$(med floor-cold p50_us) floor99=$(med floor-cold p99_us)
+floorttfb=$(med floor-cold ttfb_p50_us)
+overcold=$(calc "printf \"%+.0f us\", $cold50 - $floor50" "$cold50" "$floor50")
 coldrps=$(med proxy-cold rps)
 init50=$(med proxy-call init_p50_us)
 dready=$(med direct-proc ready_ms) pready=$(med hub-idle ready_ms)
@@ -412,9 +454,10 @@ row() { printf '%-40s | %-16s | %-14s | %-20s | %s\n' "$@"; }
         row "tools/list p50 (us)" "$(num "$pl50")" "$(num "$dl50")" "$overl" "2130, 1886"
         row "tools/call 16 conc (req/s)" "$(num "$pqrps")" "$(num "$dqrps")" "$ratioq" "2421, 2282 (floor 50447)"
         row "tools/call 16 conc p50 / p99 (us)" "$(num "$pq50") / $(num "$pq99")" "$(num "$dq50") / $(num "$dq99")" "" "-"
-        row "cold GET /health p50 / p99 (us)" "$(num "$cold50") / $(num "$cold99")" "-" "new TCP conn + exec" "832, 737 (no exec)"
+        row "cold GET /health p50 / p99 (us)" "$(num "$cold50") / $(num "$cold99")" "-" "$overcold over floor" "832, 737 (no exec)"
         row "cold time to first byte p50 (us)" "$(num "$ttfb50")" "-" "$(num "$coldrps") conn/s" "-"
-        row "initialize p50 (us)" "$(num "$init50")" "-" "" "23843, 277325"
+        row "cold floor p50 / p99 (us), ttfb p50" "$(num "$floor50") / $(num "$floor99")" "-" "ttfb $(num "$floorttfb")" "(ssa + exec of a libc-only C responder)"
+        row "initialize p50 (us), incl. front exec" "$(num "$init50")" "-" "" "23843, 277325"
         row "ready (ms): start -> upstream ready" "$(num "$pready")" "$(num "$dready")" "" "842, 743"
         row "hub RSS idle -> peak (MB)" "$(mb "$hub_idle") -> $(mb "$hub_peak")" "-" "anon $(mb "$hub_anon") MB" "99->246, 134->296"
         row "front RSS peak (MB, max of 16)" "$(mb "$front_hwm")" "-" "anon $(mb "$front_anon") MB" "(one process)"
@@ -431,7 +474,11 @@ row() { printf '%-40s | %-16s | %-14s | %-20s | %s\n' "$@"; }
         echo
         echo "peers: Node proxies add 600-800 us p50 per call, serve 2-3k req/s and hold 150-300 MB RSS"
         echo "(peer-baseline.md: 5 interleaved rounds, same server, 2-core machine; orders of magnitude)."
-        echo "RSS is VmRSS/VmHWM from /proc/PID/status (shared library pages included; 'anon' = RssAnon)."
+        echo "RSS is VmRSS/VmHWM from /proc/PID/status (shared library pages included; 'anon' = RssAnon);"
+        echo "the upstream (the hub's child) is not counted in the hub's figure."
+        echo "tools/list through the proxy is answered from the hub's aggregated catalogue, not forwarded."
+        echo "cold = new TCP connection per GET /health: systemd-socket-activate forks and execs one front"
+        echo "per connection; the floor is the same for bench/http-hello, a libc-only C responder."
         echo "raw RESULT lines and logs: $OUT"
 } | tee "$OUT/table.txt"
 
