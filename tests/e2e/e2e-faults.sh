@@ -27,6 +27,15 @@ start_hub MCP_RESTART_DELAY=1 MCP_MAX_RETRIES=3 || exit 1
 unset SECRET_TOKEN
 start_front || exit 1
 
+# a GET stream opened before "slow" is ready must hear about its tools
+mcp_initialize || fail "initialize" "HTTP $INIT_CODE" "$INIT_BODY"
+S=$SESSION
+SLOW_EARLY=$(upstream_field slow .state)
+curl -sS -N --max-time 60 -o "$T/get.body" -H "$(auth_h)" -H 'Accept: text/event-stream' \
+        -H "Mcp-Session-Id: $S" -H 'MCP-Protocol-Version: 2025-11-25' "$URL/mcp" 2>/dev/null &
+GET_PID=$!
+PIDS+=("$GET_PID")
+
 # record the states of "slow" and "dead" from the start
 (
         for ((i = 0; i < 200; i++)); do
@@ -42,21 +51,13 @@ for s in fx other garb stubborn; do
 done
 
 # ---- slow start ----
-# a GET stream open before "slow" is ready hears about its tools
-mcp_initialize || fail "initialize" "HTTP $INIT_CODE" "$INIT_BODY"
-S=$SESSION
-SLOW_EARLY=$(upstream_field slow .state)
-curl -sS -N --max-time 60 -o "$T/get.body" -H "$(auth_h)" -H 'Accept: text/event-stream' \
-        -H "Mcp-Session-Id: $S" -H 'MCP-Protocol-Version: 2025-11-25' "$URL/mcp" 2>/dev/null &
-GET_PID=$!
-PIDS+=("$GET_PID")
 check "slow: ready after its 3 s start" wait_upstream slow ready 20
 check "slow: was seen \"starting\" first" grep -q '"slow":"starting"' "$T/states.trace"
 if [[ $SLOW_EARLY == starting ]]; then
         check "GET stream gets notifications/tools/list_changed when slow's tools arrive" \
                 wait_for 5 grep -qs 'notifications/tools/list_changed' "$T/get.body"
 else
-        echo "(slow was already $SLOW_EARLY when the GET stream opened: list_changed check not applicable)"
+        echo "(slow was '$SLOW_EARLY', not starting, when the GET stream opened: list_changed check not applicable)"
 fi
 stop_pid "$GET_PID" 1
 mcp_call "$S" slow_echo '{"message":"late"}'
