@@ -8,6 +8,8 @@
 # tail is printed. A test that crashes, times out, exits non-zero or prints no
 # summary counts as (at least) one failure. The last line is the total,
 # "N passed, N failed"; the exit status is 1 if anything failed.
+# ONLY=<regex> runs only the tests whose name matches; TEST_TIMEOUT (300 s)
+# bounds each test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,9 +76,11 @@ report() {
 run() {
         local name=$1 counted=$2 rc
         shift 2
+        [[ -z ${ONLY:-} || $name =~ $ONLY ]] || return 0
         local log=$logs/$name.log
         # the subshell puts the shell's own "Segmentation fault" note into the log
-        (timeout -k 10 "$TEST_TIMEOUT" "$@"; exit $?) </dev/null >"$log" 2>&1 9>&-
+        # -k 30: an e2e script's cleanup trap stops its hub and children first
+        (timeout -k 30 "$TEST_TIMEOUT" "$@"; exit $?) </dev/null >"$log" 2>&1 9>&-
         rc=$?
         report "$name" "$rc" "$log" "$counted"
 }

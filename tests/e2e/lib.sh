@@ -153,7 +153,7 @@ e2e_exit() {
         local rc=$? pid left
         [[ -n $E2E_DONE ]] && return
         E2E_DONE=1
-        trap - INT TERM
+        trap '' INT TERM HUP # finish the cleanup even when signalled again
         local -a all=("${PIDS[@]}")
         [[ -n $SSA_PID ]] && all+=("$SSA_PID")
         [[ -n $HUB_PID ]] && all+=("$HUB_PID")
@@ -186,7 +186,7 @@ e2e_exit() {
         if [[ -n ${E2E_KEEP:-} ]]; then
                 echo "kept $T"
         else
-                rm -rf "$T"
+                rm -rf "$T" 2>/dev/null || { sleep 0.5; rm -rf "$T"; }
         fi
         echo "$E2E_PASSED passed, $E2E_FAILED failed"
         ((E2E_FAILED == 0)) && exit 0
