@@ -192,4 +192,5 @@ for p in "${CHILDREN[@]}"; do
         kill -0 "$p" 2>/dev/null && alive+=("$p")
 done
 check_eq "hub SIGTERM: no fixture process remains" "" "${alive[*]}"
+check "every hub log line has a <N> priority prefix" bash -c '! grep -qvE "^<[0-7]>" "$1"' _ "$T/hub.log"
 check_no_keys_in_logs "$KEY"
