@@ -22,7 +22,9 @@ struct front_settings {
         int idle_ms;
         int read_ms;
         char *hub_socket;
-        char *mcp_path; /* "/mcp" or "/<prefix>/mcp" */
+        char *mcp_path;      /* "/mcp" or "/<prefix>/mcp" */
+        char *sse_path;      /* legacy transport: "/sse" or "/<prefix>/sse" */
+        char *messages_path; /* legacy transport: "/messages" or "/<prefix>/messages" */
         struct keyring keys;
         bool auth_disabled;
         char **allowed_origins; /* NULL-terminated; "*" allows any */
@@ -53,7 +55,8 @@ struct front_request {
         const char *client;
         char rpc_method[64];
         int status;
-        char origin[256]; /* echoed in CORS headers when allowed */
+        char origin[256];        /* echoed in CORS headers when allowed */
+        char legacy_session[80]; /* sessionId= of a legacy message POST */
         bool cors;
 };
 
@@ -97,7 +100,14 @@ int front_sse_end(struct front_conn *c, struct front_request *r);
 void front_cors_headers(const struct front_request *r, struct buf *out);
 
 /* ---- relay.c ---- */
-enum relay_op { RELAY_POST, RELAY_GET, RELAY_DELETE, RELAY_HEALTH };
+enum relay_op {
+        RELAY_POST,
+        RELAY_GET,
+        RELAY_DELETE,
+        RELAY_HEALTH,
+        RELAY_SSE,         /* legacy 2024-11-05: GET /sse */
+        RELAY_LEGACY_POST, /* legacy: POST /messages?sessionId= */
+};
 /* Runs one exchange with the hub and writes the HTTP response. For
  * RELAY_HEALTH, *ret_health receives the hub's state body (malloc'd JSON
  * text) instead and nothing is written. Returns 0, or -errno when the

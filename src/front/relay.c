@@ -42,7 +42,7 @@ static int hub_connect(const char *path)
 
 static const char *op_name(enum relay_op op)
 {
-        static const char *const t[] = {"post", "get", "delete", "health"};
+        static const char *const t[] = {"post", "get", "delete", "health", "sse", "post"};
         return t[op];
 }
 
@@ -59,7 +59,11 @@ static int send_envelope(int fd, struct front_request *r, enum relay_op op, cons
         size_t len;
         int ret;
 
-        if ((h = http_find_header(&r->http, "mcp-session-id")) && h->value_len < sizeof(session)) {
+        if (op == RELAY_LEGACY_POST) {
+                e.session = r->legacy_session;
+                e.legacy = true;
+        } else if ((h = http_find_header(&r->http, "mcp-session-id")) &&
+                   h->value_len < sizeof(session)) {
                 memcpy(session, h->value, h->value_len);
                 session[h->value_len] = 0;
                 e.session = session;
@@ -104,7 +108,8 @@ struct relay {
         char **ret_health;
 };
 
-/* Format one SSE event ("id: ..\ndata: <json>\n\n") and send it. */
+/* Format one SSE event ("id: ..\ndata: <json>\n\n") and send it. An event without data
+ * is the priming event ("id: ..\ndata:\n\n"). Legacy streams name every event "message". */
 static int relay_event(struct relay *x, const cJSON *line)
 {
         const cJSON *data = json_get(line, "data");
@@ -113,20 +118,25 @@ static int relay_event(struct relay *x, const cJSON *line)
         struct buf ev;
         int r;
 
-        if (!json)
-                return -EBADMSG;
+        if (data && !json)
+                return -ENOMEM;
         if (!x->sse_started) {
                 r = front_sse_start(x->c, x->r, x->session);
                 if (r < 0)
                         return r;
                 x->sse_started = true;
         }
-        buf_init(&ev, strlen(json) + 1024);
-        if (id)
+        buf_init(&ev, (json ? strlen(json) : 0) + 1024);
+        if (x->op == RELAY_SSE)
+                (void)buf_append_str(&ev, "event: message\n");
+        if (id && x->op != RELAY_SSE)
                 (void)buf_printf(&ev, "id: %s\n", id);
-        (void)buf_append_str(&ev, "data: ");
-        (void)buf_append_str(&ev, json);
-        (void)buf_append_str(&ev, "\n\n");
+        if (json) {
+                (void)buf_append_str(&ev, "data: ");
+                (void)buf_append_str(&ev, json);
+                (void)buf_append_str(&ev, "\n\n");
+        } else
+                (void)buf_append_str(&ev, "data:\n\n");
         r = front_sse_write(x->c, x->r, ev.data, ev.len);
         buf_done(&ev);
         return r;
@@ -195,11 +205,17 @@ static int relay_line(struct relay *x, const char *s, size_t n)
                         if (front_sse_start(x->c, x->r, x->session) < 0)
                                 return -EPIPE;
                         x->sse_started = true;
-                        /* A comment line so the client sees the stream is open. */
-                        if (front_sse_write(x->c, x->r, ": stream open\n\n", 15) < 0)
-                                return -EPIPE;
                 }
                 return 0;
+        }
+        if (strcmp(t, "endpoint") == 0 && x->sse_started) {
+                /* Legacy transport: where to POST, relative to this server. */
+                char ev[512];
+                int w = snprintf(ev, sizeof(ev), "event: endpoint\ndata: %s?sessionId=%s\n\n",
+                                 x->c->set->messages_path, x->session ? x->session : "");
+                if (w < 0 || (size_t)w >= sizeof(ev))
+                        return -EINVAL;
+                return front_sse_write(x->c, x->r, ev, (size_t)w) < 0 ? -EPIPE : 0;
         }
         if (strcmp(t, "event") == 0)
                 return relay_event(x, j) < 0 ? -EPIPE : 0;
@@ -289,7 +305,8 @@ int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
                 }
                 if (p[1].revents) {
                         watch_client(c);
-                        if (c->client_eof && (op == RELAY_GET || x.sse_started)) {
+                        if (c->client_eof &&
+                            (op == RELAY_GET || op == RELAY_SSE || x.sse_started)) {
                                 /* A stream's client has gone: nothing left to deliver to. */
                                 ret = -ECONNRESET;
                                 break;

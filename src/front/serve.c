@@ -400,10 +400,76 @@ static int handle_mcp(struct front_conn *c, struct front_request *r)
         return front_relay(c, r, RELAY_DELETE, NULL, NULL);
 }
 
+/* The value of a query parameter, copied into out; false if absent or too long. */
+static bool query_param(const struct http_request *h, const char *name, char *out, size_t n)
+{
+        const char *q = memchr(h->target, '?', h->target_len);
+        const char *end = h->target + h->target_len;
+        size_t nl = strlen(name);
+
+        while (q && q < end) {
+                const char *p = q + 1, *amp = memchr(p, '&', (size_t)(end - p));
+                const char *e = amp ? amp : end;
+                if ((size_t)(e - p) > nl && memcmp(p, name, nl) == 0 && p[nl] == '=') {
+                        size_t l = (size_t)(e - p) - nl - 1;
+                        if (l == 0 || l >= n)
+                                return false;
+                        memcpy(out, p + nl + 1, l);
+                        out[l] = 0;
+                        return true;
+                }
+                q = amp;
+        }
+        return false;
+}
+
+/* The legacy transport: GET /sse opens a session and its stream; POST /messages?sessionId=
+ * carries its messages, answered 202 (the answers go on the stream). */
+static int handle_legacy(struct front_conn *c, struct front_request *r, bool stream)
+{
+        const struct http_header *accept = http_find_header(&r->http, "accept");
+        const struct http_header *ct = http_find_header(&r->http, "content-type");
+        _cleanup_json_ cJSON *msg = NULL;
+        _cleanup_cjson_str_ char *compact = NULL;
+        const char *method;
+
+        if (stream) {
+                if (accept && !http_accepts(accept->value, accept->value_len, "text/event-stream"))
+                        return front_respond_rpc_error(
+                            c, r, 406, MCP_ERROR_CONNECTION_CLOSED,
+                            "Not Acceptable: Accept must allow text/event-stream", NULL);
+                snprintf(r->rpc_method, sizeof(r->rpc_method), "(sse)");
+                return front_relay(c, r, RELAY_SSE, NULL, NULL);
+        }
+        if (!query_param(&r->http, "sessionId", r->legacy_session, sizeof(r->legacy_session)))
+                return front_respond_rpc_error(c, r, 400, MCP_ERROR_CONNECTION_CLOSED,
+                                               "Bad Request: sessionId is required", NULL);
+        if (!ct || !http_media_type_is(ct->value, ct->value_len, "application/json"))
+                return front_respond_rpc_error(c, r, 415, MCP_ERROR_CONNECTION_CLOSED,
+                                               "Unsupported Media Type: Content-Type must be "
+                                               "application/json",
+                                               NULL);
+        msg = cJSON_ParseWithLength(r->body, r->body_len);
+        if (!msg)
+                return front_respond_rpc_error(c, r, 400, JSONRPC_PARSE_ERROR,
+                                               "Parse error: the body is not valid JSON", NULL);
+        if (jsonrpc_classify(msg) < 0)
+                return front_respond_rpc_error(c, r, 400, JSONRPC_INVALID_REQUEST,
+                                               "Invalid Request: not a JSON-RPC 2.0 message", NULL);
+        method = json_get_string(msg, "method");
+        snprintf(r->rpc_method, sizeof(r->rpc_method), "%s", method ? method : "(response)");
+        compact = cJSON_PrintUnformatted(msg);
+        if (!compact)
+                return -ENOMEM;
+        return front_relay(c, r, RELAY_LEGACY_POST, compact, NULL);
+}
+
 enum route {
         ROUTE_NONE,
         ROUTE_MCP,
         ROUTE_HEALTH,
+        ROUTE_SSE,      /* legacy 2024-11-05 transport: the event stream */
+        ROUTE_MESSAGES, /* legacy: where its messages are POSTed */
 };
 
 static enum route route_of(const struct front_conn *c, const struct front_request *r,
@@ -419,6 +485,16 @@ static enum route route_of(const struct front_conn *c, const struct front_reques
         if (h->path_len == 7 && memcmp(h->path, "/health", 7) == 0) {
                 *ret_allow = HEALTH_ALLOW;
                 return ROUTE_HEALTH;
+        }
+        ml = strlen(c->set->sse_path);
+        if (h->path_len == ml && memcmp(h->path, c->set->sse_path, ml) == 0) {
+                *ret_allow = "GET, OPTIONS";
+                return ROUTE_SSE;
+        }
+        ml = strlen(c->set->messages_path);
+        if (h->path_len == ml && memcmp(h->path, c->set->messages_path, ml) == 0) {
+                *ret_allow = "POST, OPTIONS";
+                return ROUTE_MESSAGES;
         }
         return ROUTE_NONE;
 }
@@ -705,7 +781,10 @@ static int serve_one(struct front_conn *c)
                 log_request(c, &r);
                 return -1;
         }
-        k = handle_mcp(c, &r);
+        if (route == ROUTE_SSE || route == ROUTE_MESSAGES)
+                k = handle_legacy(c, &r, route == ROUTE_SSE);
+        else
+                k = handle_mcp(c, &r);
         log_request(c, &r);
         consume_request(c, &r);
         return k < 0 || c->close_after ? -1 : 0;

@@ -130,9 +130,16 @@ int front_settings_load(struct front_settings *s)
                         l--;
                 if (asprintf(&s->mcp_path, l ? "/%.*s/mcp" : "/mcp", (int)l, v) < 0)
                         s->mcp_path = NULL;
-        } else
+                if (asprintf(&s->sse_path, l ? "/%.*s/sse" : "/sse", (int)l, v) < 0)
+                        s->sse_path = NULL;
+                if (asprintf(&s->messages_path, l ? "/%.*s/messages" : "/messages", (int)l, v) < 0)
+                        s->messages_path = NULL;
+        } else {
                 s->mcp_path = strdup("/mcp");
-        if (!s->hub_socket || !s->mcp_path)
+                s->sse_path = strdup("/sse");
+                s->messages_path = strdup("/messages");
+        }
+        if (!s->hub_socket || !s->mcp_path || !s->sse_path || !s->messages_path)
                 return log_error_errno(ENOMEM, "out of memory");
 
         s->allowed_origins = split_list(getenv("MCP_ALLOWED_ORIGINS"));
@@ -163,6 +170,8 @@ void front_settings_done(struct front_settings *s)
         keyring_done(&s->keys);
         free(s->hub_socket);
         free(s->mcp_path);
+        free(s->sse_path);
+        free(s->messages_path);
         free_list(s->allowed_origins);
         free_list(s->allowed_hosts);
 }

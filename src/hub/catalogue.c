@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The aggregated tool catalogue. With one upstream, names pass unchanged;
- * with several, each is "<server>_<tool>". Two upstream tools that end up
- * with the same client-visible name are a collision: the first in config
- * order keeps the name, the other is not offered, and both are reported
- * in the log and in the state (/health), never silently shadowed.
+ * The aggregated catalogue: tools, prompts, resources and resource
+ * templates of every ready upstream, under the names the client sees.
+ *
+ * One upstream: everything passes unchanged. Several: tool and prompt
+ * names (and resource names) become "<server>_<name>", and resource URIs
+ * "<scheme>://<server>/<rest>" (FastMCP's convention; a URI without "://"
+ * becomes "<server>:<uri>"). catalogue_uri_in() maps a client URI back, so
+ * a URI built from a template or met in a result routes too.
+ *
+ * Two entries that end up with the same client-visible key are a
+ * collision: the first in config order keeps it, the other is not offered,
+ * and both are reported in the log and the state (/health).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,31 +24,47 @@
 #include "upstream/upstream.h"
 
 struct collision {
+        int kind;
         char *name;
         char *kept;    /* server that keeps it */
-        char *dropped; /* server whose tool is hidden */
+        char *dropped; /* server whose entry is hidden */
+};
+
+struct catalogue_list {
+        struct catalogue_entry *e;
+        size_t n;
+        struct hmap by_key; /* hash(key) -> index + 1 */
+        uint64_t fingerprint;
 };
 
 struct catalogue {
-        struct catalogue_tool *tools;
-        size_t n_tools;
-        struct hmap by_name; /* hash(name) -> index + 1 */
+        struct catalogue_list lists[_LIST_KIND_MAX];
         struct collision *collisions;
         size_t n_collisions;
 };
 
+static const char *const kind_names[_LIST_KIND_MAX] = {"tool", "prompt", "resource",
+                                                       "resource template"};
+
+static void list_clear(struct catalogue_list *l)
+{
+        for (size_t i = 0; i < l->n; i++)
+                free(l->e[i].key);
+        free(l->e);
+        hmap_done(&l->by_key);
+        *l = (struct catalogue_list){};
+}
+
 static void catalogue_clear(struct catalogue *c)
 {
-        for (size_t i = 0; i < c->n_tools; i++)
-                free(c->tools[i].name);
-        free(c->tools);
+        for (int k = 0; k < _LIST_KIND_MAX; k++)
+                list_clear(&c->lists[k]);
         for (size_t i = 0; i < c->n_collisions; i++) {
                 free(c->collisions[i].name);
                 free(c->collisions[i].kept);
                 free(c->collisions[i].dropped);
         }
         free(c->collisions);
-        hmap_done(&c->by_name);
         *c = (struct catalogue){};
 }
 
@@ -54,20 +77,21 @@ void catalogue_free(struct hub *h)
         h->catalogue = NULL;
 }
 
-static const struct catalogue_tool *lookup(const struct catalogue *c, const char *name)
+static const struct catalogue_entry *lookup(const struct catalogue_list *l, const char *key)
 {
-        uintptr_t idx = (uintptr_t)hmap_get(&c->by_name, hash_string(name));
-        /* Names with equal hashes: fall back to a scan (vanishingly rare). */
-        if (idx && strcmp(c->tools[idx - 1].name, name) == 0)
-                return &c->tools[idx - 1];
+        uintptr_t idx = (uintptr_t)hmap_get(&l->by_key, hash_string(key));
+
+        if (idx && strcmp(l->e[idx - 1].key, key) == 0)
+                return &l->e[idx - 1];
+        /* Keys with equal hashes: a scan (vanishingly rare). */
         if (idx)
-                for (size_t i = 0; i < c->n_tools; i++)
-                        if (strcmp(c->tools[i].name, name) == 0)
-                                return &c->tools[i];
+                for (size_t i = 0; i < l->n; i++)
+                        if (strcmp(l->e[i].key, key) == 0)
+                                return &l->e[i];
         return NULL;
 }
 
-static int add_collision(struct catalogue *c, const char *name, const char *kept,
+static int add_collision(struct catalogue *c, int kind, const char *name, const char *kept,
                          const char *dropped)
 {
         struct collision *n = realloc(c->collisions, (c->n_collisions + 1) * sizeof(*n));
@@ -75,72 +99,182 @@ static int add_collision(struct catalogue *c, const char *name, const char *kept
         if (!n)
                 return -ENOMEM;
         c->collisions = n;
-        n[c->n_collisions] = (struct collision){strdup(name), strdup(kept), strdup(dropped)};
+        n[c->n_collisions] = (struct collision){kind, strdup(name), strdup(kept), strdup(dropped)};
         c->n_collisions++;
         return 0;
 }
 
-int catalogue_rebuild(struct hub *h)
+char *catalogue_name_out(struct hub *h, const struct upstream *u, const char *name)
+{
+        char *s;
+
+        if (!h->prefix_names)
+                return strdup(name);
+        if (asprintf(&s, "%s_%s", u->name, name) < 0)
+                return NULL;
+        return s;
+}
+
+char *catalogue_uri_out(struct hub *h, const struct upstream *u, const char *uri)
+{
+        const char *sep;
+        char *s;
+
+        if (!h->prefix_names)
+                return strdup(uri);
+        sep = strstr(uri, "://");
+        if (sep) {
+                if (asprintf(&s, "%.*s://%s/%s", (int)(sep - uri), uri, u->name, sep + 3) < 0)
+                        return NULL;
+        } else if (asprintf(&s, "%s:%s", u->name, uri) < 0)
+                return NULL;
+        return s;
+}
+
+int catalogue_uri_in(struct hub *h, const char *uri, struct upstream **ret_u, char **ret_orig)
+{
+        const char *sep;
+
+        *ret_u = NULL;
+        *ret_orig = NULL;
+        if (!uri)
+                return -EINVAL;
+        if (!h->prefix_names) {
+                if (h->n_upstreams == 0)
+                        return -ENOENT;
+                *ret_u = h->upstreams[0];
+                *ret_orig = strdup(uri);
+                return *ret_orig ? 0 : -ENOMEM;
+        }
+        sep = strstr(uri, "://");
+        if (sep) {
+                const char *server = sep + 3, *slash = strchr(server, '/');
+                size_t l = slash ? (size_t)(slash - server) : strlen(server);
+                for (size_t i = 0; i < h->n_upstreams; i++) {
+                        struct upstream *u = h->upstreams[i];
+                        if (strlen(u->name) == l && strncmp(server, u->name, l) == 0) {
+                                if (asprintf(ret_orig, "%.*s://%s", (int)(sep - uri), uri,
+                                             slash ? slash + 1 : "") < 0)
+                                        return -ENOMEM;
+                                *ret_u = u;
+                                return 0;
+                        }
+                }
+        }
+        for (size_t i = 0; i < h->n_upstreams; i++) {
+                struct upstream *u = h->upstreams[i];
+                size_t l = strlen(u->name);
+                if (strncmp(uri, u->name, l) == 0 && uri[l] == ':' &&
+                    strncmp(uri + l, "://", 3) != 0) {
+                        *ret_orig = strdup(uri + l + 1);
+                        *ret_u = u;
+                        return *ret_orig ? 0 : -ENOMEM;
+                }
+        }
+        return -ENOENT;
+}
+
+/* The client-visible key of an upstream entry. */
+static char *entry_key(struct hub *h, const struct upstream *u, enum list_kind k, const cJSON *obj)
+{
+        const char *id = json_get_string(obj, list_info[k].id_field);
+
+        if (!id)
+                return NULL;
+        if (k == LIST_RESOURCES || k == LIST_TEMPLATES)
+                return catalogue_uri_out(h, u, id);
+        return catalogue_name_out(h, u, id);
+}
+
+/* A copy of an entry as the client sees it. */
+static cJSON *entry_json(struct hub *h, const struct catalogue_entry *e, enum list_kind k)
+{
+        _cleanup_json_ cJSON *o = cJSON_Duplicate(e->obj, true);
+
+        if (!o || !json_set(o, list_info[k].id_field, cJSON_CreateString(e->key)))
+                return NULL;
+        if ((k == LIST_RESOURCES || k == LIST_TEMPLATES) && h->prefix_names) {
+                const char *name = json_get_string(e->obj, "name");
+                _cleanup_free_ char *n = name ? catalogue_name_out(h, e->upstream, name) : NULL;
+                if (name && (!n || !json_set(o, "name", cJSON_CreateString(n))))
+                        return NULL;
+        }
+        return TAKE_PTR(o);
+}
+
+static uint64_t list_fingerprint(struct hub *h, struct catalogue_list *l, enum list_kind k)
+{
+        uint64_t fp = 1469598103934665603ULL;
+
+        for (size_t i = 0; i < l->n; i++) {
+                _cleanup_json_ cJSON *o = entry_json(h, &l->e[i], k);
+                _cleanup_cjson_str_ char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+                fp = (fp ^ (s ? hash_string(s) : 0)) * 1099511628211ULL;
+        }
+        return fp;
+}
+
+int catalogue_rebuild(struct hub *h, bool *ret_changed)
 {
         struct catalogue *c = h->catalogue, fresh = {};
-        size_t total = 0;
 
         if (!c) {
                 c = h->catalogue = calloc(1, sizeof(*c));
                 if (!c)
                         return -ENOMEM;
         }
-        for (size_t i = 0; i < h->n_upstreams; i++) {
-                struct upstream *u = h->upstreams[i];
-                if (u->state == UPSTREAM_READY && u->tools)
-                        total += (size_t)cJSON_GetArraySize(u->tools);
-        }
-        fresh.tools = calloc(total ? total : 1, sizeof(*fresh.tools));
-        if (!fresh.tools)
-                return -ENOMEM;
-        for (size_t i = 0; i < h->n_upstreams; i++) {
-                struct upstream *u = h->upstreams[i];
-                const cJSON *t;
+        for (int k = 0; k < _LIST_KIND_MAX; k++) {
+                struct catalogue_list *l = &fresh.lists[k];
+                size_t total = 0;
 
-                if (u->state != UPSTREAM_READY || !u->tools)
-                        continue;
-                cJSON_ArrayForEach(t, u->tools)
-                {
-                        const char *tn = json_get_string(t, "name");
-                        const struct catalogue_tool *prev;
-                        char *name;
-
-                        if (!tn)
-                                continue;
-                        if (h->prefix_names) {
-                                if (asprintf(&name, "%s_%s", u->name, tn) < 0)
-                                        name = NULL;
-                        } else
-                                name = strdup(tn);
-                        if (!name)
-                                goto oom;
-                        prev = lookup(&fresh, name);
-                        if (prev) {
-                                log_warning("tool name collision: '%s' from upstream '%s' "
-                                            "clashes with upstream '%s'; keeping '%s'",
-                                            name, u->name, prev->upstream->name,
-                                            prev->upstream->name);
-                                if (add_collision(&fresh, name, prev->upstream->name, u->name) <
-                                    0) {
-                                        free(name);
-                                        goto oom;
-                                }
-                                free(name);
-                                continue;
-                        }
-                        fresh.tools[fresh.n_tools] =
-                            (struct catalogue_tool){.name = name, .upstream = u, .tool = t};
-                        fresh.n_tools++;
-                        if (hmap_put(&fresh.by_name, hash_string(name),
-                                     (void *)(uintptr_t)fresh.n_tools) < 0)
-                                goto oom;
+                for (size_t i = 0; i < h->n_upstreams; i++) {
+                        struct upstream *u = h->upstreams[i];
+                        if (u->state == UPSTREAM_READY && u->lists[k])
+                                total += (size_t)cJSON_GetArraySize(u->lists[k]);
                 }
+                l->e = calloc(total ? total : 1, sizeof(*l->e));
+                if (!l->e)
+                        goto oom;
+                for (size_t i = 0; i < h->n_upstreams; i++) {
+                        struct upstream *u = h->upstreams[i];
+                        const cJSON *t;
+
+                        if (u->state != UPSTREAM_READY || !u->lists[k])
+                                continue;
+                        cJSON_ArrayForEach(t, u->lists[k])
+                        {
+                                char *key = entry_key(h, u, (enum list_kind)k, t);
+                                const struct catalogue_entry *prev;
+
+                                if (!key)
+                                        goto oom;
+                                prev = lookup(l, key);
+                                if (prev) {
+                                        log_warning("%s name collision: '%s' from upstream '%s' "
+                                                    "clashes with upstream '%s'; keeping '%s'",
+                                                    kind_names[k], key, u->name,
+                                                    prev->upstream->name, prev->upstream->name);
+                                        if (add_collision(&fresh, k, key, prev->upstream->name,
+                                                          u->name) < 0) {
+                                                free(key);
+                                                goto oom;
+                                        }
+                                        free(key);
+                                        continue;
+                                }
+                                l->e[l->n] =
+                                    (struct catalogue_entry){.key = key, .upstream = u, .obj = t};
+                                l->n++;
+                                if (hmap_put(&l->by_key, hash_string(key),
+                                             (void *)(uintptr_t)l->n) < 0)
+                                        goto oom;
+                        }
+                }
+                l->fingerprint = list_fingerprint(h, l, (enum list_kind)k);
         }
+        for (int k = 0; k < _LIST_KIND_MAX; k++)
+                if (ret_changed)
+                        ret_changed[k] = fresh.lists[k].fingerprint != c->lists[k].fingerprint;
         catalogue_clear(c);
         *c = fresh;
         return 0;
@@ -149,32 +283,30 @@ oom:
         return -ENOMEM;
 }
 
-const struct catalogue_tool *catalogue_find_tool(struct hub *h, const char *name)
+const struct catalogue_entry *catalogue_find(struct hub *h, int k, const char *key)
 {
-        if (!h->catalogue || !name)
+        if (!h->catalogue || !key)
                 return NULL;
-        return lookup(h->catalogue, name);
+        return lookup(&h->catalogue->lists[k], key);
 }
 
-size_t catalogue_n_tools(struct hub *h)
+size_t catalogue_count(struct hub *h, int k)
 {
-        return h->catalogue ? h->catalogue->n_tools : 0;
+        return h->catalogue ? h->catalogue->lists[k].n : 0;
 }
 
-cJSON *catalogue_tools_json(struct hub *h)
+cJSON *catalogue_list_json(struct hub *h, int k, size_t offset, size_t limit)
 {
         _cleanup_json_ cJSON *arr = cJSON_CreateArray();
+        const struct catalogue_list *l = h->catalogue ? &h->catalogue->lists[k] : NULL;
 
         if (!arr)
                 return NULL;
-        for (size_t i = 0; h->catalogue && i < h->catalogue->n_tools; i++) {
-                const struct catalogue_tool *ct = &h->catalogue->tools[i];
-                cJSON *t = cJSON_Duplicate(ct->tool, true);
-                if (!t || !json_set(t, "name", cJSON_CreateString(ct->name))) {
-                        cJSON_Delete(t);
+        for (size_t i = offset; l && i < l->n && i - offset < limit; i++) {
+                cJSON *o = entry_json(h, &l->e[i], k);
+                if (!o)
                         return NULL;
-                }
-                cJSON_AddItemToArray(arr, t);
+                cJSON_AddItemToArray(arr, o);
         }
         return TAKE_PTR(arr);
 }
@@ -188,7 +320,7 @@ cJSON *catalogue_collisions_json(struct hub *h)
                 cJSON *o = cJSON_CreateObject();
                 if (!o)
                         break;
-                cJSON_AddStringToObject(o, "kind", "tool");
+                cJSON_AddStringToObject(o, "kind", kind_names[k->kind]);
                 cJSON_AddStringToObject(o, "name", k->name);
                 cJSON_AddStringToObject(o, "kept", k->kept);
                 cJSON_AddStringToObject(o, "hidden", k->dropped);

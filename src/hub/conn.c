@@ -48,13 +48,8 @@ void hub_conn_close(struct conn *c)
         if (!c)
                 return;
         h = c->hub;
-        if (c->session_id) {
-                struct session *s = session_get(h, c->session_id);
-                if (s && s->get_conn_id == c->id)
-                        s->get_conn_id = 0;
-                free(c->session_id);
-        }
         hmap_remove(&h->conns, c->id);
+        stream_detach_conn(h, c);
         h->n_conns--;
         sd_event_source_disable_unref(c->source);
         safe_close(c->fd);
@@ -164,33 +159,6 @@ int conn_send_simple(struct conn *c, const char *t)
         return conn_send(c, m, final);
 }
 
-int hub_conn_deliver(struct hub *h, uint64_t conn_id, cJSON *msg, bool final)
-{
-        struct conn *c = hub_conn_get(h, conn_id);
-        cJSON *line;
-
-        if (!c) {
-                cJSON_Delete(msg);
-                return -ENOTCONN;
-        }
-        if (final && !c->streaming)
-                return conn_send_json(c, 200, NULL, msg);
-        line = cJSON_CreateObject();
-        if (!line) {
-                cJSON_Delete(msg);
-                return -ENOMEM;
-        }
-        cJSON_AddStringToObject(line, "t", "event");
-        cJSON_AddItemToObject(line, "data", msg);
-        if (!final)
-                c->streaming = true;
-        if (conn_send(c, line, false) < 0)
-                return -ENOTCONN;
-        if (final)
-                return conn_send_simple(c, "end");
-        return 0;
-}
-
 static void conn_protocol_error(struct conn *c, const char *what)
 {
         log_error("front connection %llu: %s, closing", (unsigned long long)c->id, what);
@@ -245,6 +213,9 @@ static int conn_process_input(struct conn *c)
                                         break;
                                 case WIRE_OP_DELETE:
                                         hub_route_delete(c);
+                                        break;
+                                case WIRE_OP_SSE:
+                                        hub_route_legacy_open(c);
                                         break;
                                 case WIRE_OP_HEALTH: {
                                         cJSON *m = cJSON_CreateObject();

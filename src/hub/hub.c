@@ -320,6 +320,7 @@ static int sweep_cb(sd_event_source *s, uint64_t usec, void *userdata)
         struct hub *h = userdata;
 
         sessions_expire(h, h->session_idle_usec);
+        srv_requests_sweep(h);
         (void)sd_event_source_set_time_relative(s, SESSION_SWEEP_MS * USEC_PER_MSEC);
         return 0;
 }
@@ -365,12 +366,21 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
         (void)sd_event_add_time_relative(h->event, NULL, CLOCK_MONOTONIC,
                                          HUB_SHUTDOWN_MAX_MS * USEC_PER_MSEC, USEC_PER_MSEC,
                                          shutdown_timeout_cb, h);
-        /* Close open GET streams so fronts finish their responses. */
+        /* End open SSE streams so fronts finish their responses. */
+        while (hmap_next(&h->conns, &i, NULL, &v)) {
+                struct conn *c = v;
+                if (c->stream)
+                        c->stream = 0;
+        }
+        i = 0;
         while (hmap_next(&h->sessions, &i, NULL, &v)) {
                 struct session *ss = v;
-                struct conn *c = hub_conn_get(h, ss->get_conn_id);
-                if (c)
-                        (void)conn_send_simple(c, "end");
+                for (struct sse_stream *st = ss->streams; st; st = st->next) {
+                        struct conn *c = hub_conn_get(h, st->conn_id);
+                        st->conn_id = 0;
+                        if (c)
+                                (void)conn_send_simple(c, "end");
+                }
         }
         for (size_t k = 0; k < h->n_upstreams; k++)
                 upstream_stop(h->upstreams[k]);
@@ -391,7 +401,6 @@ static void hub_done(struct hub *h)
                 buf_done(&c->in);
                 buf_done(&c->out);
                 cJSON_Delete(c->envelope_json);
-                free(c->session_id);
                 free(c);
         }
         hmap_done(&h->conns);
@@ -400,6 +409,8 @@ static void hub_done(struct hub *h)
                 upstream_free(h->upstreams[k]);
         free(h->upstreams);
         catalogue_free(h);
+        srv_requests_free_all(h);
+        subs_free_all(h);
         sessions_free_all(h);
         sd_event_source_disable_unref(h->listen_source);
         sd_event_source_disable_unref(h->sweep_timer);
@@ -514,7 +525,8 @@ int main(int argc, char **argv)
         if (r < 0)
                 goto finish;
         apply_log_levels(&h);
-        (void)catalogue_rebuild(&h);
+        h.upstream_log_level = -1;
+        (void)catalogue_rebuild(&h, NULL);
         start_upstreams(&h);
         log_notice("mcp-proxy-hub %s ready on '%s' with %zu upstream(s) from '%s'", VERSION,
                    h.listen_fd_owned ? h.socket_path : "(socket activation)", h.n_upstreams,

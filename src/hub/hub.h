@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mcp-proxy-hub: the persistent daemon. One sd-event loop owns the front
- * listener and connections (conn.c), the client sessions (session.c), the
- * upstreams (src/upstream/), the aggregated catalogue (catalogue.c) and the
- * request router (route.c), whose hub_route_request() is the one choke
- * point every client request passes before an upstream sees it.
+ * listener and connections (conn.c), the client sessions (session.c) and
+ * their SSE streams (stream.c), the upstreams (src/upstream/), the
+ * aggregated catalogue (catalogue.c) and the router (route.c), whose
+ * route_check() is the one choke point every client request passes before
+ * an upstream sees it.
  */
 #pragma once
 
@@ -21,6 +22,7 @@
 
 struct upstream;
 struct curl_glue;
+struct session;
 
 struct hub {
         sd_event *event;
@@ -49,6 +51,11 @@ struct hub {
         struct catalogue *catalogue;
         struct curl_glue *curl; /* libcurl multi in the loop, made on first use (curl-glue.c) */
 
+        struct hmap srv_requests; /* hub id -> struct srv_request (server -> client) */
+        uint64_t next_srv_request_id;
+        struct hmap subs;       /* hash(upstream, uri) -> struct subscription */
+        int upstream_log_level; /* most verbose level any session asked for, -1 none */
+
         uint64_t restart_delay_usec; /* first backoff delay */
         uint64_t session_idle_usec;  /* MCP_SESSION_IDLE_TIMEOUT */
         sd_event_source *sweep_timer;
@@ -62,6 +69,17 @@ struct hub {
 };
 
 uint64_t now_usec(void);
+
+/*
+ * Where a message for a client goes: the front connection waiting for it
+ * (conn_id), else the SSE stream of that session it belongs to (stream, or
+ * the stream that connection opened), which buffers it for a resuming GET.
+ */
+struct target {
+        uint64_t conn_id;
+        char session[65];
+        uint32_t stream; /* 0: the stream conn_id opened, if any */
+};
 
 /* ---- conn.c: one front exchange per connection ---- */
 struct conn {
@@ -78,7 +96,8 @@ struct conn {
         bool streaming; /* an "sse" line was sent */
         bool finished;  /* the final line is queued: close once flushed */
         bool read_eof;
-        char *session_id; /* session of a GET stream */
+        char session[65]; /* the session whose stream this conn carries, if any */
+        uint32_t stream;  /* that stream's id, 0 if none */
 };
 
 int hub_listen_start(struct hub *h);
@@ -89,9 +108,6 @@ int conn_send(struct conn *c, cJSON *msg, bool final);
 int conn_send_json(struct conn *c, int status, const char *session, cJSON *body);
 int conn_send_error(struct conn *c, int status, cJSON *body);
 int conn_send_simple(struct conn *c, const char *t);
-/* A JSON-RPC message for the client waiting on conn id: the answer (final) or an
- * event before it. Returns -ENOTCONN when that connection is gone. */
-int hub_conn_deliver(struct hub *h, uint64_t conn_id, cJSON *msg, bool final);
 
 /* ---- session.c ---- */
 struct session {
@@ -101,43 +117,115 @@ struct session {
         cJSON *client_capabilities;
         cJSON *client_info;
         bool initialized; /* notifications/initialized seen */
+        bool legacy;      /* a 2024-11-05 HTTP+SSE session: everything goes on its stream */
         uint64_t created_usec;
         uint64_t last_used_usec;
-        uint64_t get_conn_id; /* open GET stream, 0 if none */
-        uint64_t next_event_id;
+        struct sse_stream *streams; /* newest first */
+        size_t n_streams;
+        size_t stream_bytes;
+        uint32_t next_stream_id;
+        uint32_t get_stream; /* the stream of its GET (or legacy SSE) connection, 0 if none */
+        int log_level;       /* logging/setLevel, as a syslog priority; -1 unset */
+        char **subs;         /* resources/subscribe URIs, as the client named them */
+        size_t n_subs;
 };
 
 struct session *session_new(struct hub *h, const char *client, const char *version);
 struct session *session_get(struct hub *h, const char *id);
 void session_free(struct hub *h, struct session *s);
 void sessions_free_all(struct hub *h);
-/* End sessions unused for idle_usec (a session with an open GET stream is in use). */
+/* End sessions unused for idle_usec (a session with an attached stream is in use). */
 void sessions_expire(struct hub *h, uint64_t idle_usec);
 size_t sessions_count(struct hub *h);
+bool session_has_capability(const struct session *s, const char *cap, const char *sub);
+bool session_in_use(struct hub *h, const struct session *s);
 
-/* ---- catalogue.c: the aggregated tool names ---- */
-struct catalogue_tool {
-        char *name; /* as the client sees it */
-        struct upstream *upstream;
-        const cJSON *tool; /* the upstream's tool object (borrowed from upstream->tools) */
+/* ---- stream.c: SSE streams with event ids and a replay buffer ---- */
+struct sse_event {
+        uint32_t seq;
+        char *data; /* compact JSON */
+        size_t len;
 };
 
-int catalogue_rebuild(struct hub *h);
-const struct catalogue_tool *catalogue_find_tool(struct hub *h, const char *name);
-/* A new array of the client-visible tool objects (copies, names rewritten). */
-cJSON *catalogue_tools_json(struct hub *h);
+struct sse_stream {
+        uint32_t id;
+        uint64_t origin_conn; /* the POST or GET exchange that opened it */
+        uint64_t conn_id;     /* attached front connection, 0 when detached */
+        bool is_get;
+        bool finished;
+        uint32_t next_seq;
+        struct sse_event *ring; /* SSE_REPLAY_EVENTS slots */
+        size_t ring_start, ring_n;
+        size_t bytes;
+        struct sse_stream *next;
+};
+
+/* Deliver one JSON-RPC message (takes msg); final: the answer that ends a POST's
+ * exchange. Returns 0, or -ENOTCONN when there is nowhere to deliver it. */
+int hub_deliver(struct hub *h, const struct target *t, cJSON *msg, bool final);
+/* The target of a session's GET stream (stream 0 when it has none). */
+void target_for_get(struct target *t, const struct session *s);
+struct sse_stream *stream_new(struct hub *h, struct session *s, uint64_t origin_conn, bool is_get);
+struct sse_stream *stream_find(struct session *s, uint32_t id);
+/* Attach c to st: send the stream head, a priming event when new, then replay the
+ * events after after_seq; end the exchange if st is finished. */
+int stream_attach(struct hub *h, struct session *s, struct sse_stream *st, struct conn *c,
+                  uint32_t after_seq, bool prime);
+void stream_detach_conn(struct hub *h, struct conn *c);
+void streams_free(struct hub *h, struct session *s);
+/* "<stream>-<seq>" */
+int stream_parse_event_id(const char *s, uint32_t *ret_stream, uint32_t *ret_seq);
+
+/* ---- catalogue.c: the aggregated tools, prompts, resources, templates ---- */
+struct catalogue_entry {
+        char *key; /* name or URI as the client sees it */
+        struct upstream *upstream;
+        const cJSON *obj; /* the upstream's entry (borrowed from upstream->lists) */
+};
+
+/* Rebuild from the ready upstreams; ret_changed[k] (may be NULL) says which lists differ. */
+int catalogue_rebuild(struct hub *h, bool *ret_changed);
+const struct catalogue_entry *catalogue_find(struct hub *h, int kind, const char *key);
+size_t catalogue_count(struct hub *h, int kind);
+/* Copies of entries [offset, offset+limit) as the client sees them. */
+cJSON *catalogue_list_json(struct hub *h, int kind, size_t offset, size_t limit);
 cJSON *catalogue_collisions_json(struct hub *h);
 void catalogue_free(struct hub *h);
-size_t catalogue_n_tools(struct hub *h);
+/* Client-visible names and URIs of an upstream's, and back. */
+char *catalogue_name_out(struct hub *h, const struct upstream *u, const char *name);
+char *catalogue_uri_out(struct hub *h, const struct upstream *u, const char *uri);
+int catalogue_uri_in(struct hub *h, const char *uri, struct upstream **ret_u, char **ret_orig);
 
-/* ---- route.c ---- */
+/* ---- route.c and notify.c ---- */
 /* Handles one client message from a POST exchange (takes msg). */
 void hub_route_message(struct conn *c, cJSON *msg);
 void hub_route_get(struct conn *c);
 void hub_route_delete(struct conn *c);
+void hub_route_legacy_open(struct conn *c);
 /* The hub's whole state as JSON: /health, control socket, metrics read this. */
 cJSON *hub_state_json(struct hub *h);
+/* A session ends: its subscriptions, server requests and streams go with it. */
+void hub_session_ending(struct hub *h, struct session *s);
 
 /* Upstream events the hub reacts to. */
 void hub_upstream_catalogue_changed(struct hub *h, struct upstream *u);
+void hub_upstream_ready(struct hub *h, struct upstream *u);
 void hub_upstream_stopped(struct hub *h, struct upstream *u);
+/* A request from the server to a client (sampling, elicitation, roots); takes msg. */
+void hub_upstream_request(struct hub *h, struct upstream *u, cJSON *msg);
+/* A notification from the server the hub routes to clients; takes msg. */
+void hub_upstream_notification(struct hub *h, struct upstream *u, cJSON *msg);
+/* Rewrites URIs in a result for the client (several upstreams). */
+void hub_result_for_client(struct hub *h, struct upstream *u, const char *method, cJSON *msg);
+void srv_requests_sweep(struct hub *h);
+/* From clients (notify.c): notifications, responses to server requests,
+ * logging/setLevel (returns the answer), resources/(un)subscribe. */
+void hub_client_notification(struct hub *h, struct session *s, cJSON *msg);
+void hub_client_response(struct hub *h, struct session *s, cJSON *msg);
+cJSON *hub_set_log_level(struct hub *h, struct session *s, cJSON *msg);
+void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscribe);
+/* Shared upstream subscriptions: returns the count after the change. */
+unsigned hub_sub_ref(struct hub *h, struct upstream *u, const char *uri);
+unsigned hub_sub_unref(struct hub *h, struct upstream *u, const char *uri);
+void srv_requests_free_all(struct hub *h);
+void subs_free_all(struct hub *h);

@@ -2,9 +2,11 @@
 /*
  * The router: every client message from a front lands in
  * hub_route_message(). The hub answers the session-level methods itself
- * (initialize, ping, tools/list) and sends tools/call through
- * route_check(), the one choke point where access rules, rate limits,
- * audit and metrics plug in, before any upstream sees it.
+ * (initialize, ping, the aggregated lists, logging/setLevel, subscriptions)
+ * and sends the rest (tools/call, prompts/get, resources/read,
+ * completion/complete) through route_check(), the one choke point where
+ * access rules, rate limits, audit and metrics plug in, before any upstream
+ * sees it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,15 +16,35 @@
 #include "hub/hub.h"
 #include "json.h"
 #include "log.h"
+#include "mcp-limits.h"
 #include "proto/jsonrpc.h"
 #include "upstream/upstream.h"
 
 #define USEC_PER_SEC 1000000ULL
 
+static void reply(struct conn *c, cJSON *msg)
+{
+        struct target t = {.conn_id = c->id};
+        struct session *s = session_get(c->hub, c->env.session);
+
+        /* A legacy session's answers go on its SSE stream; the POST already got 202. */
+        if (s && s->legacy) {
+                target_for_get(&t, s);
+                (void)hub_deliver(c->hub, &t, msg, true);
+                return;
+        }
+        (void)hub_deliver(c->hub, &t, msg, true);
+}
+
 static void reply_error(struct conn *c, const cJSON *id, int code, const char *message)
 {
         c->hub->n_errors++;
-        (void)conn_send_json(c, 200, NULL, jsonrpc_error_new(id, code, message, NULL));
+        reply(c, jsonrpc_error_new(id, code, message, NULL));
+}
+
+static void reply_result(struct conn *c, const cJSON *id, cJSON *result)
+{
+        reply(c, jsonrpc_result_new(id, result));
 }
 
 static void http_error(struct conn *c, int status, int code, const char *message)
@@ -58,27 +80,96 @@ static int route_check(struct hub *h, const char *client, struct session *s, str
         return 0;
 }
 
-static void handle_initialize(struct conn *c, cJSON *msg)
+/* The target for answers to this exchange. */
+static void exchange_target(struct conn *c, struct session *s, struct target *t)
+{
+        if (s->legacy) {
+                target_for_get(t, s);
+                return;
+        }
+        *t = (struct target){.conn_id = c->id};
+        snprintf(t->session, sizeof(t->session), "%s", s->id);
+}
+
+/* Sends msg (a copy of the client's request, already rewritten) to u on the client's behalf. */
+static void forward(struct conn *c, struct session *s, struct upstream *u, cJSON *msg,
+                    const char *method, const char *name)
+{
+        _cleanup_json_ cJSON *m = msg;
+        const cJSON *id = json_get(m, "id");
+        struct target t;
+        char err[512];
+        int r;
+
+        if (route_check(c->hub, c->env.client, s, u, method, name) < 0) {
+                reply_error(c, id, JSONRPC_INVALID_REQUEST, "Not allowed");
+                return;
+        }
+        exchange_target(c, s, &t);
+        r = upstream_call(u, m, id, &t, method);
+        if (r < 0) {
+                snprintf(err, sizeof(err), "Upstream '%s' is not available (%s)", u->name,
+                         r == -EAGAIN ? upstream_state_to_string(u->state) : strerror(-r));
+                reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);
+        }
+}
+
+/* ---------------------------------------------------------------- initialize */
+
+static cJSON *instructions_json(struct hub *h)
+{
+        struct buf b;
+        cJSON *s = NULL;
+
+        buf_init(&b, 256 * 1024);
+        for (size_t i = 0; i < h->n_upstreams; i++) {
+                struct upstream *u = h->upstreams[i];
+                const char *ins =
+                    u->init_result ? json_get_string(u->init_result, "instructions") : NULL;
+                if (!ins || !*ins || u->state != UPSTREAM_READY)
+                        continue;
+                if (h->prefix_names)
+                        (void)buf_printf(&b, "%s[%s] %s", b.len ? "\n\n" : "", u->name, ins);
+                else
+                        (void)buf_append_str(&b, ins);
+        }
+        if (b.len)
+                s = cJSON_CreateString(b.data);
+        buf_done(&b);
+        return s;
+}
+
+static void handle_initialize(struct conn *c, struct session *legacy, cJSON *msg)
 {
         const cJSON *id = json_get(msg, "id");
         const cJSON *params = json_get(msg, "params");
         const char *asked = params ? json_get_string(params, "protocolVersion") : NULL;
         const char *version = mcp_protocol_supported(asked) ? asked : MCP_PROTOCOL_LATEST;
         _cleanup_json_ cJSON *result = NULL;
-        struct session *s;
-        cJSON *caps, *tools, *info;
+        struct session *s = legacy;
+        cJSON *caps, *o, *info, *ins;
 
         if (!cJSON_IsObject(params) || !asked) {
                 reply_error(c, id, JSONRPC_INVALID_PARAMS,
                             "initialize needs params.protocolVersion");
                 return;
         }
-        s = session_new(c->hub, c->env.client, version);
         if (!s) {
-                http_error(c, 503, MCP_ERROR_CONNECTION_CLOSED,
-                           errno == EUSERS ? "Too many sessions" : "Out of memory");
-                return;
+                s = session_new(c->hub, c->env.client, version);
+                if (!s) {
+                        http_error(c, 503, MCP_ERROR_CONNECTION_CLOSED,
+                                   errno == EUSERS ? "Too many sessions" : "Out of memory");
+                        return;
+                }
+        } else {
+                /* A legacy client asking for an old revision gets it (it negotiated by transport). */
+                if (asked && strcmp(asked, "2024-11-05") == 0)
+                        version = asked;
+                free(s->protocol_version);
+                s->protocol_version = strdup(version);
         }
+        cJSON_Delete(s->client_capabilities);
+        cJSON_Delete(s->client_info);
         s->client_capabilities = cJSON_Duplicate(json_get(params, "capabilities"), true);
         s->client_info = cJSON_Duplicate(json_get(params, "clientInfo"), true);
 
@@ -87,162 +178,387 @@ static void handle_initialize(struct conn *c, cJSON *msg)
                 goto oom;
         cJSON_AddStringToObject(result, "protocolVersion", version);
         caps = cJSON_AddObjectToObject(result, "capabilities");
-        tools = caps ? cJSON_AddObjectToObject(caps, "tools") : NULL;
-        if (!tools || !cJSON_AddTrueToObject(tools, "listChanged"))
+        if (!caps)
                 goto oom;
+        /* Everything the hub can aggregate, whatever is up right now: a server that starts
+         * later only makes a list change, never the session's capabilities. */
+        o = cJSON_AddObjectToObject(caps, "tools");
+        cJSON_AddTrueToObject(o, "listChanged");
+        o = cJSON_AddObjectToObject(caps, "prompts");
+        cJSON_AddTrueToObject(o, "listChanged");
+        o = cJSON_AddObjectToObject(caps, "resources");
+        cJSON_AddTrueToObject(o, "subscribe");
+        cJSON_AddTrueToObject(o, "listChanged");
+        cJSON_AddObjectToObject(caps, "logging");
+        cJSON_AddObjectToObject(caps, "completions");
         info = cJSON_AddObjectToObject(result, "serverInfo");
         if (!info || !cJSON_AddStringToObject(info, "name", "mcp-proxy") ||
             !cJSON_AddStringToObject(info, "version", VERSION))
                 goto oom;
-        log_info("client '%s' opened session %.8s... (protocol %s%s%s)", c->env.client, s->id,
+        ins = instructions_json(c->hub);
+        if (ins)
+                cJSON_AddItemToObject(result, "instructions", ins);
+        log_info("client '%s' opened session %.8s... (protocol %s%s%s%s)", c->env.client, s->id,
                  version, asked && strcmp(asked, version) != 0 ? ", asked for " : "",
-                 asked && strcmp(asked, version) != 0 ? asked : "");
+                 asked && strcmp(asked, version) != 0 ? asked : "",
+                 s->legacy ? ", legacy SSE" : "");
+        if (legacy) {
+                reply_result(c, id, TAKE_PTR(result));
+                return;
+        }
         (void)conn_send_json(c, 200, s->id, jsonrpc_result_new(id, TAKE_PTR(result)));
         return;
 oom:
-        session_free(c->hub, s);
+        if (!legacy)
+                session_free(c->hub, s);
         http_error(c, 500, JSONRPC_INTERNAL_ERROR, "Out of memory");
 }
 
-static void handle_tools_list(struct conn *c, cJSON *msg)
+/* ---------------------------------------------------------------- lists and cursors */
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Opaque cursors: base64url("mcp-proxy:<list>:<offset>"). */
+static void cursor_encode(int kind, size_t offset, char out[96])
 {
+        char raw[64];
+        int n = snprintf(raw, sizeof(raw), "mcp-proxy:%d:%zu", kind, offset);
+        size_t j = 0;
+
+        for (int i = 0; i < n; i += 3) {
+                unsigned v = (unsigned char)raw[i] << 16;
+                int left = n - i;
+                if (left > 1)
+                        v |= (unsigned char)raw[i + 1] << 8;
+                if (left > 2)
+                        v |= (unsigned char)raw[i + 2];
+                out[j++] = b64url[(v >> 18) & 63];
+                out[j++] = b64url[(v >> 12) & 63];
+                if (left > 1)
+                        out[j++] = b64url[(v >> 6) & 63];
+                if (left > 2)
+                        out[j++] = b64url[v & 63];
+        }
+        out[j] = 0;
+}
+
+static int cursor_decode(const char *s, int kind, size_t *ret_offset)
+{
+        char raw[64], want[32], *end;
+        size_t n = 0, bits = 0;
+        unsigned acc = 0;
+        unsigned long long off;
+
+        if (strlen(s) > 80)
+                return -EINVAL;
+        for (const char *p = s; *p; p++) {
+                const char *q = strchr(b64url, *p);
+                if (!q || !*p)
+                        return -EINVAL;
+                acc = (acc << 6) | (unsigned)(q - b64url);
+                bits += 6;
+                if (bits >= 8) {
+                        bits -= 8;
+                        if (n + 1 >= sizeof(raw))
+                                return -EINVAL;
+                        raw[n++] = (char)((acc >> bits) & 0xff);
+                }
+        }
+        raw[n] = 0;
+        snprintf(want, sizeof(want), "mcp-proxy:%d:", kind);
+        if (strncmp(raw, want, strlen(want)) != 0)
+                return -EINVAL;
+        errno = 0;
+        off = strtoull(raw + strlen(want), &end, 10);
+        if (errno || *end || end == raw + strlen(want))
+                return -EINVAL;
+        *ret_offset = (size_t)off;
+        return 0;
+}
+
+static void handle_list(struct conn *c, cJSON *msg, enum list_kind k)
+{
+        struct hub *h = c->hub;
         const cJSON *id = json_get(msg, "id");
         const cJSON *params = json_get(msg, "params");
-        const cJSON *cursor = params ? json_get(params, "cursor") : NULL;
-        cJSON *result, *tools;
+        const cJSON *cursor = cJSON_IsObject(params) ? json_get(params, "cursor") : NULL;
+        size_t offset = 0, total = catalogue_count(h, k);
+        cJSON *result, *items;
 
-        /* One page holds everything: no cursor we issued can be presented. */
         if (cursor && !cJSON_IsNull(cursor)) {
-                reply_error(c, id, JSONRPC_INVALID_PARAMS, "Invalid cursor");
-                return;
+                if (!cJSON_IsString(cursor) || cursor_decode(cursor->valuestring, k, &offset) < 0 ||
+                    offset > total) {
+                        reply_error(c, id, JSONRPC_INVALID_PARAMS, "Invalid cursor");
+                        return;
+                }
         }
-        tools = catalogue_tools_json(c->hub);
+        items = catalogue_list_json(h, k, offset, HUB_LIST_PAGE_SIZE);
         result = cJSON_CreateObject();
-        if (!tools || !result || !cJSON_AddItemToObject(result, "tools", tools)) {
-                cJSON_Delete(tools);
+        if (!items || !result || !cJSON_AddItemToObject(result, list_info[k].key, items)) {
+                cJSON_Delete(items);
                 cJSON_Delete(result);
                 reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
                 return;
         }
-        (void)conn_send_json(c, 200, NULL, jsonrpc_result_new(id, result));
+        if (offset + HUB_LIST_PAGE_SIZE < total) {
+                char next[96];
+                cursor_encode(k, offset + HUB_LIST_PAGE_SIZE, next);
+                cJSON_AddStringToObject(result, "nextCursor", next);
+        }
+        reply_result(c, id, result);
 }
 
-static void handle_tools_call(struct conn *c, struct session *s, cJSON *msg)
+/* ---------------------------------------------------------------- routed requests */
+
+/* Explain a name we do not know: when the server that would own it is down, say so. */
+static void reply_unknown(struct conn *c, const cJSON *id, const char *what, const char *name)
 {
         struct hub *h = c->hub;
+        char err[512];
+
+        for (size_t i = 0; h->prefix_names && i < h->n_upstreams; i++) {
+                struct upstream *u = h->upstreams[i];
+                size_t l = strlen(u->name);
+                if (strncmp(name, u->name, l) == 0 && name[l] == '_' &&
+                    u->state != UPSTREAM_READY) {
+                        snprintf(err, sizeof(err), "Upstream '%s' is not available (state: %s)",
+                                 u->name, upstream_state_to_string(u->state));
+                        reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);
+                        return;
+                }
+        }
+        snprintf(err, sizeof(err), "Unknown %s: '%.200s'", what, name);
+        reply_error(c, id, JSONRPC_INVALID_PARAMS, err);
+}
+
+/* tools/call and prompts/get: route by name, rename for the upstream. */
+static void handle_named(struct conn *c, struct session *s, cJSON *msg, enum list_kind k,
+                         const char *method, const char *what)
+{
         const cJSON *id = json_get(msg, "id");
         cJSON *params = json_get(msg, "params");
-        const char *name = params ? json_get_string(params, "name") : NULL;
-        const struct catalogue_tool *t;
-        _cleanup_json_ cJSON *up = NULL;
-        const char *orig;
-        char err[512];
-        int r;
+        const char *name = cJSON_IsObject(params) ? json_get_string(params, "name") : NULL;
+        const struct catalogue_entry *e;
+        cJSON *up;
+        char err[128];
 
         if (!name) {
-                reply_error(c, id, JSONRPC_INVALID_PARAMS, "tools/call needs params.name");
-                return;
-        }
-        t = catalogue_find_tool(h, name);
-        if (!t) {
-                /* Say why when we know: the server that would own it is down. */
-                for (size_t i = 0; h->prefix_names && i < h->n_upstreams; i++) {
-                        struct upstream *u = h->upstreams[i];
-                        size_t l = strlen(u->name);
-                        if (strncmp(name, u->name, l) == 0 && name[l] == '_' &&
-                            u->state != UPSTREAM_READY) {
-                                snprintf(err, sizeof(err),
-                                         "Upstream '%s' is not available (state: %s)", u->name,
-                                         upstream_state_to_string(u->state));
-                                reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);
-                                return;
-                        }
-                }
-                snprintf(err, sizeof(err), "Unknown tool: '%s'", name);
+                snprintf(err, sizeof(err), "%s needs params.name", method);
                 reply_error(c, id, JSONRPC_INVALID_PARAMS, err);
                 return;
         }
-        orig = json_get_string(t->tool, "name");
-        r = route_check(h, c->env.client, s, t->upstream, "tools/call", name);
-        if (r < 0) {
-                reply_error(c, id, JSONRPC_INVALID_REQUEST, "Not allowed");
+        e = catalogue_find(c->hub, k, name);
+        if (!e) {
+                reply_unknown(c, id, what, name);
                 return;
         }
         up = cJSON_Duplicate(msg, true);
-        if (!up || !json_set(json_get(up, "params"), "name", cJSON_CreateString(orig))) {
+        if (!up || !json_set(json_get(up, "params"), "name",
+                             cJSON_CreateString(json_get_string(e->obj, "name")))) {
+                cJSON_Delete(up);
                 reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
                 return;
         }
-        r = upstream_call(t->upstream, up, id, c->id, s->id, "tools/call");
-        if (r < 0) {
-                snprintf(err, sizeof(err), "Upstream '%s' is not available (%s)", t->upstream->name,
-                         r == -EAGAIN ? upstream_state_to_string(t->upstream->state)
-                                      : strerror(-r));
-                reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);
-        }
+        forward(c, s, e->upstream, up, method, name);
 }
+
+/* Routes a client URI: the upstream and the URI as that upstream knows it. */
+static struct upstream *route_uri(struct conn *c, const cJSON *id, const char *uri, char **ret_orig)
+{
+        struct upstream *u;
+        char err[512];
+
+        if (!uri) {
+                reply_error(c, id, JSONRPC_INVALID_PARAMS, "params.uri is required");
+                return NULL;
+        }
+        if (catalogue_uri_in(c->hub, uri, &u, ret_orig) < 0) {
+                snprintf(err, sizeof(err), "Resource not found: '%.300s'", uri);
+                reply_error(c, id, JSONRPC_INVALID_PARAMS, err);
+                return NULL;
+        }
+        if (u->state != UPSTREAM_READY) {
+                snprintf(err, sizeof(err), "Upstream '%s' is not available (state: %s)", u->name,
+                         upstream_state_to_string(u->state));
+                free(*ret_orig);
+                *ret_orig = NULL;
+                reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);
+                return NULL;
+        }
+        return u;
+}
+
+static void handle_resources_read(struct conn *c, struct session *s, cJSON *msg)
+{
+        const cJSON *id = json_get(msg, "id");
+        cJSON *params = json_get(msg, "params");
+        const char *uri = cJSON_IsObject(params) ? json_get_string(params, "uri") : NULL;
+        _cleanup_free_ char *orig = NULL;
+        struct upstream *u = route_uri(c, id, uri, &orig);
+        cJSON *up;
+
+        if (!u)
+                return;
+        up = cJSON_Duplicate(msg, true);
+        if (!up || !json_set(json_get(up, "params"), "uri", cJSON_CreateString(orig))) {
+                cJSON_Delete(up);
+                reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
+                return;
+        }
+        forward(c, s, u, up, "resources/read", uri);
+}
+
+static void handle_complete(struct conn *c, struct session *s, cJSON *msg)
+{
+        const cJSON *id = json_get(msg, "id");
+        cJSON *params = json_get(msg, "params");
+        cJSON *ref = cJSON_IsObject(params) ? json_get(params, "ref") : NULL;
+        const char *type = cJSON_IsObject(ref) ? json_get_string(ref, "type") : NULL;
+        _cleanup_json_ cJSON *up = NULL;
+        struct upstream *u;
+
+        if (!type) {
+                reply_error(c, id, JSONRPC_INVALID_PARAMS, "completion/complete needs params.ref");
+                return;
+        }
+        up = cJSON_Duplicate(msg, true);
+        if (!up) {
+                reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
+                return;
+        }
+        ref = json_get(json_get(up, "params"), "ref");
+        if (strcmp(type, "ref/prompt") == 0) {
+                const char *name = json_get_string(ref, "name");
+                const struct catalogue_entry *e =
+                    name ? catalogue_find(c->hub, LIST_PROMPTS, name) : NULL;
+                if (!e) {
+                        reply_unknown(c, id, "prompt", name ? name : "");
+                        return;
+                }
+                if (!json_set(ref, "name", cJSON_CreateString(json_get_string(e->obj, "name"))))
+                        return;
+                u = e->upstream;
+        } else if (strcmp(type, "ref/resource") == 0) {
+                _cleanup_free_ char *orig = NULL;
+                u = route_uri(c, id, json_get_string(ref, "uri"), &orig);
+                if (!u || !json_set(ref, "uri", cJSON_CreateString(orig)))
+                        return;
+        } else {
+                reply_error(c, id, JSONRPC_INVALID_PARAMS,
+                            "params.ref.type must be ref/prompt or ref/resource");
+                return;
+        }
+        if (!u->has_completions) {
+                /* Nothing to offer is a valid answer: no values. */
+                cJSON *r = cJSON_CreateObject(), *comp = cJSON_AddObjectToObject(r, "completion");
+                cJSON_AddArrayToObject(comp, "values");
+                cJSON_AddFalseToObject(comp, "hasMore");
+                reply_result(c, id, r);
+                return;
+        }
+        forward(c, s, u, TAKE_PTR(up), "completion/complete", type);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static void route_message(struct conn *c, struct session *s, cJSON *m);
 
 void hub_route_message(struct conn *c, cJSON *msg)
 {
         _cleanup_json_ cJSON *m = msg;
-        enum jsonrpc_kind kind = jsonrpc_classify(m);
-        const char *method = json_get_string(m, "method");
+        struct hub *h = c->hub;
+        uint64_t cid = c->id;
         struct session *s = NULL;
+        bool legacy;
 
-        if (kind < 0) {
+        if (jsonrpc_classify(m) < 0) {
                 http_error(c, 400, JSONRPC_INVALID_REQUEST, "Invalid Request: not JSON-RPC 2.0");
                 return;
         }
+        if (c->env.session) {
+                s = find_session(c);
+                if (!s || s->legacy != c->env.legacy) {
+                        http_error(c, 404, MCP_ERROR_REQUEST_TIMEOUT, "Session not found");
+                        return;
+                }
+        }
+        legacy = s && s->legacy;
+        route_message(c, s, m);
+        /* A legacy POST is answered 202 once its message is dealt with; the answer itself
+         * went on the session's SSE stream. */
+        if (legacy && (c = hub_conn_get(h, cid)) && !c->finished)
+                (void)conn_send_simple(c, "accepted");
+}
+
+static void route_message(struct conn *c, struct session *s, cJSON *m)
+{
+        enum jsonrpc_kind kind = jsonrpc_classify(m);
+        const char *method = json_get_string(m, "method");
+        const cJSON *id = json_get(m, "id");
+        bool legacy = s && s->legacy;
+
         if (kind == JSONRPC_REQUEST && strcmp(method, "initialize") == 0) {
-                handle_initialize(c, m);
+                handle_initialize(c, s && s->legacy ? s : NULL, m);
                 return;
         }
-        if (!c->env.session) {
+        if (!s) {
                 http_error(c, 400, MCP_ERROR_CONNECTION_CLOSED,
                            "Bad Request: Mcp-Session-Id header is required");
-                return;
-        }
-        s = find_session(c);
-        if (!s) {
-                http_error(c, 404, MCP_ERROR_REQUEST_TIMEOUT, "Session not found");
                 return;
         }
         switch (kind) {
         case JSONRPC_NOTIFICATION:
-                if (strcmp(method, "notifications/initialized") == 0)
-                        s->initialized = true;
-                else
-                        log_debug("client '%s': notification '%s'", c->env.client, method);
-                (void)conn_send_simple(c, "accepted");
+                hub_client_notification(c->hub, s, m);
+                if (!legacy)
+                        (void)conn_send_simple(c, "accepted");
                 return;
         case JSONRPC_RESPONSE:
-                log_debug("client '%s': response to a request we did not send, ignoring",
-                          c->env.client);
-                (void)conn_send_simple(c, "accepted");
+                hub_client_response(c->hub, s, m);
+                if (!legacy)
+                        (void)conn_send_simple(c, "accepted");
                 return;
-        case JSONRPC_REQUEST:
-                break;
         default:
-                return;
+                break;
         }
-        if (strcmp(method, "ping") == 0)
-                (void)conn_send_json(c, 200, NULL,
-                                     jsonrpc_result_new(json_get(m, "id"), cJSON_CreateObject()));
-        else if (strcmp(method, "tools/list") == 0)
-                handle_tools_list(c, m);
-        else if (strcmp(method, "tools/call") == 0)
-                handle_tools_call(c, s, m);
+        if (strcmp(method, "tools/call") == 0)
+                handle_named(c, s, m, LIST_TOOLS, "tools/call", "tool");
+        else if (strcmp(method, "prompts/get") == 0)
+                handle_named(c, s, m, LIST_PROMPTS, "prompts/get", "prompt");
+        else if (strcmp(method, "resources/read") == 0)
+                handle_resources_read(c, s, m);
+        else if (strcmp(method, "completion/complete") == 0)
+                handle_complete(c, s, m);
         else {
-                char err[256];
-                snprintf(err, sizeof(err), "Method not found: '%.200s'", method);
-                reply_error(c, json_get(m, "id"), JSONRPC_METHOD_NOT_FOUND, err);
+                if (strcmp(method, "ping") == 0)
+                        reply_result(c, id, cJSON_CreateObject());
+                else if (strcmp(method, "tools/list") == 0)
+                        handle_list(c, m, LIST_TOOLS);
+                else if (strcmp(method, "prompts/list") == 0)
+                        handle_list(c, m, LIST_PROMPTS);
+                else if (strcmp(method, "resources/list") == 0)
+                        handle_list(c, m, LIST_RESOURCES);
+                else if (strcmp(method, "resources/templates/list") == 0)
+                        handle_list(c, m, LIST_TEMPLATES);
+                else if (strcmp(method, "logging/setLevel") == 0)
+                        reply(c, hub_set_log_level(c->hub, s, m));
+                else if (strcmp(method, "resources/subscribe") == 0 ||
+                         strcmp(method, "resources/unsubscribe") == 0)
+                        hub_subscription(c, s, m, strcmp(method, "resources/subscribe") == 0);
+                else {
+                        char err[256];
+                        snprintf(err, sizeof(err), "Method not found: '%.200s'", method);
+                        reply_error(c, id, JSONRPC_METHOD_NOT_FOUND, err);
+                }
         }
 }
+
+/* ---------------------------------------------------------------- GET, DELETE, legacy */
 
 void hub_route_get(struct conn *c)
 {
         struct session *s;
-        struct conn *old;
+        struct sse_stream *st;
+        uint32_t sid = 0, seq = 0;
 
         if (!c->env.session) {
                 http_error(c, 400, MCP_ERROR_CONNECTION_CLOSED,
@@ -250,29 +566,73 @@ void hub_route_get(struct conn *c)
                 return;
         }
         s = find_session(c);
-        if (!s) {
+        if (!s || s->legacy) {
                 http_error(c, 404, MCP_ERROR_REQUEST_TIMEOUT, "Session not found");
                 return;
         }
-        old = hub_conn_get(c->hub, s->get_conn_id);
-        if (old) {
+        /* Resumption: replay the events after Last-Event-ID on the stream it names. */
+        if (c->env.last_event_id && stream_parse_event_id(c->env.last_event_id, &sid, &seq) == 0 &&
+            (st = stream_find(s, sid))) {
+                if (hub_conn_get(c->hub, st->conn_id)) {
+                        http_error(c, 409, MCP_ERROR_CONNECTION_CLOSED,
+                                   "Conflict: that stream is still connected");
+                        return;
+                }
+                log_info("client '%s': session %.8s... resumes stream %u after event %u", s->client,
+                         s->id, (unsigned)sid, (unsigned)seq);
+                if (st->is_get)
+                        s->get_stream = st->id;
+                (void)stream_attach(c->hub, s, st, c, seq, false);
+                return;
+        }
+        st = stream_find(s, s->get_stream);
+        if (st && hub_conn_get(c->hub, st->conn_id)) {
                 http_error(c, 409, MCP_ERROR_CONNECTION_CLOSED,
                            "Conflict: this session already has a GET stream");
                 return;
         }
-        c->session_id = strdup(s->id);
-        if (!c->session_id) {
+        st = stream_new(c->hub, s, c->id, true);
+        if (!st) {
                 hub_conn_close(c);
                 return;
         }
-        s->get_conn_id = c->id;
-        (void)conn_send_simple(c, "sse");
+        s->get_stream = st->id;
+        (void)stream_attach(c->hub, s, st, c, 0, true);
+}
+
+void hub_route_legacy_open(struct conn *c)
+{
+        struct session *s = session_new(c->hub, c->env.client, "2024-11-05");
+        struct sse_stream *st;
+        cJSON *ep;
+
+        if (!s) {
+                http_error(c, 503, MCP_ERROR_CONNECTION_CLOSED, "Too many sessions");
+                return;
+        }
+        s->legacy = true;
+        st = stream_new(c->hub, s, c->id, true);
+        if (!st) {
+                session_free(c->hub, s);
+                hub_conn_close(c);
+                return;
+        }
+        s->get_stream = st->id;
+        log_info("client '%s' opened legacy SSE session %.8s...", c->env.client, s->id);
+        if (stream_attach(c->hub, s, st, c, 0, false) < 0)
+                return;
+        /* The front turns this into "event: endpoint" with the message URL. */
+        ep = cJSON_CreateObject();
+        if (ep) {
+                cJSON_AddStringToObject(ep, "t", "endpoint");
+                cJSON_AddStringToObject(ep, "session", s->id);
+        }
+        (void)conn_send(c, ep, false);
 }
 
 void hub_route_delete(struct conn *c)
 {
         struct session *s;
-        struct conn *stream;
 
         if (!c->env.session) {
                 http_error(c, 400, MCP_ERROR_CONNECTION_CLOSED,
@@ -280,58 +640,13 @@ void hub_route_delete(struct conn *c)
                 return;
         }
         s = find_session(c);
-        if (!s) {
+        if (!s || s->legacy) {
                 http_error(c, 404, MCP_ERROR_REQUEST_TIMEOUT, "Session not found");
                 return;
         }
-        stream = hub_conn_get(c->hub, s->get_conn_id);
-        if (stream)
-                (void)conn_send_simple(stream, "end");
         log_info("client '%s' ended session %.8s...", s->client, s->id);
         session_free(c->hub, s);
         (void)conn_send_simple(c, "ok");
-}
-
-/* Tell every session with a GET stream that the tool list changed. */
-static void notify_list_changed(struct hub *h)
-{
-        size_t i = 0;
-        void *v;
-
-        while (hmap_next(&h->sessions, &i, NULL, &v)) {
-                struct session *s = v;
-                cJSON *n;
-                if (!s->get_conn_id)
-                        continue;
-                n = jsonrpc_notification_new("notifications/tools/list_changed", NULL);
-                if (n && hub_conn_deliver(h, s->get_conn_id, n, false) == -ENOTCONN)
-                        s->get_conn_id = 0;
-        }
-}
-
-static uint64_t catalogue_fingerprint(struct hub *h)
-{
-        _cleanup_json_ cJSON *tools = catalogue_tools_json(h);
-        _cleanup_cjson_str_ char *s = tools ? cJSON_PrintUnformatted(tools) : NULL;
-
-        return s ? hash_string(s) : 0;
-}
-
-static uint64_t last_fingerprint;
-
-void hub_upstream_catalogue_changed(struct hub *h, struct upstream *u)
-{
-        uint64_t fp;
-
-        if (catalogue_rebuild(h) < 0) {
-                log_error("out of memory rebuilding the tool catalogue");
-                return;
-        }
-        fp = catalogue_fingerprint(h);
-        if (fp != last_fingerprint) {
-                last_fingerprint = fp;
-                notify_list_changed(h);
-        }
 }
 
 cJSON *hub_state_json(struct hub *h)
@@ -350,10 +665,81 @@ cJSON *hub_state_json(struct hub *h)
         for (size_t i = 0; ups && i < h->n_upstreams; i++)
                 (void)upstream_describe(h->upstreams[i], ups);
         cJSON_AddItemToObject(o, "collisions", catalogue_collisions_json(h));
-        cJSON_AddNumberToObject(o, "tools", (double)catalogue_n_tools(h));
+        cJSON_AddNumberToObject(o, "tools", (double)catalogue_count(h, LIST_TOOLS));
+        cJSON_AddNumberToObject(o, "prompts", (double)catalogue_count(h, LIST_PROMPTS));
+        cJSON_AddNumberToObject(o, "resources", (double)catalogue_count(h, LIST_RESOURCES));
+        cJSON_AddNumberToObject(o, "resource_templates",
+                                (double)catalogue_count(h, LIST_TEMPLATES));
         cJSON_AddNumberToObject(o, "sessions", (double)sessions_count(h));
         cJSON_AddNumberToObject(o, "connections", (double)h->n_conns);
         cJSON_AddNumberToObject(o, "requests", (double)h->n_requests);
         cJSON_AddNumberToObject(o, "errors", (double)h->n_errors);
         return o;
+}
+
+/* resources/subscribe and unsubscribe: one upstream subscription shared by the sessions. */
+void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscribe)
+{
+        const cJSON *id = json_get(msg, "id");
+        cJSON *params = json_get(msg, "params");
+        const char *uri = cJSON_IsObject(params) ? json_get_string(params, "uri") : NULL;
+        _cleanup_free_ char *orig = NULL;
+        struct upstream *u = route_uri(c, id, uri, &orig);
+        bool had = false;
+        size_t i;
+        cJSON *up;
+        char err[256];
+
+        if (!u)
+                return;
+        if (!u->can_subscribe) {
+                snprintf(err, sizeof(err), "Upstream '%s' does not support resource subscriptions",
+                         u->name);
+                reply_error(c, id, JSONRPC_METHOD_NOT_FOUND, err);
+                return;
+        }
+        for (i = 0; i < s->n_subs; i++)
+                if (strcmp(s->subs[i], uri) == 0) {
+                        had = true;
+                        break;
+                }
+        if (subscribe) {
+                char **n;
+                if (had) {
+                        reply_result(c, id, cJSON_CreateObject());
+                        return;
+                }
+                n = realloc(s->subs, (s->n_subs + 1) * sizeof(char *));
+                if (!n || !(n[s->n_subs] = strdup(uri))) {
+                        if (n)
+                                s->subs = n;
+                        reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
+                        return;
+                }
+                s->subs = n;
+                s->n_subs++;
+                if (hub_sub_ref(c->hub, u, orig) != 1) {
+                        /* Already subscribed upstream for another session. */
+                        reply_result(c, id, cJSON_CreateObject());
+                        return;
+                }
+        } else {
+                if (!had) {
+                        reply_result(c, id, cJSON_CreateObject());
+                        return;
+                }
+                free(s->subs[i]);
+                s->subs[i] = s->subs[--s->n_subs];
+                if (hub_sub_unref(c->hub, u, orig) != 0) {
+                        reply_result(c, id, cJSON_CreateObject());
+                        return;
+                }
+        }
+        up = cJSON_Duplicate(msg, true);
+        if (!up || !json_set(json_get(up, "params"), "uri", cJSON_CreateString(orig))) {
+                cJSON_Delete(up);
+                reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
+                return;
+        }
+        forward(c, s, u, up, subscribe ? "resources/subscribe" : "resources/unsubscribe", uri);
 }

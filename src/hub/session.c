@@ -43,7 +43,7 @@ static bool evict_one(struct hub *h)
 
         while (hmap_next(&h->sessions, &i, NULL, &v)) {
                 struct session *s = v;
-                if (hub_conn_get(h, s->get_conn_id))
+                if (session_in_use(h, s))
                         continue;
                 if (!oldest || s->last_used_usec < oldest->last_used_usec)
                         oldest = s;
@@ -70,7 +70,7 @@ void sessions_expire(struct hub *h, uint64_t idle_usec)
                 again = false;
                 while (hmap_next(&h->sessions, &i, NULL, &v)) {
                         struct session *s = v;
-                        if (hub_conn_get(h, s->get_conn_id) || now - s->last_used_usec < idle_usec)
+                        if (session_in_use(h, s) || now - s->last_used_usec < idle_usec)
                                 continue;
                         log_info("session %.8s... of client '%s' expired after %llu s unused",
                                  s->id, s->client, (unsigned long long)(idle_usec / 1000000));
@@ -99,6 +99,7 @@ struct session *session_new(struct hub *h, const char *client, const char *versi
         if (!s->client || !s->protocol_version)
                 goto fail;
         s->created_usec = s->last_used_usec = now_usec();
+        s->log_level = -1;
         if (hmap_put(&h->sessions, hash_string(s->id), s) < 0)
                 goto fail;
         return s;
@@ -122,8 +123,30 @@ struct session *session_get(struct hub *h, const char *id)
         return s;
 }
 
+bool session_in_use(struct hub *h, const struct session *s)
+{
+        for (const struct sse_stream *st = s->streams; st; st = st->next)
+                if (hub_conn_get(h, st->conn_id))
+                        return true;
+        return false;
+}
+
+bool session_has_capability(const struct session *s, const char *cap, const char *sub)
+{
+        const cJSON *c = s->client_capabilities ? json_get(s->client_capabilities, cap) : NULL;
+
+        if (!cJSON_IsObject(c))
+                return false;
+        if (!sub)
+                return true;
+        return json_get(c, sub) != NULL;
+}
+
 static void session_destroy(struct session *s)
 {
+        for (size_t i = 0; i < s->n_subs; i++)
+                free(s->subs[i]);
+        free(s->subs);
         free(s->client);
         free(s->protocol_version);
         cJSON_Delete(s->client_capabilities);
@@ -135,7 +158,9 @@ void session_free(struct hub *h, struct session *s)
 {
         if (!s)
                 return;
+        hub_session_ending(h, s);
         hmap_remove(&h->sessions, hash_string(s->id));
+        streams_free(h, s);
         session_destroy(s);
 }
 
@@ -144,8 +169,18 @@ void sessions_free_all(struct hub *h)
         size_t i = 0;
         void *v;
 
-        while (hmap_next(&h->sessions, &i, NULL, &v))
-                session_destroy(v);
+        while (hmap_next(&h->sessions, &i, NULL, &v)) {
+                struct session *s = v;
+                while (s->streams) {
+                        struct sse_stream *st = s->streams;
+                        s->streams = st->next;
+                        for (size_t k = 0; k < st->ring_n; k++)
+                                free(st->ring[(st->ring_start + k) % SSE_REPLAY_EVENTS].data);
+                        free(st->ring);
+                        free(st);
+                }
+                session_destroy(s);
+        }
         hmap_done(&h->sessions);
 }
 

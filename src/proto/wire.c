@@ -10,6 +10,7 @@ static const char *const wire_op_table[_WIRE_OP_MAX] = {
     [WIRE_OP_GET] = "get",
     [WIRE_OP_DELETE] = "delete",
     [WIRE_OP_HEALTH] = "health",
+    [WIRE_OP_SSE] = "sse",
 };
 
 const char *wire_op_to_string(enum wire_op op)
@@ -24,7 +25,7 @@ enum wire_op wire_op_from_string(const char *s)
         if (!s)
                 return _WIRE_OP_INVALID;
         for (int i = 0; i < _WIRE_OP_MAX; i++)
-                if (strcmp(s, wire_op_table[i]) == 0)
+                if (wire_op_table[i] && strcmp(s, wire_op_table[i]) == 0)
                         return (enum wire_op)i;
         return _WIRE_OP_INVALID;
 }
@@ -47,6 +48,8 @@ cJSON *wire_envelope_to_json(const struct wire_envelope *e)
         if (e->last_event_id && !cJSON_AddStringToObject(j, "lei", e->last_event_id))
                 return NULL;
         if (!cJSON_AddBoolToObject(j, "sse", e->sse))
+                return NULL;
+        if (e->legacy && !cJSON_AddTrueToObject(j, "legacy"))
                 return NULL;
         return TAKE_PTR(j);
 }
@@ -87,6 +90,10 @@ int wire_envelope_from_json(const cJSON *j, struct wire_envelope *ret)
         if (sse && !cJSON_IsBool(sse))
                 return -EINVAL;
         e.sse = cJSON_IsTrue(sse);
+        sse = json_get(j, "legacy");
+        if (sse && !cJSON_IsBool(sse))
+                return -EINVAL;
+        e.legacy = cJSON_IsTrue(sse);
         *ret = e;
         return 0;
 }

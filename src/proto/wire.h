@@ -53,6 +53,7 @@ enum wire_op {
         WIRE_OP_GET,
         WIRE_OP_DELETE,
         WIRE_OP_HEALTH,
+        WIRE_OP_SSE, /* legacy 2024-11-05 transport: GET /sse opens a session and its stream */
         _WIRE_OP_MAX,
         _WIRE_OP_INVALID = -22,
 };
@@ -64,6 +65,7 @@ struct wire_envelope {
         const char *proto;   /* NULL when absent */
         const char *last_event_id;
         bool sse;
+        bool legacy; /* a POST to a legacy session's message endpoint */
 };
 
 const char *wire_op_to_string(enum wire_op op);

@@ -9,10 +9,10 @@
 #define HTTP_MAX_HEADER_BYTES_DEFAULT (16 * 1024)       /* MCP_HTTP_MAX_HEADER_BYTES; 431 */
 #define HTTP_MAX_BODY_BYTES_DEFAULT   (4 * 1024 * 1024) /* MCP_HTTP_MAX_BODY_BYTES; 413 */
 #define HTTP_MAX_HEADERS              100               /* header lines per request; 431 */
-#define HTTP_IDLE_TIMEOUT_MS_DEFAULT  (60 * 1000)       /* MCP_HTTP_IDLE_TIMEOUT (s): keep-alive idle */
-#define HTTP_READ_TIMEOUT_MS_DEFAULT  (30 * 1000)       /* MCP_HTTP_READ_TIMEOUT (s): one request; 408 */
-#define HTTP_WRITE_TIMEOUT_MS         (30 * 1000)       /* a client that reads nothing */
-#define HTTP_SSE_KEEPALIVE_MS         (15 * 1000)       /* comment line on idle SSE streams */
+#define HTTP_IDLE_TIMEOUT_MS_DEFAULT  (60 * 1000) /* MCP_HTTP_IDLE_TIMEOUT (s): keep-alive idle */
+#define HTTP_READ_TIMEOUT_MS_DEFAULT  (30 * 1000) /* MCP_HTTP_READ_TIMEOUT (s): one request; 408 */
+#define HTTP_WRITE_TIMEOUT_MS         (30 * 1000) /* a client that reads nothing */
+#define HTTP_SSE_KEEPALIVE_MS         (15 * 1000) /* comment line on idle SSE streams */
 #define HTTP_MAX_REQUESTS_PER_CONN    100000
 #define FRONT_DEFAULT_HOST            "0.0.0.0"
 #define FRONT_DEFAULT_PORT            8080
@@ -35,22 +35,29 @@
 #define CONNECT_TIMEOUT_MS_DEFAULT (10 * 1000)      /* per server "connectTimeout" (s) */
 
 /* ---- hub ---- */
-#define HUB_SOCKET_DEFAULT          "/run/mcp-proxy/hub.sock"
-#define HUB_SOCKET_NAME             "hub.sock" /* under $RUNTIME_DIRECTORY */
-#define HUB_MAX_LINE                (16 * 1024 * 1024) /* one wire line, hub side */
-#define HUB_MAX_CONNECTIONS         4096
-#define HUB_MAX_SESSIONS            4096
-#define HUB_CONN_OUT_MAX            (64 * 1024 * 1024) /* queued bytes to one front */
-#define HUB_SESSION_IDLE_MS         (24LL * 3600 * 1000) /* MCP_SESSION_IDLE_TIMEOUT (s) */
-#define SESSION_SWEEP_MS            (60 * 1000)          /* how often idle sessions are swept */
-#define UPSTREAM_MAX_LINE           (16 * 1024 * 1024) /* one stdio message from an upstream */
-#define UPSTREAM_STDIN_MAX          (64 * 1024 * 1024) /* queued bytes to one child */
-#define UPSTREAM_STDERR_LINE        4096
-#define UPSTREAM_LIST_MAX_PAGES     1000
-#define RESTART_DELAY_MS_DEFAULT    1000  /* MCP_RESTART_DELAY (s) */
-#define RESTART_DELAY_MS_MAX        30000
-#define RESTART_DELAY_MS_MIN        100
-#define RESTART_HEALTHY_MS          60000 /* uptime that resets the backoff */
-#define RESTART_MAX_STREAK_DEFAULT  10    /* MCP_MAX_RETRIES */
-#define CHILD_STOP_GRACE_MS         2000  /* close stdin .. SIGTERM .. SIGKILL */
-#define HUB_SHUTDOWN_MAX_MS         10000
+#define HUB_SOCKET_DEFAULT         "/run/mcp-proxy/hub.sock"
+#define HUB_SOCKET_NAME            "hub.sock"         /* under $RUNTIME_DIRECTORY */
+#define HUB_MAX_LINE               (16 * 1024 * 1024) /* one wire line, hub side */
+#define HUB_MAX_CONNECTIONS        4096
+#define HUB_MAX_SESSIONS           4096
+#define HUB_CONN_OUT_MAX           (64 * 1024 * 1024)   /* queued bytes to one front */
+#define HUB_SESSION_IDLE_MS        (24LL * 3600 * 1000) /* MCP_SESSION_IDLE_TIMEOUT (s) */
+#define SESSION_SWEEP_MS           (60 * 1000)          /* how often idle sessions are swept */
+#define UPSTREAM_MAX_LINE          (16 * 1024 * 1024)   /* one stdio message from an upstream */
+#define UPSTREAM_STDIN_MAX         (64 * 1024 * 1024)   /* queued bytes to one child */
+#define UPSTREAM_STDERR_LINE       4096
+#define UPSTREAM_LIST_MAX_PAGES    1000
+#define RESTART_DELAY_MS_DEFAULT   1000 /* MCP_RESTART_DELAY (s) */
+#define RESTART_DELAY_MS_MAX       30000
+#define RESTART_DELAY_MS_MIN       100
+#define RESTART_HEALTHY_MS         60000 /* uptime that resets the backoff */
+#define RESTART_MAX_STREAK_DEFAULT 10    /* MCP_MAX_RETRIES */
+#define CHILD_STOP_GRACE_MS        2000  /* close stdin .. SIGTERM .. SIGKILL */
+#define HUB_SHUTDOWN_MAX_MS        10000
+
+/* ---- SSE streams (hub) ---- */
+#define SSE_REPLAY_EVENTS      256               /* events kept per stream for Last-Event-ID */
+#define SSE_STREAM_BYTES_MAX   (4 * 1024 * 1024) /* bytes kept per stream */
+#define SSE_STREAMS_MAX        16                /* streams kept per session */
+#define HUB_LIST_PAGE_SIZE     100               /* entries per page of an aggregated list */
+#define SRV_REQUEST_MAX_AGE_MS (15 * 60 * 1000)  /* server->client requests forgotten after */

@@ -78,7 +78,6 @@ static void pending_free(struct pending *p)
         sd_event_source_disable_unref(p->timer);
         cJSON_Delete(p->client_id);
         cJSON_Delete(p->progress_token);
-        free(p->session_id);
         free(p->method);
         free(p);
 }
@@ -98,7 +97,7 @@ static void pending_fail(struct upstream *u, struct pending *p, int code, const 
                         cJSON_AddStringToObject(data, "server", u->name);
                 err = jsonrpc_error_new(p->client_id, code, message, TAKE_PTR(data));
                 if (err)
-                        (void)hub_conn_deliver(u->hub, p->conn_id, err, true);
+                        (void)hub_deliver(u->hub, &p->target, err, true);
         } else if (p->done)
                 p->done(u, p, NULL);
 }
@@ -196,7 +195,7 @@ static int pending_send(struct upstream *u, struct pending *p, cJSON *msg, uint6
 }
 
 static int internal_request(struct upstream *u, const char *method, cJSON *params,
-                            pending_done_cb done, uint64_t timeout_usec)
+                            pending_done_cb done, uint64_t timeout_usec, int list_kind)
 {
         _cleanup_json_ cJSON *msg = jsonrpc_request_new(0, method, params);
         struct pending *p;
@@ -209,6 +208,7 @@ static int internal_request(struct upstream *u, const char *method, cJSON *param
                 return -ENOMEM;
         p->kind = PENDING_INTERNAL;
         p->done = done;
+        p->list_kind = list_kind;
         p->method = strdup(method);
         r = pending_send(u, p, msg, timeout_usec);
         if (r < 0)
@@ -219,7 +219,16 @@ static int internal_request(struct upstream *u, const char *method, cJSON *param
 /* ---------------------------------------------------------------- lifecycle */
 
 static void schedule_restart(struct upstream *u);
-static int fetch_tools_page(struct upstream *u, const char *cursor);
+static int fetch_list_page(struct upstream *u, enum list_kind k, const char *cursor);
+
+const struct list_info list_info[_LIST_KIND_MAX] = {
+    [LIST_TOOLS] = {"tools/list", "tools", "name", "notifications/tools/list_changed"},
+    [LIST_PROMPTS] = {"prompts/list", "prompts", "name", "notifications/prompts/list_changed"},
+    [LIST_RESOURCES] = {"resources/list", "resources", "uri",
+                        "notifications/resources/list_changed"},
+    [LIST_TEMPLATES] = {"resources/templates/list", "resourceTemplates", "uriTemplate",
+                        "notifications/resources/list_changed"},
+};
 
 static uint64_t request_timeout_usec(struct upstream *u)
 {
@@ -228,60 +237,69 @@ static uint64_t request_timeout_usec(struct upstream *u)
 
 static void become_ready(struct upstream *u);
 
-static void tools_page_done(struct upstream *u, struct pending *p, cJSON *msg)
+/* One list fetch finished (all pages, or given up): install it, then maybe become ready. */
+static void list_fetch_finished(struct upstream *u, enum list_kind k, bool ok)
 {
-        const cJSON *result, *tools, *next;
-        const cJSON *t;
+        if (ok) {
+                cJSON_Delete(u->lists[k]);
+                u->lists[k] = u->fetching[k];
+                upstream_log(u, LOG_INFO, "%d %s", cJSON_GetArraySize(u->lists[k]),
+                             list_info[k].key);
+        } else
+                cJSON_Delete(u->fetching[k]);
+        u->fetching[k] = NULL;
+        if (u->state == UPSTREAM_STARTING) {
+                for (int i = 0; i < _LIST_KIND_MAX; i++)
+                        if (u->fetching[i])
+                                return;
+                become_ready(u);
+        } else if (ok && u->state == UPSTREAM_READY)
+                hub_upstream_catalogue_changed(u->hub, u);
+}
 
+static void list_page_done(struct upstream *u, struct pending *p, cJSON *msg)
+{
+        enum list_kind k = p->list_kind;
+        const struct list_info *li = &list_info[k];
+        const cJSON *result, *items, *next, *t;
+
+        if (!u->fetching[k])
+                return;
         if (!msg) {
                 /* Failed or timed out: keep whatever we had. */
-                cJSON_Delete(u->tools_fetch);
-                u->tools_fetch = NULL;
-                if (u->state == UPSTREAM_STARTING)
-                        become_ready(u);
+                list_fetch_finished(u, k, false);
                 return;
         }
         result = json_get(msg, "result");
         if (!cJSON_IsObject(result)) {
-                upstream_log(u, LOG_WARNING, "tools/list failed: %s, keeping the previous list",
+                upstream_log(u, LOG_WARNING, "%s failed: %s, keeping the previous list", li->method,
                              json_get(msg, "error") ? "error response" : "no result");
-                cJSON_Delete(u->tools_fetch);
-                u->tools_fetch = NULL;
-                if (u->state == UPSTREAM_STARTING)
-                        become_ready(u);
+                list_fetch_finished(u, k, false);
                 return;
         }
-        tools = json_get(result, "tools");
-        if (cJSON_IsArray(tools))
-                cJSON_ArrayForEach(t, tools)
+        items = json_get(result, li->key);
+        if (cJSON_IsArray(items))
+                cJSON_ArrayForEach(t, items)
                 {
-                        if (!cJSON_IsObject(t) || !json_get_string(t, "name")) {
-                                upstream_log(u, LOG_WARNING,
-                                             "tools/list: entry without a name, ignoring");
+                        if (!cJSON_IsObject(t) || !json_get_string(t, li->id_field)) {
+                                upstream_log(u, LOG_WARNING, "%s: entry without \"%s\", ignoring",
+                                             li->method, li->id_field);
                                 continue;
                         }
-                        cJSON_AddItemToArray(u->tools_fetch, cJSON_Duplicate(t, true));
+                        cJSON_AddItemToArray(u->fetching[k], cJSON_Duplicate(t, true));
                 }
         next = json_get(result, "nextCursor");
         if (cJSON_IsString(next) && *next->valuestring) {
-                if (++u->tools_pages >= UPSTREAM_LIST_MAX_PAGES) {
-                        upstream_log(u, LOG_WARNING,
-                                     "tools/list: more than %d pages, keeping what we have",
-                                     UPSTREAM_LIST_MAX_PAGES);
-                } else if (fetch_tools_page(u, next->valuestring) >= 0)
+                if (++u->pages[k] >= UPSTREAM_LIST_MAX_PAGES)
+                        upstream_log(u, LOG_WARNING, "%s: more than %d pages, keeping what we have",
+                                     li->method, UPSTREAM_LIST_MAX_PAGES);
+                else if (fetch_list_page(u, k, next->valuestring) >= 0)
                         return;
         }
-        cJSON_Delete(u->tools);
-        u->tools = u->tools_fetch;
-        u->tools_fetch = NULL;
-        upstream_log(u, LOG_INFO, "%d tools", cJSON_GetArraySize(u->tools));
-        if (u->state == UPSTREAM_STARTING)
-                become_ready(u);
-        else
-                hub_upstream_catalogue_changed(u->hub, u);
+        list_fetch_finished(u, k, true);
 }
 
-static int fetch_tools_page(struct upstream *u, const char *cursor)
+static int fetch_list_page(struct upstream *u, enum list_kind k, const char *cursor)
 {
         cJSON *params = NULL;
 
@@ -292,20 +310,29 @@ static int fetch_tools_page(struct upstream *u, const char *cursor)
                         return -ENOMEM;
                 }
         }
-        return internal_request(u, "tools/list", params, tools_page_done, request_timeout_usec(u));
+        return internal_request(u, list_info[k].method, params, list_page_done,
+                                request_timeout_usec(u), k);
 }
 
-static int refresh_tools(struct upstream *u)
+/* (Re)fetch one list, all pages. Returns 0 also when the server does not have it. */
+static int refresh_list(struct upstream *u, enum list_kind k)
 {
-        if (!u->has_tools)
+        int r;
+
+        if (!u->supports[k])
                 return 0;
-        if (u->tools_fetch)
-                return 0; /* already fetching; the fetch will see the new list */
-        u->tools_fetch = cJSON_CreateArray();
-        if (!u->tools_fetch)
+        if (u->fetching[k])
+                return 0; /* already fetching: that fetch will see the new list */
+        u->fetching[k] = cJSON_CreateArray();
+        if (!u->fetching[k])
                 return -ENOMEM;
-        u->tools_pages = 0;
-        return fetch_tools_page(u, NULL);
+        u->pages[k] = 0;
+        r = fetch_list_page(u, k, NULL);
+        if (r < 0) {
+                cJSON_Delete(u->fetching[k]);
+                u->fetching[k] = NULL;
+        }
+        return r;
 }
 
 static int healthy_cb(sd_event_source *s, uint64_t usec, void *userdata)
@@ -326,14 +353,17 @@ static void become_ready(struct upstream *u)
         u->state = UPSTREAM_READY;
         u->up_since_usec = now_usec();
         set_last_error(u, NULL);
-        upstream_log(u, LOG_NOTICE, "ready (%s, protocol %s, %d tools)", u->ops->name,
-                     u->protocol_version ? u->protocol_version : "?",
-                     u->tools ? cJSON_GetArraySize(u->tools) : 0);
+        upstream_log(u, LOG_NOTICE, "ready (%s, protocol %s, %d tools, %d prompts, %d resources)",
+                     u->ops->name, u->protocol_version ? u->protocol_version : "?",
+                     u->lists[LIST_TOOLS] ? cJSON_GetArraySize(u->lists[LIST_TOOLS]) : 0,
+                     u->lists[LIST_PROMPTS] ? cJSON_GetArraySize(u->lists[LIST_PROMPTS]) : 0,
+                     u->lists[LIST_RESOURCES] ? cJSON_GetArraySize(u->lists[LIST_RESOURCES]) : 0);
         u->healthy_timer = sd_event_source_disable_unref(u->healthy_timer);
         (void)sd_event_add_time_relative(u->hub->event, &u->healthy_timer, CLOCK_MONOTONIC,
                                          RESTART_HEALTHY_MS * USEC_PER_MSEC, TIMER_ACCURACY_USEC,
                                          healthy_cb, u);
         hub_upstream_catalogue_changed(u->hub, u);
+        hub_upstream_ready(u->hub, u);
 }
 
 static void handshake_failed(struct upstream *u, const char *why)
@@ -382,22 +412,30 @@ static void initialize_done(struct upstream *u, struct pending *p, cJSON *msg)
         cJSON_Delete(u->init_result);
         u->init_result = cJSON_Duplicate(result, true);
         caps = json_get(result, "capabilities");
-        u->has_tools = cJSON_IsObject(caps) && json_get(caps, "tools");
+        if (!cJSON_IsObject(caps))
+                caps = NULL;
+        u->supports[LIST_TOOLS] = caps && json_get(caps, "tools");
+        u->supports[LIST_PROMPTS] = caps && json_get(caps, "prompts");
+        u->supports[LIST_RESOURCES] = u->supports[LIST_TEMPLATES] =
+            caps && json_get(caps, "resources");
+        u->can_subscribe = caps && cJSON_IsTrue(json_get(json_get(caps, "resources"), "subscribe"));
+        u->has_logging = caps && json_get(caps, "logging");
+        u->has_completions = caps && json_get(caps, "completions");
 
         note = jsonrpc_notification_new("notifications/initialized", NULL);
         if (!note || send_message(u, note) < 0) {
                 handshake_failed(u, "cannot send notifications/initialized");
                 return;
         }
-        if (u->has_tools) {
-                u->tools_fetch = cJSON_CreateArray();
-                u->tools_pages = 0;
-                if (!u->tools_fetch || fetch_tools_page(u, NULL) < 0) {
-                        handshake_failed(u, "cannot request tools/list");
+        for (int k = 0; k < _LIST_KIND_MAX; k++)
+                if (refresh_list(u, (enum list_kind)k) < 0) {
+                        handshake_failed(u, "cannot request the server's lists");
                         return;
                 }
-        } else
-                become_ready(u);
+        for (int k = 0; k < _LIST_KIND_MAX; k++)
+                if (u->fetching[k])
+                        return;
+        become_ready(u);
 }
 
 static int startup_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
@@ -423,6 +461,19 @@ cJSON *upstream_initialize_params(struct upstream *u)
                 return NULL;
         caps = cJSON_AddObjectToObject(params, "capabilities");
         info = cJSON_AddObjectToObject(params, "clientInfo");
+        /* What the hub can route to a client session (capability-gated tools then appear). */
+        if (caps) {
+                cJSON *el, *roots;
+                cJSON_AddObjectToObject(caps, "sampling");
+                el = cJSON_AddObjectToObject(caps, "elicitation");
+                if (el) {
+                        cJSON_AddObjectToObject(el, "form");
+                        cJSON_AddObjectToObject(el, "url");
+                }
+                roots = cJSON_AddObjectToObject(caps, "roots");
+                if (roots)
+                        cJSON_AddTrueToObject(roots, "listChanged");
+        }
         if (!caps || !info || !cJSON_AddStringToObject(info, "name", "mcp-proxy") ||
             !cJSON_AddStringToObject(info, "version", VERSION))
                 return NULL;
@@ -439,7 +490,7 @@ void upstream_transport_up(struct upstream *u)
         u->transport_lost = false;
         params = upstream_initialize_params(u);
         /* The handshake gets the whole startup budget (a cold npx is slow). */
-        if (!params || internal_request(u, "initialize", params, initialize_done, 0) < 0) {
+        if (!params || internal_request(u, "initialize", params, initialize_done, 0, -1) < 0) {
                 handshake_failed(u, "cannot send initialize");
                 return;
         }
@@ -532,8 +583,10 @@ void upstream_transport_down(struct upstream *u, const char *reason)
         snprintf(msg, sizeof(msg), "Upstream '%s' %s", u->name, reason);
         u->startup_timer = sd_event_source_disable_unref(u->startup_timer);
         u->healthy_timer = sd_event_source_disable_unref(u->healthy_timer);
-        cJSON_Delete(u->tools_fetch);
-        u->tools_fetch = NULL;
+        for (int k = 0; k < _LIST_KIND_MAX; k++) {
+                cJSON_Delete(u->fetching[k]);
+                u->fetching[k] = NULL;
+        }
         if (u->state == UPSTREAM_READY || u->state == UPSTREAM_STARTING)
                 u->state = UPSTREAM_BACKOFF;
         fail_all_pending(u, MCP_ERROR_CONNECTION_CLOSED, msg);
@@ -604,12 +657,13 @@ static void handle_response(struct upstream *u, cJSON *msg)
                 if (p->done)
                         p->done(u, p, msg);
         } else {
-                /* Put the client's own id back; everything else passes untouched. */
+                /* Put the client's own id back; everything else passes untouched
+                 * (but URIs, renamed for the client when there are several upstreams). */
                 cJSON *cid = cJSON_Duplicate(p->client_id, true);
-                if (cid && cJSON_ReplaceItemInObjectCaseSensitive(msg, "id", cid))
-                        (void)hub_conn_deliver(u->hub, p->conn_id, cJSON_Duplicate(msg, true),
-                                               true);
-                else
+                if (cid && cJSON_ReplaceItemInObjectCaseSensitive(msg, "id", cid)) {
+                        hub_result_for_client(u->hub, u, p->method, msg);
+                        (void)hub_deliver(u->hub, &p->target, cJSON_Duplicate(msg, true), true);
+                } else
                         cJSON_Delete(cid);
         }
         pending_free(p);
@@ -621,16 +675,14 @@ static void handle_server_request(struct upstream *u, cJSON *msg)
         const cJSON *id = json_get(msg, "id");
         _cleanup_json_ cJSON *answer = NULL;
 
-        if (strcmp(method, "ping") == 0)
+        if (strcmp(method, "ping") == 0) {
                 answer = jsonrpc_result_new(id, cJSON_CreateObject());
-        else {
-                upstream_log(u, LOG_NOTICE, "server request '%s' cannot be routed, refusing",
-                             method);
-                answer = jsonrpc_error_new(id, JSONRPC_METHOD_NOT_FOUND,
-                                           "Method not supported by mcp-proxy", NULL);
+                if (answer)
+                        (void)send_message(u, answer);
+                return;
         }
-        if (answer)
-                (void)send_message(u, answer);
+        /* Everything else is for a client: the hub finds which one. */
+        hub_upstream_request(u->hub, u, cJSON_Duplicate(msg, true));
 }
 
 /* notifications/progress: our token is the upstream request id; the client gets its own
@@ -662,7 +714,7 @@ static void forward_progress(struct upstream *u, cJSON *msg)
         }
         out = cJSON_Duplicate(msg, true);
         if (out)
-                (void)hub_conn_deliver(u->hub, p->conn_id, out, false);
+                (void)hub_deliver(u->hub, &p->target, out, false);
 }
 
 static void handle_notification(struct upstream *u, cJSON *msg)
@@ -671,16 +723,18 @@ static void handle_notification(struct upstream *u, cJSON *msg)
 
         if (strcmp(method, "notifications/progress") == 0) {
                 forward_progress(u, msg);
-        } else if (strcmp(method, "notifications/tools/list_changed") == 0) {
+        } else if (strcmp(method, list_info[LIST_TOOLS].changed) == 0) {
                 upstream_log(u, LOG_INFO, "tool list changed, refreshing");
-                (void)refresh_tools(u);
-        } else if (strcmp(method, "notifications/message") == 0) {
-                const cJSON *params = json_get(msg, "params");
-                _cleanup_cjson_str_ char *data =
-                    cJSON_PrintUnformatted(params ? json_get(params, "data") : NULL);
-                upstream_log(u, LOG_INFO, "log: %s", data ? data : "");
+                (void)refresh_list(u, LIST_TOOLS);
+        } else if (strcmp(method, list_info[LIST_PROMPTS].changed) == 0) {
+                upstream_log(u, LOG_INFO, "prompt list changed, refreshing");
+                (void)refresh_list(u, LIST_PROMPTS);
+        } else if (strcmp(method, list_info[LIST_RESOURCES].changed) == 0) {
+                upstream_log(u, LOG_INFO, "resource list changed, refreshing");
+                (void)refresh_list(u, LIST_RESOURCES);
+                (void)refresh_list(u, LIST_TEMPLATES);
         } else
-                upstream_log(u, LOG_DEBUG, "notification '%s'", method);
+                hub_upstream_notification(u->hub, u, cJSON_Duplicate(msg, true));
 }
 
 void upstream_transport_message(struct upstream *u, cJSON *msg)
@@ -705,8 +759,8 @@ void upstream_transport_message(struct upstream *u, cJSON *msg)
 
 /* ---------------------------------------------------------------- client calls */
 
-int upstream_call(struct upstream *u, cJSON *msg, const cJSON *client_id, uint64_t conn_id,
-                  const char *session_id, const char *method)
+int upstream_call(struct upstream *u, cJSON *msg, const cJSON *client_id, const struct target *t,
+                  const char *method)
 {
         struct pending *p;
         int r;
@@ -717,11 +771,10 @@ int upstream_call(struct upstream *u, cJSON *msg, const cJSON *client_id, uint64
         if (!p)
                 return -ENOMEM;
         p->kind = PENDING_CLIENT;
-        p->conn_id = conn_id;
+        p->target = *t;
         p->client_id = cJSON_Duplicate(client_id, true);
-        p->session_id = session_id ? strdup(session_id) : NULL;
         p->method = strdup(method);
-        if (!p->client_id || !p->method || (session_id && !p->session_id)) {
+        if (!p->client_id || !p->method) {
                 pending_free(p);
                 return -ENOMEM;
         }
@@ -754,6 +807,76 @@ int upstream_notify(struct upstream *u, cJSON *msg)
 {
         _cleanup_json_ cJSON *m = msg;
         return send_message(u, m);
+}
+
+int upstream_request_internal(struct upstream *u, const char *method, cJSON *params)
+{
+        if (!u->transport_up) {
+                cJSON_Delete(params);
+                return -ENOTCONN;
+        }
+        return internal_request(u, method, params, NULL, request_timeout_usec(u), -1);
+}
+
+static bool json_id_equal(const cJSON *a, const cJSON *b)
+{
+        if (cJSON_IsNumber(a) && cJSON_IsNumber(b))
+                return a->valuedouble == b->valuedouble;
+        if (cJSON_IsString(a) && cJSON_IsString(b))
+                return strcmp(a->valuestring, b->valuestring) == 0;
+        return false;
+}
+
+int upstream_cancel(struct upstream *u, const char *session, const cJSON *client_id,
+                    const char *reason)
+{
+        size_t i = 0;
+        void *v;
+
+        while (hmap_next(&u->pending, &i, NULL, &v)) {
+                struct pending *p = v;
+                _cleanup_json_ cJSON *note = NULL;
+                cJSON *params;
+
+                if (p->kind != PENDING_CLIENT || strcmp(p->target.session, session) != 0 ||
+                    !json_id_equal(p->client_id, client_id))
+                        continue;
+                p = pending_take(u, p->upstream_id);
+                params = cJSON_CreateObject();
+                if (params) {
+                        cJSON_AddNumberToObject(params, "requestId", (double)p->upstream_id);
+                        if (reason)
+                                cJSON_AddStringToObject(params, "reason", reason);
+                        note = jsonrpc_notification_new("notifications/cancelled", params);
+                        if (note)
+                                (void)send_message(u, note);
+                }
+                upstream_log(u, LOG_INFO, "request %" PRId64 " (%s) cancelled by the client",
+                             p->upstream_id, p->method);
+                /* No answer will come: end the exchange that waits for one. */
+                pending_fail(u, p, MCP_ERROR_CONNECTION_CLOSED, "Request cancelled by the client");
+                pending_free(p);
+                return 1;
+        }
+        return 0;
+}
+
+const struct pending *upstream_latest_client_request(
+    struct upstream *u, bool (*accept)(const struct pending *p, void *userdata), void *userdata)
+{
+        const struct pending *best = NULL;
+        size_t i = 0;
+        void *v;
+
+        while (hmap_next(&u->pending, &i, NULL, &v)) {
+                const struct pending *p = v;
+                if (p->kind != PENDING_CLIENT || (accept && !accept(p, userdata)))
+                        continue;
+                if (!best || p->started_usec > best->started_usec ||
+                    (p->started_usec == best->started_usec && p->upstream_id > best->upstream_id))
+                        best = p;
+        }
+        return best;
 }
 
 /* ---------------------------------------------------------------- construction */
@@ -856,8 +979,10 @@ struct upstream *upstream_free(struct upstream *u)
         sd_event_source_disable_unref(u->healthy_timer);
         hmap_done(&u->pending);
         cJSON_Delete(u->init_result);
-        cJSON_Delete(u->tools);
-        cJSON_Delete(u->tools_fetch);
+        for (int k = 0; k < _LIST_KIND_MAX; k++) {
+                cJSON_Delete(u->lists[k]);
+                cJSON_Delete(u->fetching[k]);
+        }
         free(u->protocol_version);
         free(u->last_error);
         free(u->cfg.name);
@@ -883,7 +1008,9 @@ int upstream_describe(struct upstream *u, cJSON *arr)
         cJSON_AddStringToObject(o, "state", upstream_state_to_string(u->state));
         cJSON_AddNumberToObject(o, "restarts", u->restarts);
         cJSON_AddNumberToObject(o, "failures_in_a_row", u->streak);
-        cJSON_AddNumberToObject(o, "tools", u->tools ? cJSON_GetArraySize(u->tools) : 0);
+        for (int k = 0; k < _LIST_KIND_MAX; k++)
+                cJSON_AddNumberToObject(o, list_info[k].key,
+                                        u->lists[k] ? cJSON_GetArraySize(u->lists[k]) : 0);
         cJSON_AddNumberToObject(o, "in_flight", (double)u->pending.n);
         if (u->protocol_version)
                 cJSON_AddStringToObject(o, "protocol_version", u->protocol_version);

@@ -19,9 +19,27 @@
 
 #include "config/config.h"
 #include "hashmap.h"
+#include "hub/hub.h"
 
 struct hub;
 struct upstream;
+
+/* The lists a server may offer. */
+enum list_kind {
+        LIST_TOOLS,
+        LIST_PROMPTS,
+        LIST_RESOURCES,
+        LIST_TEMPLATES,
+        _LIST_KIND_MAX,
+};
+
+struct list_info {
+        const char *method;   /* "tools/list" */
+        const char *key;      /* "tools" in the result */
+        const char *id_field; /* "name", "uri", "uriTemplate" */
+        const char *changed;  /* its list_changed notification */
+};
+extern const struct list_info list_info[_LIST_KIND_MAX];
 
 enum upstream_state {
         UPSTREAM_STOPPED,  /* not started, or stopped for good */
@@ -66,13 +84,13 @@ struct pending {
         int64_t upstream_id;
         enum pending_kind kind;
         /* client requests */
-        uint64_t conn_id;      /* the front connection waiting, 0 if gone */
+        struct target target;  /* where the answer (and progress, server requests) go */
         cJSON *client_id;      /* the client's own JSON-RPC id */
-        char *session_id;      /* the client session (may be NULL) */
         char *method;          /* for logs and errors */
         cJSON *progress_token; /* the client's _meta.progressToken, if it sent one */
         /* internal requests */
         pending_done_cb done;
+        int list_kind; /* for list fetches */
         sd_event_source *timer;
         uint64_t started_usec;
         uint64_t timeout_usec;
@@ -95,12 +113,15 @@ struct upstream {
         /* what the server said in its handshake */
         cJSON *init_result;
         char *protocol_version;
-        bool has_tools;
+        bool supports[_LIST_KIND_MAX];
+        bool can_subscribe;
+        bool has_logging;
+        bool has_completions;
 
-        /* catalogue */
-        cJSON *tools;       /* array, complete, as the server sent them */
-        cJSON *tools_fetch; /* pages being fetched */
-        int tools_pages;
+        /* catalogue: each list complete, as the server sent it */
+        cJSON *lists[_LIST_KIND_MAX];
+        cJSON *fetching[_LIST_KIND_MAX]; /* pages being fetched */
+        int pages[_LIST_KIND_MAX];
 
         /* restarts */
         unsigned streak;   /* failed starts in a row */
@@ -129,10 +150,21 @@ int upstream_restart(struct upstream *u);
  * The answer goes to front connection conn_id through hub_conn_deliver().
  * Returns 0, or -errno if it could not be sent (the caller answers the client).
  */
-int upstream_call(struct upstream *u, cJSON *msg, const cJSON *client_id, uint64_t conn_id,
-                  const char *session_id, const char *method);
-/* Forward a notification upstream (takes msg). */
+int upstream_call(struct upstream *u, cJSON *msg, const cJSON *client_id, const struct target *t,
+                  const char *method);
+/* Send a notification or a response upstream as it is (takes msg). */
 int upstream_notify(struct upstream *u, cJSON *msg);
+/* A request of the hub's own whose answer does not matter (logging/setLevel,
+ * resubscriptions); takes params. */
+int upstream_request_internal(struct upstream *u, const char *method, cJSON *params);
+/* The client cancelled its request: tell the server, answer the waiting exchange.
+ * Returns 1 if such a request was in flight here, else 0. */
+int upstream_cancel(struct upstream *u, const char *session, const cJSON *client_id,
+                    const char *reason);
+/* The most recently started client request in flight here from a session that
+ * satisfies accept (NULL: any); NULL if none. */
+const struct pending *upstream_latest_client_request(
+    struct upstream *u, bool (*accept)(const struct pending *p, void *userdata), void *userdata);
 
 /* Log "upstream 'NAME': ..." with the MCP_UPSTREAM= field, at this upstream's level. */
 void upstream_log(struct upstream *u, int level, const char *fmt, ...)

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SSE streams of a session. Every message that goes to a client as an SSE
+ * event gets an id "<stream>-<seq>", unique in the session, and is kept in
+ * a bounded ring so that a client whose stream dropped can come back with
+ * GET + Last-Event-ID and miss nothing: the events after that id are
+ * replayed and the stream goes on on the new connection. A POST's stream
+ * lives on after its connection drops until its answer is in (then it is
+ * finished); a GET's stream lives as long as the session.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub/hub.h"
+#include "json.h"
+#include "log.h"
+#include "mcp-limits.h"
+
+int stream_parse_event_id(const char *s, uint32_t *ret_stream, uint32_t *ret_seq)
+{
+        unsigned long a, b;
+        char *end;
+
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        errno = 0;
+        a = strtoul(s, &end, 10);
+        if (errno || *end != '-' || a == 0 || a > UINT32_MAX || end[1] < '0' || end[1] > '9')
+                return -EINVAL;
+        b = strtoul(end + 1, &end, 10);
+        if (errno || *end || b > UINT32_MAX)
+                return -EINVAL;
+        *ret_stream = (uint32_t)a;
+        *ret_seq = (uint32_t)b;
+        return 0;
+}
+
+static void stream_destroy(struct session *s, struct sse_stream *st)
+{
+        for (size_t i = 0; i < st->ring_n; i++)
+                free(st->ring[(st->ring_start + i) % SSE_REPLAY_EVENTS].data);
+        s->stream_bytes -= st->bytes;
+        free(st->ring);
+        free(st);
+}
+
+struct sse_stream *stream_find(struct session *s, uint32_t id)
+{
+        for (struct sse_stream *st = s ? s->streams : NULL; st; st = st->next)
+                if (st->id == id)
+                        return st;
+        return NULL;
+}
+
+static struct sse_stream *stream_find_origin(struct session *s, uint64_t conn_id)
+{
+        for (struct sse_stream *st = s ? s->streams : NULL; st; st = st->next)
+                if (st->origin_conn == conn_id && !st->is_get)
+                        return st;
+        return NULL;
+}
+
+/* Keep at most SSE_STREAMS_MAX: drop the oldest detached ones. */
+static void streams_trim(struct hub *h, struct session *s)
+{
+        while (s->n_streams > SSE_STREAMS_MAX) {
+                struct sse_stream **pp, **victim = NULL;
+                for (pp = &s->streams; *pp; pp = &(*pp)->next)
+                        if (!hub_conn_get(h, (*pp)->conn_id) && (*pp)->id != s->get_stream)
+                                victim = pp;
+                if (!victim)
+                        return;
+                {
+                        struct sse_stream *st = *victim;
+                        *victim = st->next;
+                        s->n_streams--;
+                        stream_destroy(s, st);
+                }
+        }
+}
+
+struct sse_stream *stream_new(struct hub *h, struct session *s, uint64_t origin_conn, bool is_get)
+{
+        struct sse_stream *st = calloc(1, sizeof(*st));
+
+        if (!st)
+                return NULL;
+        st->ring = calloc(SSE_REPLAY_EVENTS, sizeof(*st->ring));
+        if (!st->ring) {
+                free(st);
+                return NULL;
+        }
+        st->id = ++s->next_stream_id;
+        st->origin_conn = origin_conn;
+        st->is_get = is_get;
+        st->next = s->streams;
+        s->streams = st;
+        s->n_streams++;
+        streams_trim(h, s);
+        return st;
+}
+
+void streams_free(struct hub *h, struct session *s)
+{
+        while (s->streams) {
+                struct sse_stream *st = s->streams;
+                struct conn *c = hub_conn_get(h, st->conn_id);
+                s->streams = st->next;
+                if (c) {
+                        c->stream = 0;
+                        (void)conn_send_simple(c, "end");
+                }
+                stream_destroy(s, st);
+        }
+        s->n_streams = 0;
+        s->get_stream = 0;
+}
+
+static int send_event(struct conn *c, uint32_t stream, uint32_t seq, const char *data, size_t len,
+                      bool legacy)
+{
+        cJSON *line = cJSON_CreateObject();
+        char id[32];
+
+        if (!line)
+                return -ENOMEM;
+        cJSON_AddStringToObject(line, "t", "event");
+        if (!legacy) {
+                snprintf(id, sizeof(id), "%" PRIu32 "-%" PRIu32, stream, seq);
+                cJSON_AddStringToObject(line, "id", id);
+        }
+        if (data) {
+                cJSON *d = cJSON_ParseWithLength(data, len);
+                if (!d) {
+                        cJSON_Delete(line);
+                        return -EBADMSG;
+                }
+                cJSON_AddItemToObject(line, "data", d);
+        }
+        return conn_send(c, line, false);
+}
+
+static void stream_detach(struct sse_stream *st, struct conn *c)
+{
+        if (c && c->stream == st->id)
+                c->stream = 0;
+        st->conn_id = 0;
+}
+
+/* Record one event and send it to the attached connection. */
+static int stream_push(struct hub *h, struct session *s, struct sse_stream *st, cJSON *msg,
+                       bool final)
+{
+        _cleanup_json_ cJSON *m = msg;
+        char *data = cJSON_PrintUnformatted(m);
+        struct conn *c = hub_conn_get(h, st->conn_id);
+        struct sse_event *ev;
+        size_t len;
+
+        if (!data)
+                return -ENOMEM;
+        len = strlen(data);
+        /* Make room: the ring holds SSE_REPLAY_EVENTS and SSE_STREAM_BYTES_MAX. */
+        while (st->ring_n > 0 &&
+               (st->ring_n == SSE_REPLAY_EVENTS || st->bytes + len > SSE_STREAM_BYTES_MAX)) {
+                struct sse_event *old = &st->ring[st->ring_start];
+                st->bytes -= old->len;
+                s->stream_bytes -= old->len;
+                free(old->data);
+                *old = (struct sse_event){};
+                st->ring_start = (st->ring_start + 1) % SSE_REPLAY_EVENTS;
+                st->ring_n--;
+        }
+        ev = &st->ring[(st->ring_start + st->ring_n) % SSE_REPLAY_EVENTS];
+        *ev = (struct sse_event){.seq = ++st->next_seq, .data = data, .len = len};
+        st->ring_n++;
+        st->bytes += len;
+        s->stream_bytes += len;
+        if (c) {
+                if (send_event(c, st->id, ev->seq, data, len, s->legacy) < 0)
+                        c = NULL; /* closed: the event waits in the ring */
+        }
+        if (final) {
+                st->finished = true;
+                c = hub_conn_get(h, st->conn_id);
+                if (c) {
+                        stream_detach(st, c);
+                        (void)conn_send_simple(c, "end");
+                }
+        }
+        return 0;
+}
+
+int stream_attach(struct hub *h, struct session *s, struct sse_stream *st, struct conn *c,
+                  uint32_t after_seq, bool prime)
+{
+        cJSON *head = cJSON_CreateObject();
+        uint64_t cid = c->id;
+
+        if (!head)
+                return -ENOMEM;
+        cJSON_AddStringToObject(head, "t", "sse");
+        cJSON_AddStringToObject(head, "session", s->id);
+        if (conn_send(c, head, false) < 0)
+                return -ENOTCONN;
+        c->streaming = true;
+        c->stream = st->id;
+        snprintf(c->session, sizeof(c->session), "%s", s->id);
+        st->conn_id = c->id;
+        /* Prime the stream: an id the client can come back with, before anything else. */
+        if (prime && !s->legacy && send_event(c, st->id, 0, NULL, 0, false) < 0)
+                return -ENOTCONN;
+        if (st->ring_n > 0) {
+                const struct sse_event *first = &st->ring[st->ring_start];
+                if (after_seq + 1 < first->seq && after_seq > 0)
+                        log_warning("session %.8s...: stream %" PRIu32
+                                    " resumed after event %" PRIu32
+                                    " but the oldest kept is %" PRIu32 ": events lost",
+                                    s->id, st->id, after_seq, first->seq);
+        }
+        for (size_t i = 0; i < st->ring_n; i++) {
+                const struct sse_event *ev = &st->ring[(st->ring_start + i) % SSE_REPLAY_EVENTS];
+                if (ev->seq <= after_seq)
+                        continue;
+                if (!hub_conn_get(h, cid) ||
+                    send_event(c, st->id, ev->seq, ev->data, ev->len, s->legacy) < 0)
+                        return -ENOTCONN;
+        }
+        if (st->finished && hub_conn_get(h, cid)) {
+                stream_detach(st, c);
+                (void)conn_send_simple(c, "end");
+        }
+        return 0;
+}
+
+void stream_detach_conn(struct hub *h, struct conn *c)
+{
+        struct session *s;
+        struct sse_stream *st;
+
+        if (!c->stream)
+                return;
+        s = session_get(h, c->session);
+        st = stream_find(s, c->stream);
+        c->stream = 0;
+        if (!st || st->conn_id != c->id)
+                return;
+        st->conn_id = 0;
+        /* A legacy session is its SSE connection: it ends with it. */
+        if (s->legacy && st->id == s->get_stream) {
+                log_info("client '%s': legacy SSE session %.8s... closed", s->client, s->id);
+                session_free(h, s);
+        }
+}
+
+void target_for_get(struct target *t, const struct session *s)
+{
+        *t = (struct target){.stream = s->get_stream};
+        snprintf(t->session, sizeof(t->session), "%s", s->id);
+}
+
+int hub_deliver(struct hub *h, const struct target *t, cJSON *msg, bool final)
+{
+        struct session *s = t->session[0] ? session_get(h, t->session) : NULL;
+        struct conn *c;
+        struct sse_stream *st;
+
+        if (!msg)
+                return -ENOMEM;
+        if (t->stream) {
+                st = stream_find(s, t->stream);
+                if (!st) {
+                        cJSON_Delete(msg);
+                        return -ENOTCONN;
+                }
+                /* Only a POST's own stream ends with its answer. */
+                return stream_push(h, s, st, msg, final && !st->is_get);
+        }
+        c = hub_conn_get(h, t->conn_id);
+        if (c) {
+                if (!c->stream && !c->streaming && final)
+                        return conn_send_json(c, 200, NULL, msg);
+                if (!c->stream) {
+                        if (!s) {
+                                /* No session (cannot happen after initialize): plain events. */
+                                cJSON *line = cJSON_CreateObject();
+                                cJSON_AddStringToObject(line, "t", "event");
+                                cJSON_AddItemToObject(line, "data", msg);
+                                if (conn_send(c, line, false) < 0)
+                                        return -ENOTCONN;
+                                return final ? conn_send_simple(c, "end") : 0;
+                        }
+                        st = stream_new(h, s, c->id, false);
+                        if (!st || stream_attach(h, s, st, c, 0, true) < 0) {
+                                cJSON_Delete(msg);
+                                return -ENOTCONN;
+                        }
+                }
+                st = stream_find(s, c->stream);
+                if (!st) {
+                        cJSON_Delete(msg);
+                        return -ENOTCONN;
+                }
+                return stream_push(h, s, st, msg, final);
+        }
+        /* The connection is gone: keep it for a resuming GET if it had a stream. */
+        st = stream_find_origin(s, t->conn_id);
+        if (!st) {
+                cJSON_Delete(msg);
+                return -ENOTCONN;
+        }
+        return stream_push(h, s, st, msg, final);
+}
