@@ -11,13 +11,15 @@
  *
  * Front -> hub, first line, the envelope:
  *   {"v":1,"op":"post","client":"alice","session":"<id>","proto":"2025-11-25",
- *    "sse":true,"lei":"<Last-Event-ID>","auth":true}
- *   op      post | get | delete | health            (required)
- *   client  client id the front authenticated       (required; "anonymous" when auth is off)
- *   session Mcp-Session-Id header, if any
+ *    "sse":true,"lei":"<Last-Event-ID>","legacy":true}
+ *   op      post | get | delete | health | sse       (required)
+ *           sse: the legacy 2024-11-05 transport's GET /sse (opens a session)
+ *   client  client id the front authenticated        (required; "anonymous" when auth is off)
+ *   session Mcp-Session-Id header (or the legacy sessionId= query), if any
  *   proto   MCP-Protocol-Version header, if any
  *   sse     the client accepts text/event-stream
  *   lei     Last-Event-ID header (get), if any
+ *   legacy  a POST to a legacy session's message endpoint
  * For op=post, the second line is the JSON-RPC message, re-printed compact.
  *
  * Hub -> front, one line each:
@@ -28,9 +30,13 @@
  *   {"t":"ok"}                       200, no body (DELETE). Ends the exchange.
  *   {"t":"sse","session":"<id>"}     Start an SSE response (200,
  *        text/event-stream); "event" lines follow until "end" or EOF.
- *   {"t":"event","id":"<event id>","data":{...}}
- *        One SSE event ("id" optional). Before any "sse" line, an event
- *        makes the front start the SSE response itself.
+ *   {"t":"event","id":"<stream>-<seq>","data":{...}}
+ *        One SSE event. Without "data" it is the priming event (an id and
+ *        empty data); without "id" (legacy streams) the front names it
+ *        "event: message".
+ *   {"t":"endpoint","session":"<id>"}
+ *        Legacy streams: the front writes "event: endpoint" with its own
+ *        message URL and ?sessionId=<id>.
  *   {"t":"end"}                      Close the SSE response.
  *   {"t":"health","body":{...}}      op=health answer: the hub's state.
  *   {"t":"error","status":400,"body":{...}}
