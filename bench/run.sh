@@ -14,6 +14,7 @@
 #   BENCH_CONC          calls per connection with 16 connections (default 600)
 #   BENCH_COLD          cold GET /health requests per round (default 100)
 #   BENCH_LIST          sequential tools/list requests per round (default 300)
+#   BENCH_WARM          untimed calls that warm each server up first (default 10000)
 #   BENCH_OUT           logs and raw RESULT lines (default bench/out/last)
 #   MCP_EVERYTHING      server-everything binary (default tests/node_modules/.bin/...)
 #   BENCH_LOG_LEVEL     MCP_LOG_LEVEL for hub and front (default: theirs)
@@ -35,6 +36,10 @@ CONC_W=50
 COLD_N=${BENCH_COLD:-100}
 LIST_N=${BENCH_LIST:-300}
 DIRECT_CONC_N=20000
+# A fresh server-everything answers echo at ~110 us p50 and a warm one (V8 tiered up) at
+# ~45 us: both sides get this many untimed calls first (the direct side every round, since
+# each round spawns a new server; the proxy's upstream once, it lives through all rounds).
+WARM_N=${BENCH_WARM:-10000}
 HOLD_MS=1500
 KEY=benchkey
 OUT=${BENCH_OUT:-$ROOT/bench/out/last}
@@ -90,6 +95,29 @@ mkdir -p "$OUT" || die "cannot create $OUT"
 RESULTS=$OUT/results.txt
 : >"$RESULTS"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mcp-bench.XXXXXX") || die "mktemp failed"
+trap 'rm -rf "$TMP"' EXIT
+
+# Run copies, so a rebuild of $BUILD during the run cannot swap a binary under us.
+snapshot() { # VAR: copy the binary VAR names into $TMP/bin and point VAR at the copy
+        local src=${!1} dst i
+        dst=$TMP/bin/$(basename "$src")
+        mkdir -p "$TMP/bin"
+        for ((i = 0; i < 10; i++)); do
+                if cp "$src" "$dst" 2>/dev/null && "$dst" --help >/dev/null 2>&1; then
+                        printf -v "$1" '%s' "$dst"
+                        return 0
+                fi
+                sleep 1 # being relinked right now
+        done
+        die "cannot take a working copy of $src"
+}
+snapshot LOAD
+snapshot DIRECT
+[[ -x $HELLO ]] && HELLO_SRC=$HELLO && cp "$HELLO_SRC" "$TMP/bin/" && HELLO=$TMP/bin/http-hello
+if [[ -n $have_proxy ]]; then
+        snapshot HUB
+        snapshot FRONT
+fi
 
 # ---- processes: every one we start is recorded and stopped by PID ----
 hub_pid= ssa_pid= bg_pid= hello_pid=
@@ -252,7 +280,7 @@ start_floor() {
 # ---- one round of each side ----
 run_direct() { # ROUND
         local out rc
-        out=$("$DIRECT" --requests "$SEQ_N" --warmup "$SEQ_W" --list-requests "$LIST_N" \
+        out=$("$DIRECT" --requests "$SEQ_N" --warmup "$WARM_N" --list-requests "$LIST_N" \
                 --inflight 16 --conc-requests "$DIRECT_CONC_N" --stderr "$OUT/direct-stderr.log" \
                 -- "$EVERYTHING" stdio 2>>"$OUT/direct.err")
         rc=$?
@@ -344,6 +372,10 @@ if [[ -n $have_proxy ]]; then
                         "hub_hwm_kb=$(status_kb "$hub_pid" VmHWM)" \
                         "hub_anon_kb=$(status_kb "$hub_pid" RssAnon) ready_ms=$PROXY_READY_MS" \
                         >>"$RESULTS"
+                if ! "$LOAD" --port "$PORT" --key "$KEY" --conns 1 --requests "$WARM_N" \
+                        --warmup 0 --name proxy-warmup >"$OUT/warmup.txt" 2>>"$OUT/load.err"; then
+                        err "the warm-up through the proxy had failures (see $OUT/load.err)"
+                fi
         else
                 have_proxy=
         fi
@@ -476,6 +508,7 @@ row() { printf '%-40s | %-16s | %-14s | %-20s | %s\n' "$@"; }
         echo "(peer-baseline.md: 5 interleaved rounds, same server, 2-core machine; orders of magnitude)."
         echo "RSS is VmRSS/VmHWM from /proc/PID/status (shared library pages included; 'anon' = RssAnon);"
         echo "the upstream (the hub's child) is not counted in the hub's figure."
+        echo "both servers warmed up with $WARM_N untimed calls (BENCH_WARM) before any timed run."
         echo "tools/list through the proxy is answered from the hub's aggregated catalogue, not forwarded."
         echo "cold = new TCP connection per GET /health: systemd-socket-activate forks and execs one front"
         echo "per connection; the floor is the same for bench/http-hello, a libc-only C responder."
