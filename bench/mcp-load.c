@@ -2,11 +2,11 @@
 /*
  * mcp-load: an HTTP/1.1 MCP Streamable HTTP load client.
  *
- * --mode call|list: each of --conns connections (one thread each) opens one
+ * --mode call|list|ping: each of --conns connections (one thread each) opens one
  * keep-alive TCP connection, POSTs initialize (capturing Mcp-Session-Id),
  * sends notifications/initialized, then --warmup untimed and --requests
  * timed sequential requests (both PER CONNECTION) of tools/call (--tool,
- * --args) or tools/list, with MCP-Protocol-Version and Mcp-Session-Id.
+ * --args), tools/list or ping, with MCP-Protocol-Version and Mcp-Session-Id.
  * Responses are read as application/json or text/event-stream (events until
  * the one whose id matches), framed by Content-Length, chunked or close; each
  * must be a result for the right id, else it counts as a failure.
@@ -57,6 +57,7 @@
 enum mode {
         MODE_CALL,
         MODE_LIST,
+        MODE_PING,
         MODE_HEALTH_COLD,
 };
 
@@ -682,7 +683,10 @@ static int format_rpc(enum mode mode, int64_t id, char *buf, size_t size)
 {
         int n;
 
-        if (mode == MODE_LIST)
+        if (mode == MODE_PING)
+                n = snprintf(buf, size, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"ping\"}",
+                             (long long)id);
+        else if (mode == MODE_LIST)
                 n = snprintf(buf, size,
                              "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"tools/list\","
                              "\"params\":{}}",
@@ -923,7 +927,7 @@ static void help(void)
                "  --conns C           concurrent connections, one thread each (default 1)\n"
                "  --requests N        timed requests PER CONNECTION (default 1000)\n"
                "  --warmup W          untimed requests per connection first (default 100)\n"
-               "  --mode M            call (tools/call), list (tools/list), health-cold\n"
+               "  --mode M            call (tools/call), list (tools/list), ping, health-cold\n"
                "                      (new TCP connection per GET /health) (default call)\n"
                "  --tool NAME         tool for call (default echo)\n"
                "  --args JSON         its arguments (default {\"message\":\"hello\"})\n"
@@ -1018,6 +1022,8 @@ static int parse_argv(int argc, char **argv)
                                 arg_mode = MODE_CALL;
                         else if (strcmp(optarg, "list") == 0)
                                 arg_mode = MODE_LIST;
+                        else if (strcmp(optarg, "ping") == 0)
+                                arg_mode = MODE_PING;
                         else if (strcmp(optarg, "health-cold") == 0)
                                 arg_mode = MODE_HEALTH_COLD;
                         else
@@ -1077,7 +1083,8 @@ static int parse_argv(int argc, char **argv)
 
 static const char *mode_name(enum mode m)
 {
-        return m == MODE_LIST ? "list" : m == MODE_HEALTH_COLD ? "health-cold" : "call";
+        static const char *const names[] = {"call", "list", "ping", "health-cold"};
+        return names[m];
 }
 
 int main(int argc, char **argv)

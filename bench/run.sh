@@ -319,6 +319,13 @@ run_proxy() { # ROUND
         record "$1" <<<"$out"
         ((rc == 0)) || err "round $1: sequential tools/call had failures (see $OUT/load.err)"
 
+        # ping is answered by the hub itself: HTTP + front + hub, no upstream.
+        out=$("$LOAD" "${common[@]}" --mode ping --conns 1 --requests "$SEQ_N" --warmup "$SEQ_W" \
+                --name proxy-ping 2>>"$OUT/load.err")
+        rc=$?
+        record "$1" <<<"$out"
+        ((rc == 0)) || err "round $1: ping had failures (see $OUT/load.err)"
+
         out=$("$LOAD" "${common[@]}" --mode list --conns 1 --requests "$LIST_N" \
                 --warmup $((LIST_N / 10)) --name proxy-list 2>>"$OUT/load.err")
         rc=$?
@@ -363,6 +370,7 @@ run_proxy() { # ROUND
 
 # ---- main ----
 t_begin=$(now_ms)
+load_begin=$(cut -d' ' -f1 /proc/loadavg)
 PROXY_READY_MS=
 if [[ -n $have_proxy ]]; then
         start_floor
@@ -407,6 +415,7 @@ if [[ -n $have_proxy ]]; then
                 "hub_anon_kb=$(status_kb "$hub_pid" RssAnon) upstream_hwm_kb=$up_hwm" >>"$RESULTS"
 fi
 t_total=$((($(now_ms) - t_begin) / 1000))
+load_end=$(cut -d' ' -f1 /proc/loadavg)
 
 # ---- report ----
 med() { # NAME FIELD: median over rounds, or "-"
@@ -442,6 +451,9 @@ pc90=$(med proxy-call p90_us) dc90=$(med direct-call p90_us)
 pc99=$(med proxy-call p99_us) dc99=$(med direct-call p99_us)
 pcmax=$(med proxy-call max_us) dcmax=$(med direct-call max_us)
 pl50=$(med proxy-list p50_us) dl50=$(med direct-list p50_us)
+pp50=$(med proxy-ping p50_us) pp99=$(med proxy-ping p99_us)
+leg50=$(calc "printf \"%.0f\", $pc50 - $pp50" "$pc50" "$pp50")
+overleg=$(calc "printf \"%+.0f us\", $pc50 - $pp50 - $dc50" "$pc50" "$pp50" "$dc50")
 pcrps=$(med proxy-call rps) dcrps=$(med direct-call rps)
 pqrps=$(med proxy-conc rps) dqrps=$(med direct-conc rps)
 pq50=$(med proxy-conc p50_us) dq50=$(med direct-conc p50_us)
@@ -474,6 +486,7 @@ row() { printf '%-40s | %-16s | %-14s | %-20s | %s\n' "$@"; }
 {
         echo
         echo "mcp-proxy bench: tools/call echo {\"message\":\"hello\"} to server-everything, medians of $ROUNDS interleaved rounds (${t_total}s)"
+        echo "load average $load_begin at the start, $load_end at the end, on $(nproc) CPUs (above ~1 per CPU the figures are noisy)"
         echo "proxy = mcp-load -> 127.0.0.1 -> systemd-socket-activate --accept -> mcp-proxy -> hub -> stdio; direct = stdio-direct on the server's pipes"
         echo
         row "metric" "proxy" "direct stdio" "overhead / ratio" "peers (peer-baseline.md)"
@@ -483,6 +496,8 @@ row() { printf '%-40s | %-16s | %-14s | %-20s | %s\n' "$@"; }
         row "tools/call p99 (us)" "$(num "$pc99")" "$(num "$dc99")" "$over99" "5573, 6270 (floor 2253)"
         row "tools/call max (us)" "$(num "$pcmax")" "$(num "$dcmax")" "" "-"
         row "tools/call sequential (req/s)" "$(num "$pcrps")" "$(num "$dcrps")" "$ratioc" "-"
+        row "ping p50 / p99 (us), hub answers" "$(num "$pp50") / $(num "$pp99")" "-" "HTTP+front+hub only" "-"
+        row "call p50 - ping p50: upstream leg (us)" "$leg50" "$(num "$dc50")" "$overleg" "-"
         row "tools/list p50 (us)" "$(num "$pl50")" "$(num "$dl50")" "$overl" "2130, 1886"
         row "tools/call 16 conc (req/s)" "$(num "$pqrps")" "$(num "$dqrps")" "$ratioq" "2421, 2282 (floor 50447)"
         row "tools/call 16 conc p50 / p99 (us)" "$(num "$pq50") / $(num "$pq99")" "$(num "$dq50") / $(num "$dq99")" "" "-"
