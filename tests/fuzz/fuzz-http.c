@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "http/http-parse.h"
-#include "limits.h"
+#include "mcp-limits.h"
 #include "macro.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
