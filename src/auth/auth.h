@@ -20,7 +20,7 @@
 struct api_key {
         uint8_t digest[SHA256_DIGEST_SIZE]; /* sha256(key) */
         char *client_id;
-        char **scopes; /* NULL-terminated; {"*"} when unspecified */
+        char **scopes;      /* NULL-terminated; {"*"} when unspecified */
         int64_t expires_at; /* epoch seconds; 0 = never */
 };
 

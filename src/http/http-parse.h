@@ -77,8 +77,8 @@ enum http_body_kind {
  * Transfer-Encoding other than "chunked", 413 for a Content-Length above
  * max_body.
  */
-int http_body_framing(const struct http_request *req, size_t max_body, enum http_body_kind *ret_kind,
-                      size_t *ret_length);
+int http_body_framing(const struct http_request *req, size_t max_body,
+                      enum http_body_kind *ret_kind, size_t *ret_length);
 
 /*
  * Incremental chunked decoder (picohttpparser phr_decode_chunked shape):
