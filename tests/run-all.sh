@@ -14,7 +14,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 mode=${1:-all}
-case $mode in unit|e2e|all) ;; *) echo "usage: $0 [unit|e2e|all]" >&2; exit 2 ;; esac
+case $mode in unit|e2e|lint|all) ;; *) echo "usage: $0 [unit|e2e|lint|all]" >&2; exit 2 ;; esac
 
 BUILD=${BUILD:-build}
 BUILD=$(realpath -m -- "$BUILD")
@@ -112,6 +112,11 @@ if [[ $mode == e2e || $mode == all ]]; then
                 [[ -f $t && $(basename "$t") != lib.sh ]] || continue
                 run "$(basename "$t" .sh)" 1 bash "$t"
         done
+fi
+
+if [[ $mode == all || $mode == lint ]] && [[ -x .ci/lint.sh ]]; then
+        # man pages (mandoc, groff), every getenv() documented, clang-format
+        run lint 1 bash .ci/lint.sh
 fi
 
 if ((ran == 0)); then
