@@ -242,7 +242,7 @@ await step('sampling overlap', async () => {
 
 // ---- sampling, simultaneous: both tool calls in flight before either server request
 await step('sampling simultaneous', async () => {
-  const rounds = 4;
+  const rounds = 8;
   const bad = [];
   A.sampling = [];
   B.sampling = [];
