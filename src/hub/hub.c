@@ -22,6 +22,7 @@
 #include "json.h"
 #include "mcp-limits.h"
 #include "log.h"
+#include "upstream/curl-glue.h"
 #include "upstream/upstream.h"
 
 #define USEC_PER_MSEC 1000ULL
@@ -305,8 +306,7 @@ static void start_upstreams(struct hub *h)
                 if (!u->ops) {
                         u->state = UPSTREAM_FAILED;
                         free(u->last_error);
-                        u->last_error = strdup("the remote transports (http, sse) are not in "
-                                               "this build yet");
+                        u->last_error = strdup("transport not supported by this build");
                         log_error("upstream '%s': %s transport is not supported by this build",
                                   u->name, transport_to_string(u->cfg.transport));
                         continue;
@@ -408,6 +408,8 @@ static void hub_done(struct hub *h)
         for (size_t k = 0; k < h->n_upstreams; k++)
                 upstream_free(h->upstreams[k]);
         free(h->upstreams);
+        /* The upstreams took their easy handles out; then the multi, then its sources. */
+        curl_glue_free(h);
         catalogue_free(h);
         srv_requests_free_all(h);
         subs_free_all(h);

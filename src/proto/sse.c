@@ -92,7 +92,7 @@ static bool process_line(struct sse_parser *p, const char *l, size_t n)
 }
 
 int sse_parse(struct sse_parser *p, const char *data, size_t len, size_t *ret_consumed,
-              struct sse_event *ret)
+              struct sse_parsed_event *ret)
 {
         static const char bom[] = "\xEF\xBB\xBF";
         size_t i = 0;
@@ -187,7 +187,7 @@ int sse_parse(struct sse_parser *p, const char *data, size_t len, size_t *ret_co
                         event_reset(p);
                         continue;
                 }
-                *ret = (struct sse_event){
+                *ret = (struct sse_parsed_event){
                     .type = p->has_type && p->type[0] ? p->type : "message",
                     .data = buf_head(&p->data),
                     .data_len = buf_avail(&p->data),

@@ -8,7 +8,7 @@
  *   sse_parser_init(&p, 16 << 20);
  *   while (len > 0) {
  *           size_t n;
- *           struct sse_event ev;
+ *           struct sse_parsed_event ev;
  *           int r = sse_parse(&p, data, len, &n, &ev);
  *           data += n, len -= n;
  *           if (r > 0)  ... ev.type, ev.data[0..ev.data_len), ev.id ...
@@ -54,7 +54,7 @@ struct sse_parser {
         bool reset_next; /* an event was returned: clear it on the next call */
 };
 
-struct sse_event {
+struct sse_parsed_event {
         const char *type; /* the "event:" field, or "message" */
         const char *data; /* NUL-terminated too; valid until the next sse_parse() */
         size_t data_len;
@@ -74,7 +74,7 @@ void sse_parser_done(struct sse_parser *p);
  *           consumed through its end; parsing goes on with the next one.
  */
 int sse_parse(struct sse_parser *p, const char *data, size_t len, size_t *ret_consumed,
-              struct sse_event *ret);
+              struct sse_parsed_event *ret);
 
 /* The stream's last event id so far ("" when none), for Last-Event-ID. */
 static inline const char *sse_parser_last_id(const struct sse_parser *p)

@@ -61,3 +61,14 @@
 #define SSE_STREAMS_MAX        16                /* streams kept per session */
 #define HUB_LIST_PAGE_SIZE     100               /* entries per page of an aggregated list */
 #define SRV_REQUEST_MAX_AGE_MS (15 * 60 * 1000)  /* server->client requests forgotten after */
+
+/* ---- remote upstreams: Streamable HTTP and legacy SSE (hub) ---- */
+#define REMOTE_MAX_MESSAGE         UPSTREAM_MAX_LINE /* one JSON body or SSE event from a server */
+#define REMOTE_MAX_ERROR_BODY      (64 * 1024)       /* kept of an error answer, for its message */
+#define REMOTE_MAX_IN_FLIGHT       1024              /* transfers per upstream; then -ENOBUFS */
+#define REMOTE_MAX_QUEUED          1024  /* held while re-initializing or before the endpoint */
+#define REMOTE_DELETE_TIMEOUT_MS   2000  /* DELETE of the session on stop */
+#define REMOTE_STREAM_RETRY_MS     100   /* GET stream reconnect after a drop (unless "retry:") */
+#define REMOTE_STREAM_RETRY_MAX_MS 30000 /* ... doubling while it keeps failing */
+#define REMOTE_KEEPALIVE_IDLE_S    30    /* TCP keepalive on streams: idle before probes */
+#define REMOTE_KEEPALIVE_INTVL_S   10    /* ... between probes */

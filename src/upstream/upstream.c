@@ -930,13 +930,11 @@ const struct upstream_ops *upstream_ops_for(enum upstream_transport t)
         switch (t) {
         case TRANSPORT_STDIO:
                 return &upstream_stdio_ops;
-#ifdef HAVE_REMOTE_UPSTREAMS
         case TRANSPORT_HTTP:
         case TRANSPORT_AUTO:
                 return &upstream_http_ops;
         case TRANSPORT_SSE:
                 return &upstream_sse_ops;
-#endif
         default:
                 return NULL;
         }

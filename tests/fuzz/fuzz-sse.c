@@ -28,7 +28,7 @@ static void run(const char *in, size_t len, size_t step, struct buf *out)
                 size_t left = piece;
 
                 while (left > 0) {
-                        struct sse_event ev;
+                        struct sse_parsed_event ev;
                         size_t n = (size_t)-1;
                         int r = sse_parse(&p, d, left, &n, &ev);
 

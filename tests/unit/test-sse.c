@@ -32,7 +32,7 @@ static int render(const char *in, size_t len, size_t step, size_t max, char *out
                 memcpy(copy, d, piece);
                 d = copy;
                 while (left > 0) {
-                        struct sse_event ev;
+                        struct sse_parsed_event ev;
                         size_t n = 0;
                         int r = sse_parse(&p, d, left, &n, &ev);
                         if (n > left)
@@ -151,7 +151,7 @@ TEST(event_type_resets_after_dispatch)
 TEST(retry_digits_only)
 {
         struct sse_parser p;
-        struct sse_event ev;
+        struct sse_parsed_event ev;
         size_t n;
         const char *in = "retry: 1500\nretry: 12x\nretry:\ndata: a\n\n";
 
@@ -221,7 +221,7 @@ TEST(data_exactly_at_cap_fits)
 TEST(consumed_stops_at_event_end)
 {
         struct sse_parser p;
-        struct sse_event ev;
+        struct sse_parsed_event ev;
         size_t n;
         const char *in = "data: a\n\ndata: b\n\n";
 

@@ -1,0 +1,886 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Streamable HTTP transport (MCP 2025-03-26 and later): every message is
+ * its own POST to the server's URL, answered with one JSON body or an SSE
+ * stream (related notifications and server requests, then the response),
+ * or 202 for notifications and responses. The Mcp-Session-Id of the
+ * initialize answer and the negotiated MCP-Protocol-Version go on every
+ * later request. After initialization a GET stream carries the server's
+ * own messages; it is reopened with Last-Event-ID when it drops (405: the
+ * server has none). A 404 to a request that carried our session means the
+ * server lost it: we initialize a new session ourselves and send the
+ * request again, once. Stop DELETEs the session.
+ *
+ * With no "transport" in the config (TRANSPORT_AUTO), the answer to the
+ * first POST decides, as the spec's backwards-compatibility section says:
+ * 400, 404 or 405 hands over to the legacy HTTP+SSE transport
+ * (upstream-sse.c), which then stays for restarts.
+ *
+ * What counts as the server being down (upstream_transport_down(): pending
+ * requests fail at once, restart with backoff): no connection (refused,
+ * DNS, TLS, connect timeout), a connection that broke before any answer,
+ * 502/503/504. Anything else fails only the request it concerns, with a
+ * JSON-RPC error naming the server.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hub/hub.h"
+#include "json.h"
+#include "log.h"
+#include "mcp-limits.h"
+#include "proto/jsonrpc.h"
+#include "upstream/remote.h"
+#include "upstream/upstream.h"
+
+#define USEC_PER_MSEC 1000ULL
+
+enum http_kind {
+        HTTP_POST,   /* a message of upstream.c's */
+        HTTP_REINIT, /* our own initialize after a lost session */
+        HTTP_STREAM, /* the GET stream */
+        HTTP_DELETE, /* the end of the session, on stop */
+};
+
+enum stream_state {
+        STREAM_NONE,        /* not opened yet (before initialization, or re-initializing) */
+        STREAM_OPEN,        /* requested or open */
+        STREAM_WAITING,     /* dropped; reopening after a delay */
+        STREAM_UNSUPPORTED, /* 405, or not an event stream: never again this session */
+};
+
+static const char *const stream_state_table[] = {
+    [STREAM_NONE] = "none",
+    [STREAM_OPEN] = "open",
+    [STREAM_WAITING] = "reconnecting",
+    [STREAM_UNSUPPORTED] = "unsupported",
+};
+
+struct http_transport {
+        struct remote r; /* first: the base */
+        char *session_id;
+        char *protocol_version;
+        bool auto_detect;  /* TRANSPORT_AUTO, until initialize succeeds */
+        bool have_init_id; /* upstream.c's initialize is in flight with init_id */
+        int64_t init_id;
+        bool initialized; /* notifications/initialized went through: the GET stream may open */
+        /* the GET stream */
+        struct remote_xfer *stream;
+        enum stream_state stream_state;
+        sd_event_source *stream_timer;
+        char *last_event_id;
+        uint64_t stream_opened_usec;
+        uint64_t stream_delay_usec;
+        long stream_retry_ms; /* the server's "retry:", -1 none */
+        /* a lost session */
+        bool reinit;
+        bool reinit_ok;
+        unsigned reinits;
+        unsigned probes;
+        char reinit_id[48];
+        struct remote_held *held; /* messages waiting for the new session */
+        unsigned n_held;
+};
+
+static struct http_transport *T(struct upstream *u)
+{
+        return u->transport;
+}
+
+static void http_free(struct upstream *u);
+static int post_message(struct http_transport *t, const char *data, size_t len, bool retried);
+static void open_stream(struct http_transport *t);
+
+static void down(struct http_transport *t, const char *fmt, ...) _printf_(2, 3);
+static void down(struct http_transport *t, const char *fmt, ...)
+{
+        char why[768];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(why, sizeof(why), fmt, ap);
+        va_end(ap);
+        upstream_transport_down(t->r.u, why);
+}
+
+/* A session id or protocol version is sent back in a header: visible ASCII only. */
+static bool header_token_ok(const char *s, size_t max)
+{
+        size_t n = 0;
+
+        if (!s || !*s)
+                return false;
+        for (; s[n]; n++)
+                if ((unsigned char)s[n] < 0x21 || (unsigned char)s[n] > 0x7e || n >= max)
+                        return false;
+        return true;
+}
+
+/* The answer to an initialize: keep its session and the negotiated version. */
+static void adopt_session(struct http_transport *t, struct remote_xfer *x, const cJSON *result)
+{
+        struct upstream *u = t->r.u;
+        const char *v = json_get_string(result, "protocolVersion");
+
+        free(t->session_id);
+        t->session_id = NULL;
+        if (x->session_id) {
+                if (header_token_ok(x->session_id, 256))
+                        t->session_id = strdup(x->session_id);
+                else
+                        upstream_log(u, LOG_WARNING,
+                                     "Mcp-Session-Id is not visible ASCII (or too long), ignoring");
+        }
+        if (header_token_ok(v, 64)) {
+                free(t->protocol_version);
+                t->protocol_version = strdup(v);
+        }
+        upstream_log(u, LOG_DEBUG, "initialized%s, protocol %s",
+                     t->session_id ? " with a session" : " without a session",
+                     t->protocol_version ? t->protocol_version : "?");
+}
+
+static cJSON *http_on_event(struct remote *r, struct remote_xfer *x, cJSON *ev)
+{
+        struct http_transport *t = (struct http_transport *)r;
+        const cJSON *id, *result;
+        bool is_response;
+
+        if (!cJSON_IsObject(ev)) {
+                cJSON_Delete(ev); /* an "endpoint" event: not in this transport */
+                return NULL;
+        }
+        id = json_get(ev, "id");
+        result = json_get(ev, "result");
+        is_response = !json_get(ev, "method") && (result || json_get(ev, "error"));
+        if (x->kind == HTTP_REINIT && is_response && cJSON_IsString(id) &&
+            strcmp(id->valuestring, t->reinit_id) == 0) {
+                /* Ours: swallowed. */
+                if (cJSON_IsObject(result)) {
+                        adopt_session(t, x, result);
+                        t->reinit_ok = true;
+                }
+                x->got_response = true;
+                cJSON_Delete(ev);
+                return NULL;
+        }
+        if (is_response && cJSON_IsString(id) && strncmp(id->valuestring, "mcp-proxy-", 10) == 0) {
+                /* The answer to a probe of ours (or a late one to an old initialize). */
+                x->got_response = true;
+                cJSON_Delete(ev);
+                return NULL;
+        }
+        if (x->kind == HTTP_POST && is_response && t->have_init_id && cJSON_IsNumber(id) &&
+            (int64_t)id->valuedouble == t->init_id) {
+                t->have_init_id = false;
+                if (cJSON_IsObject(result)) {
+                        adopt_session(t, x, result);
+                        t->auto_detect = false;
+                }
+        }
+        return ev;
+}
+
+static int add_post_headers(struct http_transport *t, struct remote_xfer *x, bool initialize)
+{
+        int k;
+
+        if ((k = remote_xfer_header(x, "Accept: application/json, text/event-stream")) < 0 ||
+            (k = remote_xfer_header(x, "Content-Type: application/json")) < 0 ||
+            (k = remote_xfer_header(x, "Expect:")) < 0)
+                return k;
+        if (t->session_id && !initialize) {
+                if ((k = remote_xfer_header(x, "Mcp-Session-Id: %s", t->session_id)) < 0)
+                        return k;
+                x->session_sent = strdup(t->session_id);
+                if (!x->session_sent)
+                        return -ENOMEM;
+        }
+        if (t->protocol_version && !initialize &&
+            (k = remote_xfer_header(x, "MCP-Protocol-Version: %s", t->protocol_version)) < 0)
+                return k;
+        return 0;
+}
+
+static long notification_timeout_ms(struct upstream *u)
+{
+        int64_t ms = u->cfg.request_timeout_ms > 0 ? u->cfg.request_timeout_ms
+                                                   : u->cfg.max_request_timeout_ms;
+        return (long)MIN(ms, (int64_t)REQUEST_MAX_TIMEOUT_MS);
+}
+
+/* POSTs one message. Returns 0 or -errno (nothing was sent). */
+static int post_message(struct http_transport *t, const char *data, size_t len, bool retried)
+{
+        struct upstream *u = t->r.u;
+        struct remote_xfer *x;
+        bool initialize;
+        long timeout;
+        int k;
+
+        x = remote_xfer_new(&t->r, HTTP_POST, "POST", u->cfg.url, 0);
+        if (!x)
+                return -ENOMEM;
+        k = remote_xfer_body(x, data, len);
+        if (k < 0)
+                goto fail;
+        x->retried = retried;
+        initialize = x->is_request && x->method && strcmp(x->method, "initialize") == 0;
+        /* A request may stream for as long as upstream.c lets it (its timeout, extended by
+         * progress up to maxTimeout), which fails it first; this only bounds a hang. */
+        timeout =
+            x->is_request ? (long)u->cfg.max_request_timeout_ms + 1000 : notification_timeout_ms(u);
+        if (curl_easy_setopt(x->glue.easy, CURLOPT_TIMEOUT_MS, timeout) != CURLE_OK) {
+                k = -EINVAL;
+                goto fail;
+        }
+        k = add_post_headers(t, x, initialize);
+        if (k < 0)
+                goto fail;
+        k = remote_xfer_start(x);
+        if (k < 0)
+                goto fail;
+        if (initialize && x->has_num_id) {
+                t->have_init_id = true;
+                t->init_id = x->num_id;
+        }
+        if (!x->is_request && x->method && strcmp(x->method, "notifications/cancelled") == 0) {
+                /* The request is over for upstream.c: stop its transfer too. */
+                _cleanup_json_ cJSON *m = cJSON_ParseWithLength(data, len);
+                const cJSON *p = m ? json_get(m, "params") : NULL;
+                const cJSON *rid = p ? json_get(p, "requestId") : NULL;
+                if (cJSON_IsNumber(rid))
+                        remote_xfer_free(
+                            remote_xfer_find(&t->r, HTTP_POST, (int64_t)rid->valuedouble));
+        }
+        return 0;
+fail:
+        remote_xfer_free(x);
+        return k;
+}
+
+/* A message that could not be sent again: its request gets an error. */
+static void fail_held(struct http_transport *t, struct remote_held *m, const char *why)
+{
+        _cleanup_json_ cJSON *j = cJSON_ParseWithLength(m->data, m->len);
+        char msg[512];
+        cJSON *err;
+
+        if (!j || jsonrpc_classify(j) != JSONRPC_REQUEST)
+                return;
+        snprintf(msg, sizeof(msg), "Upstream '%s': %s", t->r.u->name, why);
+        err = jsonrpc_error_new(json_get(j, "id"), MCP_ERROR_CONNECTION_CLOSED, msg, NULL);
+        if (err)
+                upstream_transport_message(t->r.u, err);
+}
+
+static void close_stream(struct http_transport *t)
+{
+        t->stream = remote_xfer_free(t->stream);
+        t->stream_timer = sd_event_source_disable_unref(t->stream_timer);
+        if (t->stream_state != STREAM_UNSUPPORTED)
+                t->stream_state = STREAM_NONE;
+}
+
+/* A request of ours, {"jsonrpc":"2.0","id":"mcp-proxy-...","method":...}, printed. */
+static char *own_request(const char *id, const char *method, cJSON *params)
+{
+        _cleanup_json_ cJSON *msg = cJSON_CreateObject();
+
+        if (!msg || !cJSON_AddStringToObject(msg, "jsonrpc", "2.0") ||
+            !cJSON_AddStringToObject(msg, "id", id) ||
+            !cJSON_AddStringToObject(msg, "method", method)) {
+                cJSON_Delete(params);
+                return NULL;
+        }
+        if (params && !cJSON_AddItemToObject(msg, "params", params)) {
+                cJSON_Delete(params);
+                return NULL;
+        }
+        return cJSON_PrintUnformatted(msg);
+}
+
+static void start_reinit(struct http_transport *t)
+{
+        struct upstream *u = t->r.u;
+        _cleanup_cjson_str_ char *s = NULL;
+        struct remote_xfer *x = NULL;
+        int k = -ENOMEM;
+
+        if (t->reinit)
+                return;
+        t->reinit = true;
+        t->reinit_ok = false;
+        t->initialized = false;
+        free(t->session_id);
+        t->session_id = NULL;
+        free(t->last_event_id);
+        t->last_event_id = NULL;
+        close_stream(t);
+        t->stream_state = STREAM_NONE; /* a new session may have one */
+        snprintf(t->reinit_id, sizeof(t->reinit_id), "mcp-proxy-reinit-%u", ++t->reinits);
+        upstream_log(u, LOG_NOTICE, "the server lost our session, initializing a new one");
+        s = own_request(t->reinit_id, "initialize", upstream_initialize_params(u));
+        x = s ? remote_xfer_new(&t->r, HTTP_REINIT, "POST", u->cfg.url, 0) : NULL;
+        if (!x)
+                goto fail;
+        k = remote_xfer_body(x, s, strlen(s));
+        if (k >= 0 && curl_easy_setopt(x->glue.easy, CURLOPT_TIMEOUT_MS,
+                                       (long)MIN(u->cfg.startup_timeout_ms,
+                                                 (int64_t)REQUEST_MAX_TIMEOUT_MS)) != CURLE_OK)
+                k = -EINVAL;
+        if (k >= 0)
+                k = add_post_headers(t, x, true);
+        if (k >= 0)
+                k = remote_xfer_start(x);
+        if (k < 0)
+                goto fail;
+        return;
+fail:
+        remote_xfer_free(x);
+        remote_held_free_all(&t->held, &t->n_held);
+        down(t, "lost our session and cannot initialize a new one: %s", strerror(-k));
+}
+
+/* The GET stream was refused as if our session were unknown. A ping with the session
+ * tells: refused too, and the usual path initializes a new session; answered, and this
+ * server just has no stream at its URL. */
+static void probe_session(struct http_transport *t)
+{
+        _cleanup_cjson_str_ char *s = NULL;
+        char id[48];
+
+        snprintf(id, sizeof(id), "mcp-proxy-probe-%u", ++t->probes);
+        s = own_request(id, "ping", NULL);
+        if (!s || post_message(t, s, strlen(s), false) < 0) {
+                t->stream_state = STREAM_UNSUPPORTED;
+                return;
+        }
+        if (t->r.xfers && t->r.xfers->kind == HTTP_POST)
+                t->r.xfers->probe = true; /* just started: at the head of the list */
+}
+
+static void reinit_done(struct http_transport *t, struct remote_xfer *x, CURLcode rc)
+{
+        static const char initialized[] =
+            "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}";
+        struct upstream *u = t->r.u;
+        struct remote_held *m;
+        char why[512] = "";
+        unsigned n = 0;
+
+        if (rc != CURLE_OK)
+                snprintf(why, sizeof(why), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+        else if (x->status < 200 || x->status >= 300)
+                remote_status_text(x, why, sizeof(why));
+        else if (!t->reinit_ok)
+                snprintf(why, sizeof(why), "no result to initialize");
+        remote_xfer_free(x);
+        if (rc != CURLE_OK || !t->reinit_ok) {
+                remote_held_free_all(&t->held, &t->n_held);
+                down(t, "lost our session and could not initialize a new one: %s", why);
+                return;
+        }
+        t->reinit = false;
+        if (post_message(t, initialized, sizeof(initialized) - 1, true) < 0) {
+                remote_held_free_all(&t->held, &t->n_held);
+                down(t, "lost our session and cannot send notifications/initialized");
+                return;
+        }
+        while ((m = remote_held_pop(&t->held, &t->n_held))) {
+                if (post_message(t, m->data, m->len, true) < 0)
+                        fail_held(t, m, "cannot send the request again in the new session");
+                else
+                        n++;
+                free(m->data);
+                free(m);
+                if (t->r.stopping)
+                        break;
+        }
+        upstream_log(u, LOG_NOTICE, "new session%s, %u message(s) sent again",
+                     t->session_id ? "" : " (the server gave no id)", n);
+}
+
+/* Whether the server answered a message with our session as if it did not know it: 404
+ * as the spec says, or the 400 "No valid session ID" of some SDK-based servers. */
+static bool session_lost(struct remote_xfer *x)
+{
+        char text[512];
+
+        if (!x->session_sent)
+                return false;
+        if (x->status == 404)
+                return true;
+        if (x->status != 400)
+                return false;
+        remote_status_text(x, text, sizeof(text));
+        return strcasestr(text, "session") != NULL;
+}
+
+static void fallback_to_sse(struct http_transport *t, struct remote_xfer *x)
+{
+        struct upstream *u = t->r.u;
+        long status = x->status;
+        size_t len;
+        char *body = remote_xfer_take_body(x, &len);
+        int k;
+
+        remote_xfer_free(x);
+        upstream_log(u, LOG_NOTICE,
+                     "POST initialize answered HTTP %ld: trying the legacy HTTP+SSE transport",
+                     status);
+        /* Nothing else is in flight before initialize: hand over. */
+        http_free(u);
+        k = body ? upstream_sse_adopt(u, body, len) : -ENOMEM;
+        if (k < 0) {
+                free(body);
+                u->ops = &upstream_http_ops;
+                upstream_transport_down(u, "answered neither Streamable HTTP nor legacy SSE");
+        }
+}
+
+/* A whole JSON answer (one message, or an array of them) joins the transfer's queue. */
+static void queue_json_answer(struct http_transport *t, struct remote_xfer *x)
+{
+        cJSON *j = cJSON_ParseWithLength(buf_head(&x->in), buf_avail(&x->in)), *e;
+
+        if (!cJSON_IsArray(j) && !cJSON_IsObject(j)) {
+                cJSON_Delete(j);
+                upstream_log(t->r.u, LOG_WARNING, "answer to '%s' is not JSON",
+                             x->method ? x->method : "?");
+                return;
+        }
+        if (!x->queue)
+                x->queue = cJSON_CreateArray();
+        if (!x->queue) {
+                cJSON_Delete(j);
+                return;
+        }
+        if (cJSON_IsObject(j)) {
+                if (!cJSON_AddItemToArray(x->queue, j))
+                        cJSON_Delete(j);
+                return;
+        }
+        while ((e = cJSON_DetachItemFromArray(j, 0)))
+                if (!cJSON_AddItemToArray(x->queue, e))
+                        cJSON_Delete(e);
+        cJSON_Delete(j);
+}
+
+static void post_done(struct http_transport *t, struct remote_xfer *x, CURLcode rc)
+{
+        struct upstream *u = t->r.u;
+        char why[512];
+        long status;
+
+        /* What came on its event stream goes first, in order. */
+        if (!remote_deliver(&t->r, x)) {
+                remote_xfer_free(x);
+                return;
+        }
+        if (rc != CURLE_OK) {
+                if (x->overflow)
+                        remote_fail_request(&t->r, x, JSONRPC_INTERNAL_ERROR,
+                                            "answer over %d bytes", REMOTE_MAX_MESSAGE);
+                else if (remote_unreachable(x, rc, why, sizeof(why))) {
+                        remote_xfer_free(x);
+                        down(t, "cannot be reached at %s: %s", t->r.url_shown, why);
+                        return;
+                } else if (rc == CURLE_OPERATION_TIMEDOUT)
+                        remote_fail_request(&t->r, x, MCP_ERROR_REQUEST_TIMEOUT, "no answer: %s",
+                                            why);
+                else
+                        remote_fail_request(&t->r, x, MCP_ERROR_CONNECTION_CLOSED,
+                                            "the answer broke off: %s", why);
+                if (!x->is_request)
+                        upstream_log(u, LOG_WARNING, "'%s' may not have reached the server: %s",
+                                     x->method ? x->method : "response", why);
+                remote_xfer_free(x);
+                return;
+        }
+
+        status = x->status;
+        if (status >= 200 && status < 300) {
+                bool opens_stream = !x->is_request && x->method &&
+                                    strcmp(x->method, "notifications/initialized") == 0;
+
+                if (x->probe && !t->reinit && !t->stream && t->stream_state != STREAM_OPEN) {
+                        upstream_log(u, LOG_INFO,
+                                     "the session is fine but GET is refused: going without "
+                                     "the GET stream");
+                        close_stream(t);
+                        t->stream_state = STREAM_UNSUPPORTED;
+                }
+
+                if (x->answer == ANSWER_JSON) {
+                        queue_json_answer(t, x);
+                        if (!remote_deliver(&t->r, x)) {
+                                remote_xfer_free(x);
+                                return;
+                        }
+                }
+                if (x->is_request && !x->got_response) {
+                        if (x->answer == ANSWER_NONE || status == 202)
+                                upstream_log(u, LOG_DEBUG,
+                                             "'%s' accepted (HTTP %ld): its answer comes on the "
+                                             "GET stream",
+                                             x->method ? x->method : "?", status);
+                        else
+                                remote_fail_request(&t->r, x, MCP_ERROR_CONNECTION_CLOSED,
+                                                    "the answer to '%s' ended without a response",
+                                                    x->method ? x->method : "?");
+                }
+                remote_xfer_free(x);
+                if (opens_stream && !t->r.stopping) {
+                        t->initialized = true;
+                        open_stream(t);
+                }
+                return;
+        }
+
+        if (t->auto_detect && x->is_request && x->method && strcmp(x->method, "initialize") == 0 &&
+            (status == 400 || status == 404 || status == 405)) {
+                fallback_to_sse(t, x);
+                return;
+        }
+        if (session_lost(x)) {
+                size_t len;
+                char *body;
+
+                if (x->retried) {
+                        remote_fail_request(&t->r, x, MCP_ERROR_CONNECTION_CLOSED,
+                                            "lost our session again (HTTP %ld)", status);
+                        remote_xfer_free(x);
+                        return;
+                }
+                body = remote_xfer_take_body(x, &len);
+                if (!t->reinit && t->session_id && strcmp(x->session_sent, t->session_id) != 0) {
+                        /* Sent with an older session; the new one is up: send it again. */
+                        if (post_message(t, body, len, true) < 0)
+                                remote_fail_request(&t->r, x, MCP_ERROR_CONNECTION_CLOSED,
+                                                    "cannot send the request again");
+                        free(body);
+                        remote_xfer_free(x);
+                        return;
+                }
+                if (remote_hold(&t->held, &t->n_held, body, len, true) < 0) {
+                        free(body);
+                        remote_fail_request(&t->r, x, MCP_ERROR_CONNECTION_CLOSED,
+                                            "lost our session (HTTP %ld), too much waiting",
+                                            status);
+                }
+                remote_xfer_free(x);
+                start_reinit(t);
+                return;
+        }
+        remote_status_text(x, why, sizeof(why));
+        if (remote_status_unavailable(status)) {
+                remote_xfer_free(x);
+                down(t, "is unavailable at %s (%s)", t->r.url_shown, why);
+                return;
+        }
+        if (status >= 300 && status < 400) {
+                char *loc = NULL;
+                _cleanup_free_ char *shown = NULL;
+                (void)curl_easy_getinfo(x->glue.easy, CURLINFO_REDIRECT_URL, &loc);
+                shown = loc ? remote_url_shown(loc) : NULL;
+                snprintf(why + strlen(why), sizeof(why) - strlen(why),
+                         " (redirects are not followed: fix the url%s%s)", shown ? ", to " : "",
+                         shown ? shown : "");
+        }
+        if (x->is_request)
+                remote_fail_request(&t->r, x,
+                                    remote_status_code(x, status >= 500
+                                                              ? JSONRPC_INTERNAL_ERROR
+                                                              : MCP_ERROR_CONNECTION_CLOSED),
+                                    "%s", why);
+        else
+                upstream_log(u, LOG_WARNING, "'%s' refused: %s", x->method ? x->method : "response",
+                             why);
+        remote_xfer_free(x);
+}
+
+/* ---------------------------------------------------------------- the GET stream */
+
+static int stream_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct http_transport *t = userdata;
+
+        t->stream_timer = sd_event_source_disable_unref(t->stream_timer);
+        open_stream(t);
+        return 0;
+}
+
+static void stream_retry(struct http_transport *t, uint64_t delay)
+{
+        t->stream_state = STREAM_WAITING;
+        t->stream_timer = sd_event_source_disable_unref(t->stream_timer);
+        if (sd_event_add_time_relative(t->r.u->hub->event, &t->stream_timer, CLOCK_MONOTONIC, delay,
+                                       USEC_PER_MSEC, stream_timer_cb, t) < 0)
+                upstream_log(t->r.u, LOG_WARNING, "cannot schedule the GET stream, going without");
+}
+
+static void open_stream(struct http_transport *t)
+{
+        struct upstream *u = t->r.u;
+        struct remote_xfer *x;
+
+        if (t->r.stopping || t->stream || t->reinit || !t->initialized ||
+            t->stream_state == STREAM_UNSUPPORTED)
+                return;
+        x = remote_xfer_new(&t->r, HTTP_STREAM, "GET", u->cfg.url, 0);
+        if (!x || remote_xfer_header(x, "Accept: text/event-stream") < 0 ||
+            (t->session_id && remote_xfer_header(x, "Mcp-Session-Id: %s", t->session_id) < 0) ||
+            (t->protocol_version &&
+             remote_xfer_header(x, "MCP-Protocol-Version: %s", t->protocol_version) < 0) ||
+            (t->last_event_id && remote_xfer_header(x, "Last-Event-ID: %s", t->last_event_id) < 0))
+                goto fail;
+        if (t->session_id && !(x->session_sent = strdup(t->session_id)))
+                goto fail;
+        if (remote_xfer_start(x) < 0)
+                goto fail;
+        t->stream = x;
+        t->stream_state = STREAM_OPEN;
+        t->stream_opened_usec = now_usec();
+        upstream_log(u, LOG_DEBUG, "GET stream requested%s%s",
+                     t->last_event_id ? ", resuming after event " : "",
+                     t->last_event_id ? t->last_event_id : "");
+        return;
+fail:
+        remote_xfer_free(x);
+        stream_retry(t, t->stream_delay_usec);
+}
+
+static void stream_done(struct http_transport *t, struct remote_xfer *x, CURLcode rc)
+{
+        struct upstream *u = t->r.u;
+        uint64_t lived = now_usec() - t->stream_opened_usec, delay;
+        char why[512];
+        long status;
+
+        if (t->stream == x)
+                t->stream = NULL;
+        if (!remote_deliver(&t->r, x)) {
+                remote_xfer_free(x);
+                return;
+        }
+        if (x->last_event_id) {
+                free(t->last_event_id);
+                t->last_event_id = TAKE_PTR(x->last_event_id);
+        }
+        if (x->retry_ms >= 0)
+                t->stream_retry_ms = x->retry_ms;
+        status = x->status;
+        if (rc != CURLE_OK && remote_unreachable(x, rc, why, sizeof(why))) {
+                remote_xfer_free(x);
+                down(t, "cannot be reached at %s: %s", t->r.url_shown, why);
+                return;
+        }
+        if (status == 405) {
+                upstream_log(u, LOG_INFO,
+                             "no GET stream (HTTP 405): server messages come only with answers");
+                t->stream_state = STREAM_UNSUPPORTED;
+                remote_xfer_free(x);
+                return;
+        }
+        if (session_lost(x)) {
+                remote_xfer_free(x);
+                t->stream_state = STREAM_WAITING;
+                probe_session(t);
+                return;
+        }
+        remote_status_text(x, why, sizeof(why));
+        if (remote_status_unavailable(status)) {
+                remote_xfer_free(x);
+                down(t, "is unavailable at %s (%s)", t->r.url_shown, why);
+                return;
+        }
+        if (status >= 200 && status < 300 && x->answer != ANSWER_SSE) {
+                upstream_log(u, LOG_WARNING,
+                             "GET answered HTTP %ld without an event stream: going without",
+                             status);
+                t->stream_state = STREAM_UNSUPPORTED;
+                remote_xfer_free(x);
+                return;
+        }
+        remote_xfer_free(x);
+        if (status >= 200 && status < 300 && lived >= 1000 * USEC_PER_MSEC)
+                t->stream_delay_usec = REMOTE_STREAM_RETRY_MS * USEC_PER_MSEC;
+        else
+                t->stream_delay_usec = MIN(t->stream_delay_usec * 2,
+                                           (uint64_t)REMOTE_STREAM_RETRY_MAX_MS * USEC_PER_MSEC);
+        delay = t->stream_retry_ms >= 0
+                    ? MAX((uint64_t)t->stream_retry_ms * USEC_PER_MSEC, t->stream_delay_usec / 2)
+                    : t->stream_delay_usec;
+        if (status >= 200 && status < 300)
+                upstream_log(u, LOG_DEBUG, "GET stream ended (%s), reopening in %.1f s",
+                             rc == CURLE_OK ? "closed by the server" : curl_easy_strerror(rc),
+                             (double)delay / 1e6);
+        else
+                upstream_log(u, LOG_WARNING, "GET stream refused (%s), trying again in %.1f s", why,
+                             (double)delay / 1e6);
+        stream_retry(t, delay);
+}
+
+/* ---------------------------------------------------------------- ops */
+
+static void http_xfer_done(struct remote *r, struct remote_xfer *x, CURLcode rc)
+{
+        struct http_transport *t = (struct http_transport *)r;
+
+        switch (x->kind) {
+        case HTTP_POST:
+                post_done(t, x, rc);
+                break;
+        case HTTP_REINIT:
+                if (rc == CURLE_OK && x->answer == ANSWER_JSON)
+                        queue_json_answer(t, x);
+                if (!remote_deliver(r, x)) {
+                        remote_xfer_free(x);
+                        break;
+                }
+                reinit_done(t, x, rc);
+                break;
+        case HTTP_STREAM:
+                stream_done(t, x, rc);
+                break;
+        case HTTP_DELETE:
+                upstream_log(r->u, LOG_DEBUG, "DELETE of the session: %s",
+                             rc != CURLE_OK                        ? curl_easy_strerror(rc)
+                             : x->status >= 200 && x->status < 300 ? "done"
+                                                                   : "refused");
+                remote_xfer_free(x);
+                remote_finish_now(r);
+                break;
+        default:
+                remote_xfer_free(x);
+        }
+}
+
+static int http_start(struct upstream *u)
+{
+        struct http_transport *t;
+        int k;
+
+        if (u->transport)
+                return -EBUSY;
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        u->transport = t;
+        t->r.xfer_done = http_xfer_done;
+        t->r.on_event = http_on_event;
+        t->stream_retry_ms = -1;
+        t->stream_delay_usec = REMOTE_STREAM_RETRY_MS * USEC_PER_MSEC;
+        t->auto_detect = u->cfg.transport == TRANSPORT_AUTO;
+        k = remote_init(&t->r, u);
+        if (k < 0) {
+                http_free(u);
+                return k;
+        }
+        upstream_log(u, LOG_INFO, "connecting to %s%s", t->r.url_shown,
+                     t->auto_detect ? " (Streamable HTTP, or legacy SSE if it answers so)" : "");
+        /* Nothing to connect first: initialize is the first POST. */
+        upstream_transport_up(u);
+        return 0;
+}
+
+static int http_send(struct upstream *u, const char *data, size_t len)
+{
+        struct http_transport *t = T(u);
+        char *copy;
+        int k;
+
+        if (!t || t->r.stopping)
+                return -ENOTCONN;
+        if (!t->reinit)
+                return post_message(t, data, len, false);
+        /* A new session is on its way: the message waits for it. */
+        copy = malloc(len ? len : 1);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, data, len);
+        k = remote_hold(&t->held, &t->n_held, copy, len, false);
+        if (k < 0)
+                free(copy);
+        return k;
+}
+
+static void http_stop(struct upstream *u)
+{
+        struct http_transport *t = T(u);
+        struct remote_xfer *x;
+
+        if (!t) {
+                upstream_transport_stopped(u);
+                return;
+        }
+        if (t->r.stopping)
+                return;
+        remote_cancel_all(&t->r);
+        t->stream = NULL;
+        t->stream_timer = sd_event_source_disable_unref(t->stream_timer);
+        /* upstream.c fails whatever waited in here. */
+        remote_held_free_all(&t->held, &t->n_held);
+        if (t->session_id && !u->transport_lost) {
+                /* End the session on the server, briefly: a dead server must not hold us. */
+                x = remote_xfer_new(&t->r, HTTP_DELETE, "DELETE", u->cfg.url,
+                                    REMOTE_DELETE_TIMEOUT_MS);
+                if (x && remote_xfer_header(x, "Mcp-Session-Id: %s", t->session_id) >= 0 &&
+                    (!t->protocol_version ||
+                     remote_xfer_header(x, "MCP-Protocol-Version: %s", t->protocol_version) >= 0) &&
+                    curl_easy_setopt(x->glue.easy, CURLOPT_CONNECTTIMEOUT_MS,
+                                     (long)REMOTE_DELETE_TIMEOUT_MS) == CURLE_OK &&
+                    remote_xfer_start(x) >= 0)
+                        return;
+                remote_xfer_free(x);
+        }
+        remote_finish_later(&t->r);
+}
+
+static void http_free(struct upstream *u)
+{
+        struct http_transport *t = T(u);
+
+        if (!t)
+                return;
+        remote_done(&t->r);
+        t->stream = NULL;
+        t->stream_timer = sd_event_source_disable_unref(t->stream_timer);
+        remote_held_free_all(&t->held, &t->n_held);
+        free(t->session_id);
+        free(t->protocol_version);
+        free(t->last_event_id);
+        free(t);
+        u->transport = NULL;
+}
+
+static void http_describe(struct upstream *u, cJSON *o)
+{
+        struct http_transport *t = T(u);
+
+        if (!t)
+                return;
+        cJSON_AddStringToObject(o, "url", t->r.url_shown);
+        if (u->cfg.transport == TRANSPORT_AUTO)
+                cJSON_AddStringToObject(o, "detected",
+                                        t->auto_detect ? "not yet" : "streamable-http");
+        cJSON_AddBoolToObject(o, "session", t->session_id != NULL);
+        cJSON_AddStringToObject(o, "get_stream", stream_state_table[t->stream_state]);
+        cJSON_AddNumberToObject(o, "http_transfers", t->r.n_xfers);
+        if (t->reinits)
+                cJSON_AddNumberToObject(o, "new_sessions", t->reinits);
+}
+
+const struct upstream_ops upstream_http_ops = {
+    .name = "streamable-http",
+    .start = http_start,
+    .send = http_send,
+    .stop = http_stop,
+    .free = http_free,
+    .describe = http_describe,
+};
