@@ -96,5 +96,14 @@ if [[ $mode == test ]]; then
                         die "npm ci --prefix tests failed"
                 touch "$mods"
         fi
+        # the conformance suite, its Node 22 (optional: x64 only) and the SDK of its fixture
+        lock=tests/conformance/package-lock.json
+        mods=tests/conformance/node_modules
+        if [[ ! -d $mods || $mods -ot $lock || ! -e $mods/.package-lock.json ]]; then
+                echo "deps.sh: npm ci --prefix tests/conformance"
+                npm ci --prefix tests/conformance --no-audit --no-fund --loglevel=error >>"$log" 2>&1 ||
+                        die "npm ci --prefix tests/conformance failed"
+                touch "$mods"
+        fi
 fi
 exit 0
