@@ -218,9 +218,23 @@ static void sse_event(struct remote_xfer *x, const struct sse_parsed_event *ev)
                 if (strspn(ev->data, " \t\r\n") == ev->data_len)
                         return; /* a priming event, or a keepalive */
                 m = cJSON_ParseWithLength(ev->data, ev->data_len);
-                if (!m) {
-                        upstream_log(u, LOG_WARNING, "SSE event is not JSON (%.60s%s), ignoring",
+                if (!cJSON_IsObject(m) && !cJSON_IsArray(m)) {
+                        cJSON_Delete(m);
+                        upstream_log(u, LOG_WARNING,
+                                     "SSE event is not a JSON-RPC message (%.60s%s), ignoring",
                                      ev->data, ev->data_len > 60 ? "..." : "");
+                        return;
+                }
+                if (cJSON_IsArray(m)) {
+                        /* A batch (2025-03-26): its messages one by one. */
+                        cJSON *e;
+                        while ((e = cJSON_DetachItemFromArray(m, 0))) {
+                                if (cJSON_IsObject(e))
+                                        queue_event(x, e);
+                                else
+                                        cJSON_Delete(e);
+                        }
+                        cJSON_Delete(m);
                         return;
                 }
                 queue_event(x, m);

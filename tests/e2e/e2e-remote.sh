@@ -9,6 +9,7 @@
 #           with ${VAR}; "timeout": 2
 #   hole    accepts connections and never answers ("startupTimeout": 3)
 #   gone    nothing listens there
+#   tls     remote-server.mjs over https with a self-signed certificate: refused
 #   fx      the stdio fixture
 # The SDK client (sdk-remote.mjs) lists and calls them with progress, then a
 # hanging call to rec times out while stdio calls keep their latency; then
@@ -63,8 +64,9 @@ pick_ports() { # N: N distinct free ports into PORTS
         done
 }
 
-pick_ports 5 || { fail "free ports"; exit 1; }
+pick_ports 6 || { fail "free ports"; exit 1; }
 P_HTTP=${PORTS[0]} P_SSE=${PORTS[1]} P_REC=${PORTS[2]} P_HOLE=${PORTS[3]} P_GONE=${PORTS[4]}
+P_TLS=${PORTS[5]}
 REC_LOG=$T/rec-requests.jsonl
 : >"$REC_LOG"
 
@@ -72,10 +74,20 @@ start_everything streamableHttp "$P_HTTP" || exit 1
 HTTP_PID=$EV_PID
 start_everything sse "$P_SSE" || exit 1
 SSE_PID=$EV_PID
-env E2E_MARK="$MARK" node "$E2E_DIR/remote-server.mjs" "$REC_LOG" "$P_REC" "$P_HOLE" >>"$T/rec.log" 2>&1 &
+TLS_ARGS=()
+if command -v openssl >/dev/null &&
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+                -addext subjectAltName=IP:127.0.0.1 -keyout "$T/tls.key" -out "$T/tls.crt" >/dev/null 2>&1; then
+        TLS_ARGS=("$P_TLS" "$T/tls.crt" "$T/tls.key")
+else
+        echo "SKIP the https check: no openssl to make a certificate"
+fi
+env E2E_MARK="$MARK" node "$E2E_DIR/remote-server.mjs" "$REC_LOG" "$P_REC" "$P_HOLE" "${TLS_ARGS[@]}" \
+        >>"$T/rec.log" 2>&1 &
 PIDS+=("$!")
 check "remote-server listens on 127.0.0.1:$P_REC and :$P_HOLE" \
         wait_for 15 bash -c "$(declare -f port_listening); port_listening $P_REC && port_listening $P_HOLE"
+((${#TLS_ARGS[@]})) && check "remote-server listens with https on 127.0.0.1:$P_TLS" wait_for 15 port_listening "$P_TLS"
 check "remote-server listens on 127.0.0.1 only" bash -c "$(declare -f port_wildcard); ! port_wildcard $P_REC"
 
 UP_TOKEN=up-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
@@ -88,6 +100,7 @@ write_config "$(config_of \
               \"headers\":{\"Authorization\":\"Bearer \${E2E_UP_TOKEN}\",\"X-Upstream-Key\":\"\${E2E_UP_KEY}\"}}" \
         hole "{\"url\":\"http://127.0.0.1:$P_HOLE/mcp\",\"startupTimeout\":3}" \
         gone "{\"url\":\"http://127.0.0.1:$P_GONE/mcp\",\"transport\":\"streamable-http\"}" \
+        tls "{\"url\":\"https://127.0.0.1:$P_TLS/mcp\",\"transport\":\"http\"}" \
         fx "$(srv_fixture fx)")"
 start_hub MCP_RESTART_DELAY=0.2 E2E_UP_TOKEN="$UP_TOKEN" E2E_UP_KEY="$UP_KEY" || exit 1
 start_front || exit 1
@@ -107,6 +120,13 @@ check_jq "/health: rec is shown by url, transport http" \
 check "upstream gone (nothing listens) goes to backoff" wait_upstream gone backoff 10
 check_jq "/health: gone's last_error says it cannot be reached" \
         '.upstreams[] | select(.name == "gone") | .last_error | test("cannot be reached")' "$(health)"
+if ((${#TLS_ARGS[@]})); then
+        check "upstream tls (self-signed certificate) is refused: backoff" wait_upstream tls backoff 10
+        check_jq "/health: tls's last_error is about the certificate" \
+                '.upstreams[] | select(.name == "tls") | .last_error | test("certificate"; "i")' "$(health)"
+        check_eq "no MCP request got through the refused TLS connection" 0 \
+                "$(jq -s --argjson p "$P_TLS" '[.[] | select(.port == $p)] | length' "$REC_LOG")"
+fi
 check_jq "/health: hole (never answers) is starting or backing off, not ready" \
         '.upstreams[] | select(.name == "hole") | .state == "starting" or .state == "backoff"' "$(health)"
 

@@ -1,6 +1,6 @@
 // A small Streamable HTTP MCP server of our own for e2e-remote.sh, written on
 // node:http alone so every byte is under the test's control:
-//   node tests/e2e/remote-server.mjs LOGFILE PORT [BLACKHOLE_PORT]
+//   node tests/e2e/remote-server.mjs LOGFILE PORT [BLACKHOLE_PORT [TLS_PORT CERT KEY]]
 // Both listen on 127.0.0.1 only. Every request is appended to LOGFILE as one
 // JSON line {port, method, url, headers, rpc, status} when it is answered (or,
 // for streams and hangs, when it starts: status 0).
@@ -20,13 +20,16 @@
 //   headers               the request's headers as JSON text
 //   extra                 (after add-tool) answers "extra"
 // BLACKHOLE_PORT: accepts connections, reads requests, never answers.
+// TLS_PORT: the same MCP server over https with the certificate CERT (PEM) and its KEY.
 import { appendFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { randomUUID } from 'node:crypto';
 
-const [logFile, portArg, holePortArg] = process.argv.slice(2);
+const [logFile, portArg, holePortArg, tlsPortArg, certFile, keyFile] = process.argv.slice(2);
 if (!logFile || !portArg) {
-  console.error('usage: remote-server.mjs LOGFILE PORT [BLACKHOLE_PORT]');
+  console.error('usage: remote-server.mjs LOGFILE PORT [BLACKHOLE_PORT [TLS_PORT CERT KEY]]');
   process.exit(2);
 }
 const VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'];
@@ -216,8 +219,7 @@ async function onMcp(req, res, port) {
   }
 }
 
-const server = createServer((req, res) => {
-  const port = Number(portArg);
+const handler = (port) => (req, res) => {
   if (!req.url.startsWith('/mcp')) {
     log(port, req, null, 404);
     return json(res, 404, { error: 'not found' });
@@ -226,9 +228,16 @@ const server = createServer((req, res) => {
     console.error(e);
     if (!res.headersSent) json(res, 500, { jsonrpc: '2.0', error: { code: -32603, message: String(e) }, id: null });
   });
-});
+};
+const server = createServer(handler(Number(portArg)));
 server.keepAliveTimeout = 60000;
 server.listen(Number(portArg), '127.0.0.1', () => console.error(`remote-server on 127.0.0.1:${portArg}`));
+
+if (tlsPortArg) {
+  const tls = createTlsServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, handler(Number(tlsPortArg)));
+  tls.on('tlsClientError', (e) => console.error(`tls: ${e.message}`));
+  tls.listen(Number(tlsPortArg), '127.0.0.1', () => console.error(`https on 127.0.0.1:${tlsPortArg}`));
+}
 
 if (holePortArg) {
   const hole = createServer((req) => {

@@ -91,7 +91,7 @@ try {
   }
   for (const n of ['web_echo', 'web_trigger-long-running-operation', 'legacy_echo', 'old_echo', 'rec_echo', 'fx_echo'])
     check(`sdk: listTools has ${n}`, names.includes(n), JSON.stringify(names));
-  check('sdk: no tool of the blackhole or the unreachable server', !names.some((n) => /^(hole|gone)_/.test(n)),
+  check('sdk: no tool of the blackhole, the unreachable or the untrusted server', !names.some((n) => /^(hole|gone|tls)_/.test(n)),
     JSON.stringify(names));
 } catch (e) {
   fail('sdk: listTools', e?.stack ?? e);
@@ -190,7 +190,27 @@ try {
 
 // ---- the remote servers go away and come back: the same session goes on
 try {
+  // Long calls in flight when the servers die: they must fail at once, not after 30 s.
+  const started = [];
+  const inflight = ['web_trigger-long-running-operation', 'legacy_trigger-long-running-operation'].map((tool) => {
+    let first;
+    started.push(new Promise((r) => (first = r)));
+    return call(client, tool, { duration: 30, steps: 30 }, { onprogress: () => first(), timeout: 60000 }).then(
+      (r) => ({ tool, r }),
+      (e) => ({ tool, e }),
+    );
+  });
+  await within(Promise.all(started), 'first progress of the long calls');
+  const tKill = performance.now();
+  const ended = inflight.map((p) => p.then((o) => ({ ...o, ms: performance.now() - tKill })));
   await waitFor('down');
+  for (const o of await Promise.all(ended)) {
+    const server = o.tool.split('_')[0];
+    const msg = String(o.e?.message ?? JSON.stringify(o.r));
+    check(`sdk: ${o.tool} in flight when its server died fails at once (${o.ms.toFixed(0)} ms after the kill order)`,
+      !!o.e && o.ms < 5000, msg);
+    check(`sdk: ... with an error naming '${server}'`, msg.includes(`'${server}'`), msg);
+  }
   const t0 = performance.now();
   let msg = '';
   try {
