@@ -247,16 +247,49 @@ static void watch_client(struct front_conn *c)
                 c->client_eof = true;
 }
 
+/*
+ * One hub connection per front process, reused by every exchange of the
+ * client's keep-alive connection (one at a time): a connect() and the hub's
+ * accept per request cost more than the whole relay otherwise.
+ */
+static int hub_fd = -EBADF;
+
+static void hub_drop(void)
+{
+        if (hub_fd >= 0)
+                close(hub_fd);
+        hub_fd = -EBADF;
+}
+
+/* The connection to use, fresh or kept; *ret_reused tells which. */
+static int hub_get(const char *path, bool *ret_reused)
+{
+        *ret_reused = false;
+        if (hub_fd >= 0) {
+                /* Between exchanges the hub sends nothing: anything readable means it closed. */
+                struct pollfd p = {.fd = hub_fd, .events = POLLIN};
+                if (poll(&p, 1, 0) != 0)
+                        hub_drop();
+        }
+        if (hub_fd >= 0) {
+                *ret_reused = true;
+                return hub_fd;
+        }
+        hub_fd = hub_connect(path);
+        return hub_fd;
+}
+
 int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
                 const char *message, char **ret_health)
 {
         struct relay x = {.c = c, .r = r, .op = op, .ret_health = ret_health};
         struct buf in;
         uint64_t last_write = front_now_usec();
+        bool reused, completed = false;
         int fd, ret = 0;
 
         client_paused = false;
-        fd = hub_connect(c->set->hub_socket);
+        fd = hub_get(c->set->hub_socket, &reused);
         if (fd < 0) {
                 log_error_errno(fd, "cannot reach mcp-proxy-hub at '%s': %m", c->set->hub_socket);
                 if (op == RELAY_HEALTH)
@@ -268,8 +301,14 @@ int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
                            : 0;
         }
         ret = send_envelope(fd, r, op, message);
+        if (ret < 0 && reused) {
+                /* The kept connection died under us (a hub restart): once more, fresh. */
+                hub_drop();
+                fd = hub_get(c->set->hub_socket, &reused);
+                ret = fd < 0 ? fd : send_envelope(fd, r, op, message);
+        }
         if (ret < 0) {
-                close(fd);
+                hub_drop();
                 log_error_errno(ret, "cannot write to mcp-proxy-hub: %m");
                 return front_respond_rpc_error(c, r, 502, MCP_ERROR_CONNECTION_CLOSED,
                                                "Bad gateway: mcp-proxy-hub closed the connection",
@@ -357,6 +396,7 @@ int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
                                 last_write = front_now_usec();
                                 if (q != 0) {
                                         ret = q < 0 ? q : 0;
+                                        completed = q > 0;
                                         goto done;
                                 }
                         }
@@ -369,8 +409,10 @@ done:
                                               NULL);
         if (ret < 0 && x.sse_started)
                 c->close_after = true;
+        /* Keep the connection only after a complete exchange with nothing left over. */
+        if (!completed || buf_avail(&in) > 0)
+                hub_drop();
         buf_done(&in);
         free(x.session);
-        close(fd);
         return ret == -ECONNRESET || ret == -EPIPE ? ret : 0;
 }

@@ -52,6 +52,7 @@ void hub_conn_close(struct conn *c)
         stream_detach_conn(h, c);
         h->n_conns--;
         sd_event_source_disable_unref(c->source);
+        sd_event_source_disable_unref(c->defer);
         safe_close(c->fd);
         buf_done(&c->in);
         buf_done(&c->out);
@@ -75,6 +76,52 @@ static int conn_flush(struct conn *c)
         if (buf_avail(&c->out) == 0 && c->finished)
                 return 1; /* done */
         return conn_update_events(c);
+}
+
+static int conn_defer_cb(sd_event_source *s, void *userdata);
+
+/*
+ * The exchange is over: the front may send the next one on this connection
+ * (one at a time, so no tagging is needed). The conn gets a new id, so a
+ * late message for the old exchange finds nothing rather than the new one.
+ */
+static void conn_exchange_done(struct conn *c)
+{
+        struct hub *h = c->hub;
+
+        if (c->read_eof || h->shutting_down) {
+                hub_conn_close(c);
+                return;
+        }
+        stream_detach_conn(h, c);
+        hmap_remove(&h->conns, c->id);
+        c->id = ++h->next_conn_id;
+        if (hmap_put(&h->conns, c->id, c) < 0) {
+                h->n_conns--;
+                sd_event_source_disable_unref(c->source);
+                sd_event_source_disable_unref(c->defer);
+                safe_close(c->fd);
+                buf_done(&c->in);
+                buf_done(&c->out);
+                cJSON_Delete(c->envelope_json);
+                free(c);
+                return;
+        }
+        cJSON_Delete(c->envelope_json);
+        c->envelope_json = NULL;
+        c->env = (struct wire_envelope){};
+        c->have_envelope = c->dispatched = c->streaming = c->finished = false;
+        c->session[0] = 0;
+        c->stream = 0;
+        /* Bytes of the next exchange already read: handle them from the loop. */
+        if (buf_avail(&c->in) > 0) {
+                if (!c->defer && sd_event_add_defer(h->event, &c->defer, conn_defer_cb, c) < 0) {
+                        hub_conn_close(c);
+                        return;
+                }
+                (void)sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
+        }
+        (void)conn_update_events(c);
 }
 
 int conn_send(struct conn *c, cJSON *msg, bool final)
@@ -101,11 +148,13 @@ int conn_send(struct conn *c, cJSON *msg, bool final)
         if (final)
                 c->finished = true;
         r = conn_flush(c);
-        if (r != 0) {
-                /* Finished (1) or the front went away (< 0). */
+        if (r < 0) {
+                /* The front went away. */
                 hub_conn_close(c);
-                return r < 0 ? r : 0;
+                return r;
         }
+        if (r == 1)
+                conn_exchange_done(c);
         return 0;
 }
 
@@ -253,6 +302,18 @@ static int conn_process_input(struct conn *c)
         }
 }
 
+static int conn_defer_cb(sd_event_source *s, void *userdata)
+{
+        struct conn *c = userdata;
+        struct hub *h = c->hub;
+        uint64_t id = c->id;
+
+        if (conn_process_input(c) == 1 || !hub_conn_get(h, id))
+                return 0;
+        (void)conn_update_events(c);
+        return 0;
+}
+
 static int conn_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         struct conn *c = userdata;
@@ -261,14 +322,20 @@ static int conn_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userda
 
         if (revents & EPOLLOUT) {
                 int r = conn_flush(c);
-                if (r != 0) {
+                if (r < 0) {
                         hub_conn_close(c);
                         return 0;
+                }
+                if (r == 1) {
+                        conn_exchange_done(c);
+                        if (!hub_conn_get(h, c->id))
+                                return 0;
+                        id = c->id;
                 }
         }
         if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
                 for (;;) {
-                        char *p = buf_reserve(&c->in, 65536);
+                        char *p = buf_reserve(&c->in, HUB_READ_CHUNK);
                         ssize_t n;
                         if (!p) {
                                 if (!c->have_envelope || !c->dispatched) {
@@ -279,12 +346,12 @@ static int conn_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userda
                                 buf_reset(&c->in);
                                 continue;
                         }
-                        n = recv(fd, p, 65536, 0);
+                        n = recv(fd, p, HUB_READ_CHUNK, 0);
                         if (n > 0) {
                                 buf_commit(&c->in, (size_t)n);
                                 if (c->dispatched)
                                         buf_reset(&c->in);
-                                if (n < 65536)
+                                if (n < HUB_READ_CHUNK)
                                         break;
                                 continue;
                         }
@@ -384,7 +451,7 @@ static int listen_cb(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 c->hub = h;
                 c->fd = cfd;
                 c->id = ++h->next_conn_id;
-                buf_init(&c->in, HUB_MAX_LINE + 65536);
+                buf_init(&c->in, HUB_MAX_LINE + HUB_READ_CHUNK);
                 buf_init(&c->out, HUB_CONN_OUT_MAX);
                 if (sd_event_add_io(h->event, &c->source, cfd, EPOLLIN, conn_io_cb, c) < 0 ||
                     hmap_put(&h->conns, c->id, c) < 0) {

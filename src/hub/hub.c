@@ -397,6 +397,7 @@ static void hub_done(struct hub *h)
         while (hmap_next(&h->conns, &i, NULL, &v)) {
                 struct conn *c = v;
                 sd_event_source_disable_unref(c->source);
+                sd_event_source_disable_unref(c->defer);
                 safe_close(c->fd);
                 buf_done(&c->in);
                 buf_done(&c->out);

@@ -87,6 +87,7 @@ struct conn {
         uint64_t id;
         int fd;
         sd_event_source *source;
+        sd_event_source *defer; /* input of the next exchange already buffered */
         struct buf in;
         struct buf out;
         bool have_envelope;
@@ -163,6 +164,8 @@ struct sse_stream {
 /* Deliver one JSON-RPC message (takes msg); final: the answer that ends a POST's
  * exchange. Returns 0, or -ENOTCONN when there is nowhere to deliver it. */
 int hub_deliver(struct hub *h, const struct target *t, cJSON *msg, bool final);
+/* End a POST's exchange without an answer (its request was cancelled). */
+int hub_deliver_end(struct hub *h, const struct target *t);
 /* The target of a session's GET stream (stream 0 when it has none). */
 void target_for_get(struct target *t, const struct session *s);
 struct sse_stream *stream_new(struct hub *h, struct session *s, uint64_t origin_conn, bool is_get);

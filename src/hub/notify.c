@@ -271,6 +271,24 @@ static bool pending_session_capable(const struct pending *p, void *userdata)
         return s && session_has_capability(s, need->cap, need->sub);
 }
 
+static size_t sessions_in_flight(struct upstream *u)
+{
+        const char *first = NULL;
+        size_t i = 0;
+        void *v;
+
+        while (hmap_next(&u->pending, &i, NULL, &v)) {
+                const struct pending *p = v;
+                if (p->kind != PENDING_CLIENT)
+                        continue;
+                if (!first)
+                        first = p->target.session;
+                else if (strcmp(first, p->target.session) != 0)
+                        return 2;
+        }
+        return first ? 1 : 0;
+}
+
 /* No request in flight to pin it on: the most recently active session that can answer and
  * has a stream to receive it. */
 static struct session *fallback_session(struct hub *h, const struct cap_need *need)
@@ -322,11 +340,31 @@ void hub_upstream_request(struct hub *h, struct upstream *u, cJSON *msg)
                                       "Method not supported by mcp-proxy");
                 return;
         }
-        /* The session whose request is in flight on this server caused it. */
-        p = upstream_latest_client_request(u, pending_session_capable, &need);
+        /* The session whose request is in flight on this server caused it. If requests of
+         * several sessions are in flight (they were sent before the server showed it asks
+         * clients), nobody can tell which: refuse rather than ask the wrong client. */
+        if (sessions_in_flight(u) > 1) {
+                upstream_log(u, LOG_WARNING,
+                             "%s while requests of several sessions are in flight: cannot tell "
+                             "which client it is for, refusing",
+                             method);
+                answer_upstream_error(u, id, JSONRPC_INTERNAL_ERROR,
+                                      "mcp-proxy cannot tell which client this request is for");
+                return;
+        }
+        p = upstream_latest_client_request(u, NULL, NULL);
         if (p) {
                 t = p->target;
                 s = session_get(h, t.session);
+                /* The session that caused it cannot answer: the server hears so; nobody else
+                 * is asked in its place. */
+                if (s && !pending_session_capable(p, &need)) {
+                        snprintf(err, sizeof(err), "The client session has no %s%s%s capability",
+                                 need.cap, need.sub ? "." : "", need.sub ? need.sub : "");
+                        upstream_log(u, LOG_INFO, "%s for session %.8s...: %s", method, s->id, err);
+                        answer_upstream_error(u, id, JSONRPC_INVALID_REQUEST, err);
+                        return;
+                }
         } else {
                 s = fallback_session(h, &need);
                 if (s)

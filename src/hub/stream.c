@@ -314,3 +314,28 @@ int hub_deliver(struct hub *h, const struct target *t, cJSON *msg, bool final)
         }
         return stream_push(h, s, st, msg, final);
 }
+
+int hub_deliver_end(struct hub *h, const struct target *t)
+{
+        struct session *s = t->session[0] ? session_get(h, t->session) : NULL;
+        struct conn *c = hub_conn_get(h, t->conn_id);
+        struct sse_stream *st = NULL;
+
+        if (t->stream)
+                return 0; /* a GET stream does not end with one request */
+        if (c && !c->stream && !c->streaming)
+                return conn_send_simple(c, "accepted");
+        if (c && c->stream)
+                st = stream_find(s, c->stream);
+        else if (!c)
+                st = stream_find_origin(s, t->conn_id);
+        if (st) {
+                st->finished = true;
+                if (c) {
+                        stream_detach(st, c);
+                        return conn_send_simple(c, "end");
+                }
+        } else if (c)
+                return conn_send_simple(c, "end");
+        return 0;
+}

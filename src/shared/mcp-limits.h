@@ -39,6 +39,7 @@
 #define HUB_SOCKET_NAME            "hub.sock"         /* under $RUNTIME_DIRECTORY */
 #define HUB_MAX_LINE               (16 * 1024 * 1024) /* one wire line, hub side */
 #define HUB_MAX_CONNECTIONS        4096
+#define HUB_READ_CHUNK             16384 /* bytes read from a front at a time */
 #define HUB_MAX_SESSIONS           4096
 #define HUB_CONN_OUT_MAX           (64 * 1024 * 1024)   /* queued bytes to one front */
 #define HUB_SESSION_IDLE_MS        (24LL * 3600 * 1000) /* MCP_SESSION_IDLE_TIMEOUT (s) */
@@ -46,6 +47,7 @@
 #define UPSTREAM_MAX_LINE          (16 * 1024 * 1024)   /* one stdio message from an upstream */
 #define UPSTREAM_STDIN_MAX         (64 * 1024 * 1024)   /* queued bytes to one child */
 #define UPSTREAM_STDERR_LINE       4096
+#define UPSTREAM_QUEUE_MAX         1024 /* requests waiting their turn on one upstream */
 #define UPSTREAM_LIST_MAX_PAGES    1000
 #define RESTART_DELAY_MS_DEFAULT   1000 /* MCP_RESTART_DELAY (s) */
 #define RESTART_DELAY_MS_MAX       30000

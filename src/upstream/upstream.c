@@ -76,6 +76,7 @@ static void pending_free(struct pending *p)
         if (!p)
                 return;
         sd_event_source_disable_unref(p->timer);
+        cJSON_Delete(p->queued_msg);
         cJSON_Delete(p->client_id);
         cJSON_Delete(p->progress_token);
         free(p->method);
@@ -108,6 +109,16 @@ static void fail_all_pending(struct upstream *u, int code, const char *message)
         void *v;
         struct hmap m = u->pending;
 
+        /* Those still waiting their turn fail with the rest. */
+        while (u->queue_head) {
+                struct pending *p = u->queue_head;
+                u->queue_head = p->queue_next;
+                u->queue_len--;
+                pending_fail(u, p, code, message);
+                pending_free(p);
+        }
+        u->queue_tail = NULL;
+
         /* Detach the table first: callbacks may add new entries. */
         u->pending = (struct hmap){};
         while (hmap_next(&m, &i, NULL, &v)) {
@@ -130,6 +141,9 @@ static int send_message(struct upstream *u, const cJSON *msg)
         return u->ops->send(u, s, strlen(s));
 }
 
+static void queue_remove(struct upstream *u, struct pending *p);
+static void queue_dispatch(struct upstream *u);
+
 static int pending_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct pending *p = userdata;
@@ -138,6 +152,15 @@ static int pending_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
         _cleanup_json_ cJSON *cancel = NULL;
         _cleanup_json_ cJSON *params = NULL;
 
+        if (p->queued_msg) {
+                queue_remove(u, p);
+                snprintf(msg, sizeof(msg),
+                         "Request to upstream '%s' timed out after %.1f s waiting for its turn",
+                         u->name, (double)p->timeout_usec / USEC_PER_SEC);
+                pending_fail(u, p, MCP_ERROR_REQUEST_TIMEOUT, msg);
+                pending_free(p);
+                return 0;
+        }
         p = pending_take(u, p->upstream_id);
         if (!p)
                 return 0;
@@ -160,6 +183,7 @@ static int pending_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
                  (double)p->timeout_usec / USEC_PER_SEC);
         pending_fail(u, p, MCP_ERROR_REQUEST_TIMEOUT, msg);
         pending_free(p);
+        queue_dispatch(u);
         return 0;
 }
 
@@ -170,14 +194,15 @@ static int pending_send(struct upstream *u, struct pending *p, cJSON *msg, uint6
 
         p->upstream = u;
         p->upstream_id = ++u->next_id;
-        p->started_usec = now_usec();
+        if (!p->started_usec)
+                p->started_usec = now_usec();
         p->timeout_usec = timeout_usec;
         if (!json_set(msg, "id", cJSON_CreateNumber((double)p->upstream_id)))
                 return -ENOMEM;
         r = hmap_put(&u->pending, (uint64_t)p->upstream_id, p);
         if (r < 0)
                 return r;
-        if (timeout_usec > 0) {
+        if (timeout_usec > 0 && !p->timer) {
                 r = sd_event_add_time_relative(u->hub->event, &p->timer, CLOCK_MONOTONIC,
                                                timeout_usec, TIMER_ACCURACY_USEC,
                                                pending_timeout_cb, p);
@@ -667,6 +692,7 @@ static void handle_response(struct upstream *u, cJSON *msg)
                         cJSON_Delete(cid);
         }
         pending_free(p);
+        queue_dispatch(u);
 }
 
 static void handle_server_request(struct upstream *u, cJSON *msg)
@@ -681,7 +707,15 @@ static void handle_server_request(struct upstream *u, cJSON *msg)
                         (void)send_message(u, answer);
                 return;
         }
-        /* Everything else is for a client: the hub finds which one. */
+        /* Everything else is for a client: the hub finds which one. From now on the
+         * requests of different sessions take turns here. */
+        if (!u->asks_clients) {
+                upstream_log(u, LOG_INFO,
+                             "asks clients (%s): requests of different sessions "
+                             "take turns from now on",
+                             method);
+                u->asks_clients = true;
+        }
         hub_upstream_request(u->hub, u, cJSON_Duplicate(msg, true));
 }
 
@@ -759,6 +793,79 @@ void upstream_transport_message(struct upstream *u, cJSON *msg)
 
 /* ---------------------------------------------------------------- client calls */
 
+/* Would sending a request of this session now put two sessions in flight here? */
+static bool other_session_in_flight(struct upstream *u, const char *session)
+{
+        size_t i = 0;
+        void *v;
+
+        while (hmap_next(&u->pending, &i, NULL, &v)) {
+                const struct pending *p = v;
+                if (p->kind == PENDING_CLIENT && strcmp(p->target.session, session) != 0)
+                        return true;
+        }
+        return false;
+}
+
+/* Send a client request now: its progress token becomes ours (the upstream request id,
+ * unique on this upstream). */
+static int send_client_request(struct upstream *u, struct pending *p, cJSON *msg)
+{
+        cJSON *params = json_get(msg, "params");
+        cJSON *meta = cJSON_IsObject(params) ? json_get(params, "_meta") : NULL;
+        cJSON *tok = cJSON_IsObject(meta) ? json_get(meta, "progressToken") : NULL;
+
+        if (tok && (cJSON_IsString(tok) || cJSON_IsNumber(tok))) {
+                if (!p->progress_token && !(p->progress_token = cJSON_Duplicate(tok, true)))
+                        return -ENOMEM;
+                /* pending_send assigns next_id + 1 */
+                if (!json_set(meta, "progressToken", cJSON_CreateNumber((double)(u->next_id + 1))))
+                        return -ENOMEM;
+        }
+        return pending_send(u, p, msg, request_timeout_usec(u));
+}
+
+static void queue_remove(struct upstream *u, struct pending *p)
+{
+        struct pending **pp;
+
+        for (pp = &u->queue_head; *pp; pp = &(*pp)->queue_next)
+                if (*pp == p) {
+                        *pp = p->queue_next;
+                        u->queue_len--;
+                        break;
+                }
+        u->queue_tail = NULL;
+        for (struct pending *q = u->queue_head; q; q = q->queue_next)
+                u->queue_tail = q;
+        p->queue_next = NULL;
+}
+
+/* Send the waiting requests whose turn it is (first come, first served). */
+static void queue_dispatch(struct upstream *u)
+{
+        while (u->queue_head && u->state == UPSTREAM_READY &&
+               !other_session_in_flight(u, u->queue_head->target.session)) {
+                struct pending *p = u->queue_head;
+                _cleanup_json_ cJSON *msg = TAKE_PTR(p->queued_msg);
+                int r;
+
+                u->queue_head = p->queue_next;
+                if (!u->queue_head)
+                        u->queue_tail = NULL;
+                u->queue_len--;
+                p->queue_next = NULL;
+                r = send_client_request(u, p, msg);
+                if (r < 0) {
+                        char err[256];
+                        snprintf(err, sizeof(err), "Upstream '%s' is not available (%s)", u->name,
+                                 strerror(-r));
+                        pending_fail(u, p, MCP_ERROR_CONNECTION_CLOSED, err);
+                        pending_free(p);
+                }
+        }
+}
+
 int upstream_call(struct upstream *u, cJSON *msg, const cJSON *client_id, const struct target *t,
                   const char *method)
 {
@@ -771,6 +878,7 @@ int upstream_call(struct upstream *u, cJSON *msg, const cJSON *client_id, const 
         if (!p)
                 return -ENOMEM;
         p->kind = PENDING_CLIENT;
+        p->upstream = u;
         p->target = *t;
         p->client_id = cJSON_Duplicate(client_id, true);
         p->method = strdup(method);
@@ -778,26 +886,34 @@ int upstream_call(struct upstream *u, cJSON *msg, const cJSON *client_id, const 
                 pending_free(p);
                 return -ENOMEM;
         }
-        /* A progress token becomes ours (the upstream request id), unique on this upstream. */
-        {
-                cJSON *params = json_get(msg, "params");
-                cJSON *meta = params ? json_get(params, "_meta") : NULL;
-                cJSON *tok = meta ? json_get(meta, "progressToken") : NULL;
-                if (tok && (cJSON_IsString(tok) || cJSON_IsNumber(tok))) {
-                        p->progress_token = cJSON_Duplicate(tok, true);
-                        if (!p->progress_token) {
-                                pending_free(p);
-                                return -ENOMEM;
-                        }
-                        p->upstream_id = u->next_id + 1; /* what pending_send assigns */
-                        if (!json_set(meta, "progressToken",
-                                      cJSON_CreateNumber((double)p->upstream_id))) {
-                                pending_free(p);
-                                return -ENOMEM;
-                        }
+        if (u->asks_clients && (u->queue_head || other_session_in_flight(u, t->session))) {
+                if (u->queue_len >= UPSTREAM_QUEUE_MAX) {
+                        pending_free(p);
+                        return -ENOBUFS;
                 }
+                /* Wait for the other session's requests here to finish; the wait counts
+                 * against the request's timeout. */
+                p->queued_msg = cJSON_Duplicate(msg, true);
+                p->started_usec = now_usec();
+                p->timeout_usec = request_timeout_usec(u);
+                if (!p->queued_msg ||
+                    sd_event_add_time_relative(u->hub->event, &p->timer, CLOCK_MONOTONIC,
+                                               p->timeout_usec, TIMER_ACCURACY_USEC,
+                                               pending_timeout_cb, p) < 0) {
+                        pending_free(p);
+                        return -ENOMEM;
+                }
+                if (u->queue_tail)
+                        u->queue_tail->queue_next = p;
+                else
+                        u->queue_head = p;
+                u->queue_tail = p;
+                u->queue_len++;
+                upstream_log(u, LOG_DEBUG, "%s waits for another session's requests (%zu waiting)",
+                             method, u->queue_len);
+                return 0;
         }
-        r = pending_send(u, p, msg, request_timeout_usec(u));
+        r = send_client_request(u, p, msg);
         if (r < 0)
                 pending_free(p);
         return r;
@@ -833,6 +949,16 @@ int upstream_cancel(struct upstream *u, const char *session, const cJSON *client
         size_t i = 0;
         void *v;
 
+        for (struct pending *q = u->queue_head; q; q = q->queue_next)
+                if (strcmp(q->target.session, session) == 0 &&
+                    json_id_equal(q->client_id, client_id)) {
+                        /* Never sent: nothing to tell the server. */
+                        queue_remove(u, q);
+                        (void)hub_deliver_end(u->hub, &q->target);
+                        pending_free(q);
+                        return 1;
+                }
+
         while (hmap_next(&u->pending, &i, NULL, &v)) {
                 struct pending *p = v;
                 _cleanup_json_ cJSON *note = NULL;
@@ -853,9 +979,10 @@ int upstream_cancel(struct upstream *u, const char *session, const cJSON *client
                 }
                 upstream_log(u, LOG_INFO, "request %" PRId64 " (%s) cancelled by the client",
                              p->upstream_id, p->method);
-                /* No answer will come: end the exchange that waits for one. */
-                pending_fail(u, p, MCP_ERROR_CONNECTION_CLOSED, "Request cancelled by the client");
+                /* No answer is owed for a cancelled request: end the exchange without one. */
+                (void)hub_deliver_end(u->hub, &p->target);
                 pending_free(p);
+                queue_dispatch(u);
                 return 1;
         }
         return 0;
@@ -1010,6 +1137,8 @@ int upstream_describe(struct upstream *u, cJSON *arr)
                 cJSON_AddNumberToObject(o, list_info[k].key,
                                         u->lists[k] ? cJSON_GetArraySize(u->lists[k]) : 0);
         cJSON_AddNumberToObject(o, "in_flight", (double)u->pending.n);
+        if (u->queue_len)
+                cJSON_AddNumberToObject(o, "waiting", (double)u->queue_len);
         if (u->protocol_version)
                 cJSON_AddStringToObject(o, "protocol_version", u->protocol_version);
         if (cJSON_IsObject(info))

@@ -92,6 +92,8 @@ struct pending {
         pending_done_cb done;
         int list_kind; /* for list fetches */
         sd_event_source *timer;
+        cJSON *queued_msg; /* waiting its turn (see upstream->queue), not sent yet */
+        struct pending *queue_next;
         uint64_t started_usec;
         uint64_t timeout_usec;
         struct upstream *upstream;
@@ -109,6 +111,12 @@ struct upstream {
 
         int64_t next_id;
         struct hmap pending; /* upstream_id -> struct pending */
+        /* The server asks clients things (sampling, elicitation, roots): requests of
+         * different sessions then take turns, so that whatever it asks goes to the one
+         * session that can have caused it (its shared session carries no other clue). */
+        bool asks_clients;
+        struct pending *queue_head, *queue_tail;
+        size_t queue_len;
 
         /* what the server said in its handshake */
         cJSON *init_result;
