@@ -170,6 +170,8 @@ run_suite() {
                         "still running: $(grep -o '=== Running scenario: [^ ]*' "$T/$suite.out" | tail -n 1)"
         # the scenarios it started, in order
         mapfile -t started < <(sed -n 's/^=== Running scenario: \(.*\) ===$/\1/p' "$T/$suite.out")
+        # (a single --scenario prints no such line)
+        ((${#started[@]} == 0)) && [[ -n ${CONFORMANCE_SCENARIO:-} ]] && started=("$CONFORMANCE_SCENARIO")
         for scen in "${started[@]}"; do
                 # results go to <out>/server-<scenario>-<timestamp>/checks.json
                 dirs=("$out/server-$scen"-[0-9][0-9][0-9][0-9]-*)
