@@ -22,6 +22,8 @@
 #include "proto/jsonrpc.h"
 #include "upstream/upstream.h"
 
+#define LOG_DEFAULT_LEVEL LOG_INFO
+
 /* ---------------------------------------------------------------- log levels */
 
 static const char *const mcp_levels[] = {
@@ -51,24 +53,43 @@ static void apply_upstream_log_level(struct hub *h, struct upstream *u)
         (void)upstream_request_internal(u, "logging/setLevel", params);
 }
 
-/* The shared upstream sessions log at the most verbose level any client asked for; each
- * client then gets only what its own level lets through. */
-static void recompute_log_level(struct hub *h)
+/*
+ * The shared upstream sessions log at the most verbose level any client needs; each client
+ * then gets only what its own level lets through. A client that never set a level counts as
+ * LOG_DEFAULT_LEVEL (info) once any client has set one: the hub cannot give each client the
+ * server's own default, since the server has one level for all.
+ */
+static void recompute_log_level(struct hub *h, const struct session *leaving)
 {
         int level = -1;
+        bool unset = false;
         size_t i = 0;
         void *v;
 
         while (hmap_next(&h->sessions, &i, NULL, &v)) {
                 const struct session *s = v;
-                if (s->log_level > level)
+                if (s == leaving)
+                        continue;
+                if (s->log_level < 0)
+                        unset = true;
+                else if (s->log_level > level)
                         level = s->log_level;
         }
-        if (level < 0 || level == h->upstream_log_level)
+        if (h->upstream_log_level < 0 && level < 0)
+                return; /* nobody ever asked: the servers keep their own default */
+        if (level < 0 || (unset && level < LOG_DEFAULT_LEVEL))
+                level = LOG_DEFAULT_LEVEL;
+        if (level == h->upstream_log_level)
                 return;
         h->upstream_log_level = level;
         for (size_t k = 0; k < h->n_upstreams; k++)
                 apply_upstream_log_level(h, h->upstreams[k]);
+}
+
+/* The level a session lets through (LOG_DEFAULT_LEVEL when it never set one). */
+static int session_log_level(const struct session *s)
+{
+        return s->log_level >= 0 ? s->log_level : LOG_DEFAULT_LEVEL;
 }
 
 cJSON *hub_set_log_level(struct hub *h, struct session *s, cJSON *msg)
@@ -83,7 +104,7 @@ cJSON *hub_set_log_level(struct hub *h, struct session *s, cJSON *msg)
                                          "warning, error, critical, alert, emergency",
                                          NULL);
         s->log_level = level;
-        recompute_log_level(h);
+        recompute_log_level(h, NULL);
         return jsonrpc_result_new(id, cJSON_CreateObject());
 }
 
@@ -524,8 +545,10 @@ static void forward_log_message(struct hub *h, struct upstream *u, cJSON *msg)
                 cJSON *out;
 
                 /* A client that set a level gets what it lets through; one that did not gets
-                 * only what its own request in flight here causes. */
-                if (s->log_level >= 0 ? level > s->log_level : !related)
+                 * what its own request in flight here causes, at the default level. */
+                if (s->log_level >= 0 ? level > s->log_level
+                                      : !related || (h->upstream_log_level >= 0 &&
+                                                     level > session_log_level(s)))
                         continue;
                 if (related && (!s->get_stream || s->log_level < 0))
                         t = latest->target;
@@ -658,7 +681,7 @@ void hub_session_ending(struct hub *h, struct session *s)
                         break;
                 }
         }
-        s->log_level = -1;
+        recompute_log_level(h, s);
 }
 
 void hub_upstream_ready(struct hub *h, struct upstream *u)
