@@ -214,6 +214,37 @@ check_jq "the GET stream asks for text/event-stream" \
 check_jq "the hung request was cancelled upstream after the timeout" \
         '[.[] | select(.rpc.method == "notifications/cancelled")] | length >= 1' "$(rec_reqs | jq -s .)"
 
+# big answers, as JSON and as one SSE event; over the 16 MiB cap: an error, the rest goes on
+for sse in false true; do
+        mcp_call "$S" rec_big "{\"bytes\":3000000,\"sse\":$sse}"
+        check_jq "a 3 MB answer comes through whole (sse: $sse)" '.result.content[0].text | length == 3000000'
+done
+mcp_call "$S" rec_big '{"bytes":17000000}'
+check_jq "a 17 MB JSON answer: an error naming rec and the cap" \
+        '.error.message | test("rec") and test("over 16777216 bytes")'
+mcp_call "$S" rec_big '{"bytes":17000000,"sse":true}'
+check_jq "a 17 MB SSE event: dropped, the request gets an error" '.error.message | test("rec")'
+mcp_call "$S" rec_echo '{"message":"after the big ones"}'
+check_jq "rec answers normally afterwards" '.result.content[0].text == "Echo: after the big ones"'
+
+# many calls at once over the remote transports
+conc_call() { # TOOL I
+        local out
+        mcp_call "$S" "$1" "{\"message\":\"c$2\"}"
+        out=$(jq -r '.result.content[0].text // .error.message' <<<"$BODY")
+        [[ $out == "Echo: c$2" ]] || echo "$1 $2: $out"
+}
+: >"$T/conc.out"
+CONC=()
+for i in $(seq 1 20); do
+        for tool in web_echo legacy_echo rec_echo; do
+                conc_call "$tool" "$i" >>"$T/conc.out" &
+                CONC+=("$!")
+        done
+done
+wait "${CONC[@]}"
+check_eq "60 concurrent calls to web, legacy and rec all answer right" "" "$(head -c 600 "$T/conc.out")"
+
 # the GET stream drops: reopened with Last-Event-ID
 mcp_call "$S" rec_drop-stream '{}'
 check_jq "rec_drop-stream answers" '.result.content[0].text | startswith("dropped after ev-")'

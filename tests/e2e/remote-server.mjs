@@ -18,6 +18,7 @@
 //                         event: only a reconnect with Last-Event-ID replays it
 //   add-tool              adds the tool "extra" and says so on the GET stream (list_changed)
 //   headers               the request's headers as JSON text
+//   big {bytes, sse}      a text of that many "x", as JSON or as one SSE event
 //   extra                 (after add-tool) answers "extra"
 // BLACKHOLE_PORT: accepts connections, reads requests, never answers.
 // TLS_PORT: the same MCP server over https with the certificate CERT (PEM) and its KEY.
@@ -52,6 +53,7 @@ const tools = () =>
     { name: 'drop-stream', inputSchema: { type: 'object' } },
     { name: 'add-tool', inputSchema: { type: 'object' } },
     { name: 'headers', inputSchema: { type: 'object' } },
+    { name: 'big', inputSchema: { type: 'object', properties: { bytes: { type: 'number' }, sse: { type: 'boolean' } } } },
   ]
     .concat(extraTool ? [{ name: 'extra', inputSchema: { type: 'object' } }] : [])
     .concat(lateTool ? [{ name: 'late', inputSchema: { type: 'object' } }] : []);
@@ -192,6 +194,16 @@ async function onMcp(req, res, port) {
       extraTool = true;
       streamEvent(s, { jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
       return answer(text('added'));
+    case 'big': {
+      const body = JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: text('x'.repeat(Number(args.bytes ?? 0))) });
+      log(port, req, msg, 200);
+      if (!args.sse) {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        return res.end(body);
+      }
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      return res.end(`event: message\ndata: ${body}\n\n`);
+    }
     case 'hang':
       log(port, req, msg, 0);
       return; // never answered
