@@ -106,34 +106,30 @@ struct relay {
         bool sse_started;
         char *session; /* from the hub */
         char **ret_health;
+        cJSON *header; /* a header line whose payload line comes next */
 };
 
 /* Format one SSE event ("id: ..\ndata: <json>\n\n") and send it. An event without data
  * is the priming event ("id: ..\ndata:\n\n"). Legacy streams name every event "message". */
-static int relay_event(struct relay *x, const cJSON *line)
+static int relay_event(struct relay *x, const char *id, const char *data, size_t dlen)
 {
-        const cJSON *data = json_get(line, "data");
-        const char *id = json_get_string(line, "id");
-        _cleanup_cjson_str_ char *json = data ? cJSON_PrintUnformatted(data) : NULL;
         struct buf ev;
         int r;
 
-        if (data && !json)
-                return -ENOMEM;
         if (!x->sse_started) {
                 r = front_sse_start(x->c, x->r, x->session);
                 if (r < 0)
                         return r;
                 x->sse_started = true;
         }
-        buf_init(&ev, (json ? strlen(json) : 0) + 1024);
+        buf_init(&ev, dlen + 1024);
         if (x->op == RELAY_SSE)
                 (void)buf_append_str(&ev, "event: message\n");
         if (id && x->op != RELAY_SSE)
                 (void)buf_printf(&ev, "id: %s\n", id);
-        if (json) {
+        if (data) {
                 (void)buf_append_str(&ev, "data: ");
-                (void)buf_append_str(&ev, json);
+                (void)buf_append(&ev, data, dlen);
                 (void)buf_append_str(&ev, "\n\n");
         } else
                 (void)buf_append_str(&ev, "data:\n\n");
@@ -142,54 +138,36 @@ static int relay_event(struct relay *x, const cJSON *line)
         return r;
 }
 
-/* Returns 1 when the exchange is complete, 0 to go on, -errno to abort. */
-static int relay_line(struct relay *x, const char *s, size_t n)
+/* One complete hub line (a header, with its payload line if it has one).
+ * Returns 1 when the exchange is complete, 0 to go on, -errno to abort. */
+static int relay_message(struct relay *x, const cJSON *j, const char *payload, size_t plen)
 {
-        _cleanup_json_ cJSON *j = cJSON_ParseWithLength(s, n);
-        const char *t = j ? json_get_string(j, "t") : NULL;
-        const cJSON *st;
-        int status;
+        const char *t = json_get_string(j, "t");
+        const cJSON *st = json_get(j, "status");
+        int status = cJSON_IsNumber(st) ? (int)st->valuedouble : 200;
 
-        if (!t) {
-                log_error("hub sent an unreadable line, aborting the exchange");
-                return -EBADMSG;
-        }
-        st = json_get(j, "status");
-        status = cJSON_IsNumber(st) ? (int)st->valuedouble : 200;
         if (json_get_string(j, "session")) {
                 free(x->session);
                 x->session = strdup(json_get_string(j, "session"));
         }
-        if (strcmp(t, "json") == 0 || strcmp(t, "error") == 0 || strcmp(t, "health") == 0) {
-                _cleanup_cjson_str_ char *body = cJSON_PrintUnformatted(json_get(j, "body"));
+        if (strcmp(t, "health") == 0) {
+                *x->ret_health = payload ? strndup(payload, plen) : NULL;
+                return 1;
+        }
+        if (strcmp(t, "json") == 0 || strcmp(t, "error") == 0) {
                 struct front_response resp = {
                     .status = status,
                     .content_type = "application/json",
-                    .body = body ? body : "null",
-                    .body_len = body ? strlen(body) : 4,
+                    .body = payload ? payload : "null",
+                    .body_len = payload ? plen : 4,
                     .session_id = x->session,
                 };
-                const cJSON *b = json_get(j, "body");
-                const cJSON *method;
-                if (strcmp(t, "health") == 0) {
-                        *x->ret_health = body ? strdup(body) : NULL;
-                        return 1;
-                }
                 if (x->sse_started) {
                         /* Already streaming: the answer becomes the last event. */
-                        cJSON *d = cJSON_DetachItemFromObject(j, "body");
-                        cJSON *ev = cJSON_CreateObject();
-                        int r;
-                        cJSON_AddItemToObject(ev, "data", d);
-                        r = relay_event(x, ev);
-                        cJSON_Delete(ev);
-                        if (r < 0)
-                                return r;
+                        if (relay_event(x, NULL, resp.body, resp.body_len) < 0)
+                                return -EPIPE;
                         return front_sse_end(x->c, x->r) < 0 ? -EPIPE : 1;
                 }
-                /* An error object from the hub: its code goes into the log line. */
-                method = cJSON_IsObject(b) ? json_get(b, "error") : NULL;
-                (void)method;
                 return front_respond(x->c, x->r, &resp) < 0 ? -EPIPE : 1;
         }
         if (strcmp(t, "accepted") == 0) {
@@ -197,7 +175,7 @@ static int relay_line(struct relay *x, const char *s, size_t n)
                 return front_respond(x->c, x->r, &resp) < 0 ? -EPIPE : 1;
         }
         if (strcmp(t, "ok") == 0) {
-                struct front_response resp = {.status = 200, .session_id = NULL};
+                struct front_response resp = {.status = 200};
                 return front_respond(x->c, x->r, &resp) < 0 ? -EPIPE : 1;
         }
         if (strcmp(t, "sse") == 0) {
@@ -218,7 +196,7 @@ static int relay_line(struct relay *x, const char *s, size_t n)
                 return front_sse_write(x->c, x->r, ev, (size_t)w) < 0 ? -EPIPE : 0;
         }
         if (strcmp(t, "event") == 0)
-                return relay_event(x, j) < 0 ? -EPIPE : 0;
+                return relay_event(x, json_get_string(j, "id"), payload, plen) < 0 ? -EPIPE : 0;
         if (strcmp(t, "end") == 0) {
                 if (x->sse_started)
                         return front_sse_end(x->c, x->r) < 0 ? -EPIPE : 1;
@@ -226,6 +204,34 @@ static int relay_line(struct relay *x, const char *s, size_t n)
         }
         log_error("hub sent an unknown line type '%s', aborting the exchange", t);
         return -EBADMSG;
+}
+
+static int relay_line(struct relay *x, const char *s, size_t n)
+{
+        cJSON *j;
+        int r;
+
+        if (x->header) {
+                /* The payload of the header before: passed on as it is. */
+                j = x->header;
+                x->header = NULL;
+                r = relay_message(x, j, s, n);
+                cJSON_Delete(j);
+                return r;
+        }
+        j = cJSON_ParseWithLength(s, n);
+        if (!j || !json_get_string(j, "t")) {
+                cJSON_Delete(j);
+                log_error("hub sent an unreadable line, aborting the exchange");
+                return -EBADMSG;
+        }
+        if (cJSON_IsTrue(json_get(j, "body"))) {
+                x->header = j;
+                return 0;
+        }
+        r = relay_message(x, j, NULL, 0);
+        cJSON_Delete(j);
+        return r;
 }
 
 /* Notice the client leaving without consuming what it sends meanwhile (a
@@ -414,5 +420,6 @@ done:
                 hub_drop();
         buf_done(&in);
         free(x.session);
+        cJSON_Delete(x.header);
         return ret == -ECONNRESET || ret == -EPIPE ? ret : 0;
 }

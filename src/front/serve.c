@@ -321,6 +321,37 @@ static int handle_options(struct front_conn *c, struct front_request *r, const c
         return front_respond(c, r, &resp);
 }
 
+/*
+ * Parses a request body strictly (nothing but whitespace may follow the value) and returns
+ * it as one wire line: the body itself with any raw CR/LF (which valid JSON can only have
+ * between tokens) turned into spaces, so it need not be printed again.
+ */
+static cJSON *parse_body(const char *body, size_t len, char **ret_line)
+{
+        const char *end = NULL;
+        cJSON *j = cJSON_ParseWithLengthOpts(body, len, &end, false);
+        char *line;
+
+        *ret_line = NULL;
+        if (!j)
+                return NULL;
+        for (const char *p = end; p && p < body + len; p++)
+                if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+                        cJSON_Delete(j);
+                        return NULL;
+                }
+        line = strndup(body, len);
+        if (!line) {
+                cJSON_Delete(j);
+                return NULL;
+        }
+        for (char *p = line; *p; p++)
+                if (*p == '\r' || *p == '\n')
+                        *p = ' ';
+        *ret_line = line;
+        return j;
+}
+
 /* Checks and relays POST /mcp. */
 static int handle_post(struct front_conn *c, struct front_request *r)
 {
@@ -328,7 +359,7 @@ static int handle_post(struct front_conn *c, struct front_request *r)
         const struct http_header *ct = http_find_header(&r->http, "content-type");
         const struct http_header *pv = http_find_header(&r->http, "mcp-protocol-version");
         _cleanup_json_ cJSON *msg = NULL;
-        _cleanup_cjson_str_ char *compact = NULL;
+        _cleanup_free_ char *compact = NULL;
         enum jsonrpc_kind kind;
         const char *method;
 
@@ -343,7 +374,7 @@ static int handle_post(struct front_conn *c, struct front_request *r)
                                                "Unsupported Media Type: Content-Type must be "
                                                "application/json",
                                                NULL);
-        msg = cJSON_ParseWithLength(r->body, r->body_len);
+        msg = parse_body(r->body, r->body_len, &compact);
         if (!msg)
                 return front_respond_rpc_error(c, r, 400, JSONRPC_PARSE_ERROR,
                                                "Parse error: the body is not valid JSON", NULL);
@@ -369,9 +400,6 @@ static int handle_post(struct front_conn *c, struct front_request *r)
                             "2025-11-25, 2025-06-18, 2025-03-26)",
                             NULL);
         }
-        compact = cJSON_PrintUnformatted(msg);
-        if (!compact)
-                return -ENOMEM;
         return front_relay(c, r, RELAY_POST, compact, NULL);
 }
 
@@ -430,7 +458,7 @@ static int handle_legacy(struct front_conn *c, struct front_request *r, bool str
         const struct http_header *accept = http_find_header(&r->http, "accept");
         const struct http_header *ct = http_find_header(&r->http, "content-type");
         _cleanup_json_ cJSON *msg = NULL;
-        _cleanup_cjson_str_ char *compact = NULL;
+        _cleanup_free_ char *compact = NULL;
         const char *method;
 
         if (stream) {
@@ -449,7 +477,7 @@ static int handle_legacy(struct front_conn *c, struct front_request *r, bool str
                                                "Unsupported Media Type: Content-Type must be "
                                                "application/json",
                                                NULL);
-        msg = cJSON_ParseWithLength(r->body, r->body_len);
+        msg = parse_body(r->body, r->body_len, &compact);
         if (!msg)
                 return front_respond_rpc_error(c, r, 400, JSONRPC_PARSE_ERROR,
                                                "Parse error: the body is not valid JSON", NULL);
@@ -458,9 +486,6 @@ static int handle_legacy(struct front_conn *c, struct front_request *r, bool str
                                                "Invalid Request: not a JSON-RPC 2.0 message", NULL);
         method = json_get_string(msg, "method");
         snprintf(r->rpc_method, sizeof(r->rpc_method), "%s", method ? method : "(response)");
-        compact = cJSON_PrintUnformatted(msg);
-        if (!compact)
-                return -ENOMEM;
         return front_relay(c, r, RELAY_LEGACY_POST, compact, NULL);
 }
 

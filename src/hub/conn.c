@@ -124,9 +124,9 @@ static void conn_exchange_done(struct conn *c)
         (void)conn_update_events(c);
 }
 
-int conn_send(struct conn *c, cJSON *msg, bool final)
+int conn_send_payload(struct conn *c, cJSON *header, const char *payload, size_t plen, bool final)
 {
-        _cleanup_json_ cJSON *m = msg;
+        _cleanup_json_ cJSON *m = header;
         _cleanup_cjson_str_ char *line = NULL;
         size_t len;
         int r;
@@ -135,10 +135,17 @@ int conn_send(struct conn *c, cJSON *msg, bool final)
                 return -ENOMEM;
         if (c->finished)
                 return -EPIPE;
+        if (payload && !cJSON_AddTrueToObject(m, "body"))
+                return -ENOMEM;
         line = wire_print_line(m, &len);
         if (!line)
                 return -ENOMEM;
         r = buf_append(&c->out, line, len);
+        if (r >= 0 && payload) {
+                r = buf_append(&c->out, payload, plen);
+                if (r >= 0)
+                        r = buf_append(&c->out, "\n", 1);
+        }
         if (r < 0) {
                 log_warning("front connection %llu: output queue full, closing",
                             (unsigned long long)c->id);
@@ -158,39 +165,45 @@ int conn_send(struct conn *c, cJSON *msg, bool final)
         return 0;
 }
 
-int conn_send_json(struct conn *c, int status, const char *session, cJSON *body)
+int conn_send(struct conn *c, cJSON *msg, bool final)
 {
-        _cleanup_json_ cJSON *b = body;
-        cJSON *m = cJSON_CreateObject();
-
-        if (!m || !b)
-                goto oom;
-        cJSON_AddStringToObject(m, "t", "json");
-        cJSON_AddNumberToObject(m, "status", status);
-        if (session)
-                cJSON_AddStringToObject(m, "session", session);
-        cJSON_AddItemToObject(m, "body", TAKE_PTR(b));
-        return conn_send(c, m, true);
-oom:
-        cJSON_Delete(m);
-        hub_conn_close(c);
-        return -ENOMEM;
+        return conn_send_payload(c, msg, NULL, 0, final);
 }
 
-int conn_send_error(struct conn *c, int status, cJSON *body)
+/* A header line {"t":t,"status":..,"session":..,"body":true} and the body on its own line. */
+static int send_with_body(struct conn *c, const char *t, int status, const char *session,
+                          cJSON *body)
 {
         _cleanup_json_ cJSON *b = body;
+        _cleanup_cjson_str_ char *text = b ? cJSON_PrintUnformatted(b) : NULL;
         cJSON *m = cJSON_CreateObject();
 
-        if (!m || !b) {
+        if (!m || !text) {
                 cJSON_Delete(m);
                 hub_conn_close(c);
                 return -ENOMEM;
         }
-        cJSON_AddStringToObject(m, "t", "error");
-        cJSON_AddNumberToObject(m, "status", status);
-        cJSON_AddItemToObject(m, "body", TAKE_PTR(b));
-        return conn_send(c, m, true);
+        cJSON_AddStringToObject(m, "t", t);
+        if (status)
+                cJSON_AddNumberToObject(m, "status", status);
+        if (session)
+                cJSON_AddStringToObject(m, "session", session);
+        return conn_send_payload(c, m, text, strlen(text), true);
+}
+
+int conn_send_json(struct conn *c, int status, const char *session, cJSON *body)
+{
+        return send_with_body(c, "json", status, session, body);
+}
+
+int conn_send_error(struct conn *c, int status, cJSON *body)
+{
+        return send_with_body(c, "error", status, NULL, body);
+}
+
+int conn_send_health(struct conn *c, cJSON *body)
+{
+        return send_with_body(c, "health", 0, NULL, body);
 }
 
 int conn_send_simple(struct conn *c, const char *t)
@@ -266,16 +279,9 @@ static int conn_process_input(struct conn *c)
                                 case WIRE_OP_SSE:
                                         hub_route_legacy_open(c);
                                         break;
-                                case WIRE_OP_HEALTH: {
-                                        cJSON *m = cJSON_CreateObject();
-                                        if (m) {
-                                                cJSON_AddStringToObject(m, "t", "health");
-                                                cJSON_AddItemToObject(m, "body",
-                                                                      hub_state_json(c->hub));
-                                        }
-                                        (void)conn_send(c, m, true);
+                                case WIRE_OP_HEALTH:
+                                        (void)conn_send_health(c, hub_state_json(c->hub));
                                         break;
-                                }
                                 default:
                                         break;
                                 }

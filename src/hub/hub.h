@@ -109,6 +109,10 @@ int conn_send(struct conn *c, cJSON *msg, bool final);
 int conn_send_json(struct conn *c, int status, const char *session, cJSON *body);
 int conn_send_error(struct conn *c, int status, cJSON *body);
 int conn_send_simple(struct conn *c, const char *t);
+int conn_send_health(struct conn *c, cJSON *body);
+/* Header line (takes header; "body":true is added) then payload on its own line (compact
+ * JSON, no newline in it). */
+int conn_send_payload(struct conn *c, cJSON *header, const char *payload, size_t plen, bool final);
 
 /* ---- session.c ---- */
 struct session {

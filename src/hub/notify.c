@@ -546,9 +546,9 @@ static void forward_log_message(struct hub *h, struct upstream *u, cJSON *msg)
 
                 /* A client that set a level gets what it lets through; one that did not gets
                  * what its own request in flight here causes, at the default level. */
-                if (s->log_level >= 0 ? level > s->log_level
-                                      : !related || (h->upstream_log_level >= 0 &&
-                                                     level > session_log_level(s)))
+                if (s->log_level >= 0
+                        ? level > s->log_level
+                        : !related || (h->upstream_log_level >= 0 && level > session_log_level(s)))
                         continue;
                 if (related && (!s->get_stream || s->log_level < 0))
                         t = latest->target;

@@ -132,15 +132,8 @@ static int send_event(struct conn *c, uint32_t stream, uint32_t seq, const char 
                 snprintf(id, sizeof(id), "%" PRIu32 "-%" PRIu32, stream, seq);
                 cJSON_AddStringToObject(line, "id", id);
         }
-        if (data) {
-                cJSON *d = cJSON_ParseWithLength(data, len);
-                if (!d) {
-                        cJSON_Delete(line);
-                        return -EBADMSG;
-                }
-                cJSON_AddItemToObject(line, "data", d);
-        }
-        return conn_send(c, line, false);
+        /* The data goes as its own line, as recorded: no parse, no print. */
+        return conn_send_payload(c, line, data, len, false);
 }
 
 static void stream_detach(struct sse_stream *st, struct conn *c)
@@ -287,9 +280,14 @@ int hub_deliver(struct hub *h, const struct target *t, cJSON *msg, bool final)
                         if (!s) {
                                 /* No session (cannot happen after initialize): plain events. */
                                 cJSON *line = cJSON_CreateObject();
+                                _cleanup_json_ cJSON *m = msg;
+                                _cleanup_cjson_str_ char *text = cJSON_PrintUnformatted(m);
+                                if (!line || !text) {
+                                        cJSON_Delete(line);
+                                        return -ENOMEM;
+                                }
                                 cJSON_AddStringToObject(line, "t", "event");
-                                cJSON_AddItemToObject(line, "data", msg);
-                                if (conn_send(c, line, false) < 0)
+                                if (conn_send_payload(c, line, text, strlen(text), false) < 0)
                                         return -ENOTCONN;
                                 return final ? conn_send_simple(c, "end") : 0;
                         }
