@@ -41,7 +41,8 @@ PC_HUB   := libsystemd libcjson libcurl
 CFLAGS_FRONT := $(shell $(PKG_CONFIG) --cflags $(PC_FRONT))
 LIBS_FRONT   := $(shell $(PKG_CONFIG) --libs $(PC_FRONT))
 CFLAGS_HUB   := $(shell $(PKG_CONFIG) --cflags $(PC_HUB))
-LIBS_HUB     := $(shell $(PKG_CONFIG) --libs $(PC_HUB))
+# libcurl is dlopen()ed when a remote upstream needs it (src/hub/curl-dl.c): headers only.
+LIBS_HUB     := $(shell $(PKG_CONFIG) --libs libsystemd libcjson) -ldl
 
 ALL_CPPFLAGS := -D_GNU_SOURCE -DVERSION='"$(VERSION)"' -Isrc -Isrc/shared $(CPPFLAGS)
 ALL_CFLAGS   := -std=gnu17 $(OPT) $(WARNINGS) $(HARDEN) $(SAN) -MMD -MP $(CFLAGS_HUB) $(CFLAGS)
