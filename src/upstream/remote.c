@@ -298,6 +298,15 @@ static void xfer_done_cb(struct curl_glue_xfer *g, CURLcode result)
 
         if (!x->answer_seen)
                 answer_begin(x); /* no body came (202, 204, or an error) */
+        {
+                curl_off_t us = 0;
+                (void)curl_easy_getinfo(x->glue.easy, CURLINFO_TOTAL_TIME_T, &us);
+                upstream_log(r->u, LOG_DEBUG, "%s %s%s%.0f: %s, HTTP %ld, %.1f ms", x->http_method,
+                             x->method ? x->method : "", x->has_num_id ? " #" : "",
+                             x->has_num_id ? (double)x->num_id : 0.0,
+                             result == CURLE_OK ? "ok" : curl_easy_strerror(result), x->status,
+                             (double)us / 1000);
+        }
         /* Out of the list first: whatever the hook calls cannot free it under us. */
         curl_glue_remove(r->glue, &x->glue);
         if (x->linked) {
@@ -314,6 +323,14 @@ static void xfer_done_cb(struct curl_glue_xfer *g, CURLcode result)
         r->xfer_done(r, x, result);
 }
 
+/* libcurl's built-in CA bundle file, if it has one. */
+static const char *default_ca_file(CURL *e)
+{
+        char *p = NULL;
+
+        return curl_easy_getinfo(e, CURLINFO_CAINFO, &p) == CURLE_OK && p && *p ? p : NULL;
+}
+
 struct remote_xfer *remote_xfer_new(struct remote *r, int kind, const char *http_method,
                                     const char *url, long timeout_ms)
 {
@@ -326,6 +343,9 @@ struct remote_xfer *remote_xfer_new(struct remote *r, int kind, const char *http
                 return NULL;
         x->r = r;
         x->kind = kind;
+        x->http_method = strcmp(http_method, "GET") == 0    ? "GET"
+                         : strcmp(http_method, "POST") == 0 ? "POST"
+                                                            : "DELETE";
         x->retry_ms = -1;
         x->glue.done = xfer_done_cb;
         buf_init(&x->in, REMOTE_MAX_ERROR_BODY);
@@ -357,6 +377,13 @@ struct remote_xfer *remote_xfer_new(struct remote *r, int kind, const char *http
                     curl_easy_setopt(e, CURLOPT_POSTFIELDS, "") != CURLE_OK)
                         return remote_xfer_free(x);
         } else if (curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, http_method) != CURLE_OK)
+                return remote_xfer_free(x);
+        /* Verification stays on; only where the trusted certificates come from changes. With
+         * a CA directory set (Debian's libcurl has /etc/ssl/certs built in) libcurl does not
+         * cache the CA store and parses the whole bundle again for every new TLS connection,
+         * tens to hundreds of ms inside the loop. The bundle file alone is parsed once and
+         * kept by the multi handle (CURLOPT_CA_CACHE_TIMEOUT, 24 h). */
+        if (default_ca_file(e) && curl_easy_setopt(e, CURLOPT_CAPATH, NULL) != CURLE_OK)
                 return remote_xfer_free(x);
         for (size_t i = 0; u->cfg.headers && u->cfg.headers[i]; i++)
                 if (!header_is_managed(u->cfg.headers[i]) &&

@@ -42,7 +42,8 @@ struct remote_xfer {
         struct remote *r;
         struct remote_xfer *prev, *next; /* in r->xfers while in the multi */
         bool linked;
-        int kind; /* the transport's */
+        int kind;                /* the transport's */
+        const char *http_method; /* static string */
         char errbuf[CURL_ERROR_SIZE];
         struct curl_slist *headers;
         /* what we send */
