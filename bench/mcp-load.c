@@ -24,6 +24,12 @@
  * --hold-ms keeps the connections open that long after the RESULT line (so a
  * caller can sample the processes serving them), then DELETEs the sessions.
  *
+ * --transport sse speaks the legacy HTTP+SSE transport (protocol 2024-11-05)
+ * instead: each connection first GETs --path (default /sse) and keeps that
+ * stream open, takes the endpoint event, then POSTs every message there on a
+ * second keep-alive connection; the POST answers 2xx and the response arrives
+ * as an event on the stream (latency: from the POST to that event).
+ *
  * Exit status: 0 no failures, 1 failures or a runtime error, 2 usage.
  */
 #include <arpa/inet.h>
@@ -53,6 +59,13 @@
 #define LINGER_MS        1000 /* an SSE body still open this long after its response */
 #define MAX_CONNS        1024
 #define MAX_ERRORS_SHOWN 5
+#define ENDPOINT_MAX     1024
+#define EVENT_NAME_MAX   64
+
+enum transport {
+        TRANSPORT_HTTP, /* Streamable HTTP */
+        TRANSPORT_SSE,  /* legacy HTTP+SSE: GET stream + POST endpoint */
+};
 
 enum mode {
         MODE_CALL,
@@ -63,7 +76,8 @@ enum mode {
 
 static const char *arg_host = "127.0.0.1";
 static uint64_t arg_port = 8080;
-static const char *arg_path = "/mcp";
+static const char *arg_path = NULL; /* default /mcp, or /sse with --transport sse */
+static enum transport arg_transport = TRANSPORT_HTTP;
 static const char *arg_health_path = "/health";
 static const char *arg_key = NULL;
 static uint64_t arg_conns = 1;
@@ -179,6 +193,13 @@ struct worker {
         struct dbuf body, data;
         struct dbuf last_body; /* --print-body */
         int64_t next_id;
+        /* --transport sse: the GET stream, its unparsed bytes and the event being read */
+        struct conn s;
+        struct response sresp;
+        struct dbuf sbuf, sdata;
+        size_t spos;
+        char sevent[EVENT_NAME_MAX];
+        char endpoint[ENDPOINT_MAX]; /* path and query the messages are POSTed to */
 };
 
 static void report_error(struct worker *w, const char *what, const char *detail)
@@ -658,22 +679,23 @@ static int format_post(struct worker *w, char *buf, size_t size, const char *bod
 {
         struct conn *c = &w->c;
         size_t blen = strlen(body);
-        int n = snprintf(
-            buf, size,
-            "POST %s HTTP/1.1\r\n"
-            "Host: %s:%u\r\n"
-            "%s%s%s"
-            "Accept: application/json, text/event-stream\r\n"
-            "Content-Type: application/json\r\n"
-            "%s%s%s"
-            "%s%s%s"
-            "Content-Length: %zu\r\n"
-            "\r\n"
-            "%s",
-            arg_path, arg_host, (unsigned)arg_port, arg_key ? "Authorization: Bearer " : "",
-            arg_key ?: "", arg_key ? "\r\n" : "", c->proto[0] ? "MCP-Protocol-Version: " : "",
-            c->proto, c->proto[0] ? "\r\n" : "", c->session[0] ? "Mcp-Session-Id: " : "",
-            c->session, c->session[0] ? "\r\n" : "", blen, body);
+        int n =
+            snprintf(buf, size,
+                     "POST %s HTTP/1.1\r\n"
+                     "Host: %s:%u\r\n"
+                     "%s%s%s"
+                     "Accept: application/json, text/event-stream\r\n"
+                     "Content-Type: application/json\r\n"
+                     "%s%s%s"
+                     "%s%s%s"
+                     "Content-Length: %zu\r\n"
+                     "\r\n"
+                     "%s",
+                     arg_transport == TRANSPORT_SSE ? w->endpoint : arg_path, arg_host,
+                     (unsigned)arg_port, arg_key ? "Authorization: Bearer " : "", arg_key ?: "",
+                     arg_key ? "\r\n" : "", c->proto[0] ? "MCP-Protocol-Version: " : "", c->proto,
+                     c->proto[0] ? "\r\n" : "", c->session[0] ? "Mcp-Session-Id: " : "", c->session,
+                     c->session[0] ? "\r\n" : "", blen, body);
         if (n < 0 || (size_t)n >= size)
                 return -E2BIG;
         return n;
@@ -701,6 +723,195 @@ static int format_rpc(enum mode mode, int64_t id, char *buf, size_t size)
         return n;
 }
 
+/*
+ * --transport sse: reads the GET stream up to the end of the next event that carries data.
+ * Returns 0 with w->sevent (its type, "message" when it names none) and w->sdata, or -errno
+ * (-EPIPE when the stream ended); the stream connection is closed on an error.
+ */
+static int stream_event(struct worker *w)
+{
+        int r;
+
+        w->sevent[0] = '\0';
+        w->sdata.n = 0;
+        for (;;) {
+                const char *piece;
+                size_t n;
+                char *nl;
+
+                while (w->sbuf.n > w->spos &&
+                       (nl = memchr(w->sbuf.p + w->spos, '\n', w->sbuf.n - w->spos))) {
+                        char *line = w->sbuf.p + w->spos;
+                        size_t len = (size_t)(nl - line);
+
+                        w->spos += len + 1;
+                        if (len > 0 && line[len - 1] == '\r')
+                                len--;
+                        if (len == 0) {
+                                if (w->sdata.n > 0) {
+                                        if (!w->sevent[0])
+                                                snprintf(w->sevent, sizeof(w->sevent), "message");
+                                        return 0;
+                                }
+                                w->sevent[0] = '\0';
+                                continue;
+                        }
+                        if (len >= 5 && memcmp(line, "data:", 5) == 0) {
+                                const char *v = line + 5;
+                                size_t vlen = len - 5;
+                                if (vlen > 0 && *v == ' ')
+                                        v++, vlen--;
+                                r = w->sdata.n > 0 ? dbuf_append(&w->sdata, "\n", 1) : 0;
+                                if (r >= 0)
+                                        r = dbuf_append(&w->sdata, v, vlen);
+                                if (r < 0)
+                                        goto fail;
+                        } else if (len >= 6 && memcmp(line, "event:", 6) == 0) {
+                                const char *v = line + 6;
+                                size_t vlen = len - 6;
+                                if (vlen > 0 && *v == ' ')
+                                        v++, vlen--;
+                                snprintf(w->sevent, sizeof(w->sevent), "%.*s", (int)vlen, v);
+                        } /* id:, retry: and ":" comments carry nothing we use */
+                }
+                if (w->spos > 0) { /* keep only the unparsed tail */
+                        memmove(w->sbuf.p, w->sbuf.p + w->spos, w->sbuf.n - w->spos);
+                        w->sbuf.n -= w->spos;
+                        w->spos = 0;
+                }
+                r = body_next(&w->s, &w->sresp, &piece, &n);
+                if (r == 0)
+                        r = -EPIPE;
+                if (r >= 0)
+                        r = dbuf_append(&w->sbuf, piece, n);
+                if (r < 0)
+                        goto fail;
+        }
+fail:
+        conn_close(&w->s);
+        w->sbuf.n = w->spos = 0;
+        return r;
+}
+
+/* --transport sse: waits on the stream for the response with expect_id (sets o like exchange). */
+static int stream_wait(struct worker *w, int64_t expect_id, enum mode mode, bool want_msg,
+                       struct outcome *o)
+{
+        *o = (struct outcome){.status = 200};
+        while (!o->matched) {
+                int r = stream_event(w);
+                if (r < 0)
+                        return r;
+                if (strcmp(w->sevent, "message") == 0)
+                        check_message(w, w->sdata.p, w->sdata.n, expect_id, mode, o);
+                else
+                        w->other++;
+        }
+        if (o->good)
+                w->resp_sse++;
+        if (o->msg && (!want_msg || !o->good)) {
+                cJSON_Delete(o->msg);
+                o->msg = NULL;
+        }
+        return 0;
+}
+
+/*
+ * --transport sse: opens the GET stream and reads its endpoint event into w->endpoint (a
+ * relative URL is resolved against the stream's path; an absolute one must name our host).
+ */
+static int stream_open(struct worker *w)
+{
+        char req[REQ_MAX];
+        const char *e;
+        int n, r;
+
+        r = conn_open(&w->s);
+        if (r < 0)
+                return r;
+        w->sbuf.n = w->spos = 0;
+        n = snprintf(req, sizeof(req),
+                     "GET %s HTTP/1.1\r\nHost: %s:%u\r\n%s%s%sAccept: text/event-stream\r\n\r\n",
+                     arg_path, arg_host, (unsigned)arg_port,
+                     arg_key ? "Authorization: Bearer " : "", arg_key ?: "", arg_key ? "\r\n" : "");
+        if (n < 0 || (size_t)n >= sizeof(req))
+                return -E2BIG;
+        for (size_t off = 0; off < (size_t)n;) {
+                ssize_t k = send(w->s.fd, req + off, (size_t)n - off, MSG_NOSIGNAL);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        r = -errno;
+                        conn_close(&w->s);
+                        return r;
+                }
+                off += (size_t)k;
+        }
+        r = read_head(&w->s, &w->sresp, false);
+        if (r < 0) {
+                conn_close(&w->s);
+                return r;
+        }
+        w->framing[w->sresp.framing]++;
+        if (w->sresp.status != 200 || !w->sresp.sse) {
+                char note[96];
+                snprintf(note, sizeof(note), "GET %s: HTTP %d%s", arg_path, w->sresp.status,
+                         w->sresp.sse ? "" : ", not text/event-stream");
+                report_error(w, "stream", note);
+                conn_close(&w->s);
+                return -EPROTO;
+        }
+        do {
+                r = stream_event(w);
+                if (r < 0)
+                        return r;
+        } while (strcmp(w->sevent, "endpoint") != 0);
+
+        e = w->sdata.p;
+        if (strncmp(e, "http://", 7) == 0 || strncmp(e, "https://", 8) == 0) {
+                /* scheme://host[:port]/path: only our own host and port make sense here */
+                const char *hp = strstr(e, "://") + 3, *slash = strchr(hp, '/');
+                char want[128];
+                snprintf(want, sizeof(want), "%s:%u", arg_host, (unsigned)arg_port);
+                if (!slash || (size_t)(slash - hp) != strlen(want) ||
+                    strncmp(hp, want, strlen(want)) != 0) {
+                        report_error(w, "endpoint on another host", e);
+                        return -EPROTO;
+                }
+                e = slash;
+        }
+        if (e[0] == '/')
+                n = snprintf(w->endpoint, sizeof(w->endpoint), "%s", e);
+        else { /* relative to the stream's directory */
+                const char *last = strrchr(arg_path, '/');
+                n = snprintf(w->endpoint, sizeof(w->endpoint), "%.*s/%s",
+                             last ? (int)(last - arg_path) : 0, arg_path, e);
+        }
+        if (n < 0 || (size_t)n >= sizeof(w->endpoint) || strpbrk(w->endpoint, " \r\n")) {
+                report_error(w, "endpoint unusable", e);
+                return -EPROTO;
+        }
+        return 0;
+}
+
+/*
+ * Sends one JSON-RPC message and gets its response, over either transport: with sse the POST
+ * only has to be accepted (2xx) and the response with id comes on the stream. Returns like
+ * exchange(); a broken stream is -errno too.
+ */
+static int rpc_exchange(struct worker *w, const char *req, size_t req_len, int64_t id,
+                        enum mode mode, bool want_msg, struct outcome *o)
+{
+        int r;
+
+        if (arg_transport == TRANSPORT_HTTP)
+                return exchange(w, req, req_len, id, mode, want_msg, false, o);
+        r = exchange(w, req, req_len, -1, mode, false, false, o);
+        if (r < 0 || !o->good || id < 0)
+                return r;
+        return stream_wait(w, id, mode, want_msg, o);
+}
+
 /* Opens the connection and runs initialize + notifications/initialized on it. */
 static int session_start(struct worker *w)
 {
@@ -709,6 +920,13 @@ static int session_start(struct worker *w)
         uint64_t t0;
         int n, r;
 
+        if (arg_transport == TRANSPORT_SSE) {
+                r = stream_open(w);
+                if (r < 0) {
+                        report_error(w, "stream", strerror(-r));
+                        return r;
+                }
+        }
         r = conn_open(&w->c);
         if (r < 0) {
                 report_error(w, "connect", strerror(-r));
@@ -727,7 +945,7 @@ static int session_start(struct worker *w)
         if (n < 0)
                 return n;
         t0 = now_ns();
-        r = exchange(w, req, (size_t)n, 0, MODE_CALL, true, false, &o);
+        r = rpc_exchange(w, req, (size_t)n, 0, MODE_CALL, true, &o);
         if (r < 0) {
                 report_error(w, "initialize", strerror(-r));
                 return r;
@@ -739,9 +957,11 @@ static int session_start(struct worker *w)
         }
         w->init_ns = o.t_match - t0;
         const char *pv = json_get_string(json_get(o.msg, "result"), "protocolVersion");
-        snprintf(w->c.proto, sizeof(w->c.proto), "%s", pv ? pv : arg_protocol);
+        /* legacy SSE has no MCP-Protocol-Version header and no Mcp-Session-Id */
+        if (arg_transport == TRANSPORT_HTTP)
+                snprintf(w->c.proto, sizeof(w->c.proto), "%s", pv ? pv : arg_protocol);
         cJSON_Delete(o.msg);
-        if (!w->c.session[0])
+        if (!w->c.session[0] && arg_transport == TRANSPORT_HTTP)
                 report_error(w, "initialize", "no Mcp-Session-Id header, going on without one");
 
         if (w->c.fd < 0) {
@@ -754,7 +974,7 @@ static int session_start(struct worker *w)
                         "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
         if (n < 0)
                 return n;
-        r = exchange(w, req, (size_t)n, -1, MODE_CALL, false, false, &o);
+        r = rpc_exchange(w, req, (size_t)n, -1, MODE_CALL, false, &o);
         if (r < 0) {
                 report_error(w, "notifications/initialized", strerror(-r));
                 return r;
@@ -790,7 +1010,7 @@ static int session_request(struct worker *w, bool timed)
         if (n < 0)
                 return n;
         t0 = now_ns();
-        r = exchange(w, req, (size_t)n, id, arg_mode, false, false, &o);
+        r = rpc_exchange(w, req, (size_t)n, id, arg_mode, false, &o);
         if (r < 0) {
                 report_error(w, "request", strerror(-r));
                 if (timed)
@@ -921,7 +1141,9 @@ static void help(void)
         printf("Usage: mcp-load [OPTIONS]\n"
                "  --host ADDR         IPv4 address (default 127.0.0.1)\n"
                "  --port N            (default 8080)\n"
-               "  --path PATH         MCP endpoint (default /mcp)\n"
+               "  --path PATH         MCP endpoint (default /mcp; /sse with --transport sse)\n"
+               "  --transport T       http (Streamable HTTP) or sse (legacy HTTP+SSE: GET the\n"
+               "                      stream at --path, POST to its endpoint) (default http)\n"
                "  --health-path PATH  for --mode health-cold (default /health)\n"
                "  --key KEY           sent as Authorization: Bearer KEY\n"
                "  --conns C           concurrent connections, one thread each (default 1)\n"
@@ -945,6 +1167,7 @@ static int parse_argv(int argc, char **argv)
                 ARG_HOST = 0x100,
                 ARG_PORT,
                 ARG_PATH,
+                ARG_TRANSPORT,
                 ARG_HEALTH_PATH,
                 ARG_KEY,
                 ARG_CONNS,
@@ -965,6 +1188,7 @@ static int parse_argv(int argc, char **argv)
             {"host", required_argument, NULL, ARG_HOST},
             {"port", required_argument, NULL, ARG_PORT},
             {"path", required_argument, NULL, ARG_PATH},
+            {"transport", required_argument, NULL, ARG_TRANSPORT},
             {"health-path", required_argument, NULL, ARG_HEALTH_PATH},
             {"key", required_argument, NULL, ARG_KEY},
             {"conns", required_argument, NULL, ARG_CONNS},
@@ -999,6 +1223,14 @@ static int parse_argv(int argc, char **argv)
                         break;
                 case ARG_PATH:
                         arg_path = optarg;
+                        break;
+                case ARG_TRANSPORT:
+                        if (strcmp(optarg, "http") == 0 || strcmp(optarg, "streamable-http") == 0)
+                                arg_transport = TRANSPORT_HTTP;
+                        else if (strcmp(optarg, "sse") == 0)
+                                arg_transport = TRANSPORT_SSE;
+                        else
+                                r = -EINVAL;
                         break;
                 case ARG_HEALTH_PATH:
                         arg_health_path = optarg;
@@ -1067,6 +1299,8 @@ static int parse_argv(int argc, char **argv)
                 fprintf(stderr, "mcp-load: unexpected argument '%s'\n", argv[optind]);
                 return -EINVAL;
         }
+        if (!arg_path)
+                arg_path = arg_transport == TRANSPORT_SSE ? "/sse" : "/mcp";
         if (strlen(arg_args) > REQ_BODY_MAX / 2 || strlen(arg_tool) > 256 ||
             (arg_key && strlen(arg_key) > 512) || strlen(arg_path) > 512) {
                 fprintf(stderr, "mcp-load: an option value is too long\n");
@@ -1117,6 +1351,7 @@ int main(int argc, char **argv)
         for (uint64_t i = 0; i < arg_conns; i++) {
                 w[i].idx = (int)i;
                 w[i].c.fd = -EBADF;
+                w[i].s.fd = -EBADF;
                 w[i].next_id = 1;
                 r = lat_reserve(&w[i].lat, arg_requests ? arg_requests : 1);
                 if (r < 0) {
@@ -1157,9 +1392,10 @@ int main(int argc, char **argv)
         lat_sort(&init);
 
         uint64_t elapsed = t_end > t_start ? t_end - t_start : 0;
-        printf("RESULT name=%s mode=%s conns=%" PRIu64 " n=%" PRIu64 " ok=%" PRIu64
+        printf("RESULT name=%s mode=%s transport=%s conns=%" PRIu64 " n=%" PRIu64 " ok=%" PRIu64
                " fail=%" PRIu64,
-               name, mode_name(arg_mode), arg_conns, ok + fail, ok, fail);
+               name, mode_name(arg_mode), arg_transport == TRANSPORT_SSE ? "sse" : "http",
+               arg_conns, ok + fail, ok, fail);
         lat_print(stdout, "", &all);
         printf(" rps=%.0f elapsed_s=%.3f", elapsed ? (double)ok * 1e9 / (double)elapsed : 0,
                elapsed / 1e9);
@@ -1183,6 +1419,9 @@ int main(int argc, char **argv)
                 if (arg_mode != MODE_HEALTH_COLD && !arg_no_delete)
                         session_delete(&w[i]);
                 conn_close(&w[i].c);
+                conn_close(&w[i].s);
+                dbuf_done(&w[i].sbuf);
+                dbuf_done(&w[i].sdata);
                 lat_done(&w[i].lat);
                 lat_done(&w[i].ttfb);
                 dbuf_done(&w[i].body);
