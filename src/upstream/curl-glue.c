@@ -180,20 +180,26 @@ struct curl_glue *curl_glue_get(struct hub *h)
         if (!curl_global_done) {
                 /* Once per process, single-threaded, before the first handle. */
                 if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                        /* Also what the loader (src/hub/curl-dl.c) says without libcurl. */
                         log_error("curl_global_init() failed");
+                        errno = ELIBACC;
                         return NULL;
                 }
                 curl_global_done = true;
         }
         g = calloc(1, sizeof(*g));
-        if (!g)
+        if (!g) {
+                errno = ENOMEM;
                 return NULL;
+        }
         g->hub = h;
         r = sd_event_add_time(h->event, &g->timer, CLOCK_MONOTONIC, UINT64_MAX, TIMER_ACCURACY_USEC,
                               on_timer, g);
         if (r < 0) {
                 log_error_errno(r, "cannot add the curl timer: %m");
-                return glue_free(g);
+                glue_free(g);
+                errno = -r;
+                return NULL;
         }
         (void)sd_event_source_set_enabled(g->timer, SD_EVENT_OFF);
         (void)sd_event_source_set_description(g->timer, "curl-timer");
@@ -204,7 +210,9 @@ struct curl_glue *curl_glue_get(struct hub *h)
             curl_multi_setopt(g->multi, CURLMOPT_TIMERFUNCTION, timer_cb) != CURLM_OK ||
             curl_multi_setopt(g->multi, CURLMOPT_TIMERDATA, g) != CURLM_OK) {
                 log_error("cannot set up the curl multi handle");
-                return glue_free(g);
+                glue_free(g);
+                errno = ENOMEM;
+                return NULL;
         }
         log_debug("curl: %s", curl_version());
         h->curl = g;

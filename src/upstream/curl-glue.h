@@ -31,7 +31,8 @@ struct curl_glue_xfer {
         void (*done)(struct curl_glue_xfer *x, CURLcode result);
 };
 
-/* The hub's glue, made (and curl_global_init'ed) on the first call; NULL on failure. */
+/* The hub's glue, made (and curl_global_init'ed) on the first call; NULL with errno set
+ * on failure (ELIBACC: libcurl could not be loaded or initialized). */
 struct curl_glue *curl_glue_get(struct hub *h);
 void curl_glue_free(struct hub *h);
 

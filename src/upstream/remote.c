@@ -51,7 +51,7 @@ int remote_init(struct remote *r, struct upstream *u)
         r->u = u;
         r->glue = curl_glue_get(u->hub);
         if (!r->glue)
-                return -ENOMEM;
+                return errno > 0 ? -errno : -ENOMEM;
         r->url_shown = remote_url_shown(u->cfg.url);
         if (!r->url_shown)
                 return -ENOMEM;
