@@ -19,6 +19,7 @@
 
 #include "auth/auth.h"
 #include "json.h"
+#include "fileio.h"
 #include "mcp-limits.h"
 #include "macro.h"
 
@@ -258,95 +259,6 @@ int keyring_add_env(struct keyring *kr, const char *spec, auth_warn_cb warn, voi
         return added;
 }
 
-/*
- * Reads a whole file of at most max bytes, NUL-terminated. When the buffer
- * has to grow (the file changed under us, or is not a regular file), the old
- * one is wiped before it is freed: the key file holds secrets.
- */
-static int read_file_wiped(int fd, size_t max, char **ret, size_t *ret_len)
-{
-        struct stat st;
-        size_t alloc, len = 0;
-        char *data;
-        int r;
-
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode))
-                return -EISDIR;
-        if (S_ISREG(st.st_mode) && st.st_size > (off_t)max)
-                return -EFBIG;
-
-        /* Regular files: room for the NUL and one byte more, so EOF is seen without growing. */
-        alloc = S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : 4096;
-        data = malloc(alloc);
-        if (!data)
-                return -ENOMEM;
-
-        for (;;) {
-                ssize_t n;
-
-                if (len + 1 >= alloc) {
-                        size_t na = MIN(alloc * 2, max + 2);
-                        char *nd;
-
-                        if (alloc >= max + 2) {
-                                r = -EFBIG;
-                                goto fail;
-                        }
-                        /* Not realloc: the old block is wiped before it goes back to the heap. */
-                        nd = malloc(na);
-                        if (!nd) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
-                        memcpy(nd, data, len);
-                        explicit_bzero(data, len);
-                        free(data);
-                        data = nd;
-                        alloc = na;
-                }
-                n = read(fd, data + len, alloc - 1 - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        r = -errno;
-                        goto fail;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-                if (len > max) {
-                        r = -EFBIG;
-                        goto fail;
-                }
-        }
-        data[len] = '\0';
-        *ret = data;
-        *ret_len = len;
-        return 0;
-
-fail:
-        explicit_bzero(data, len);
-        free(data);
-        return r;
-}
-
-static void line_column(const char *text, size_t upto, unsigned *ret_line, unsigned *ret_col)
-{
-        unsigned line = 1, col = 1;
-
-        for (size_t i = 0; i < upto; i++) {
-                if (text[i] == '\n') {
-                        line++;
-                        col = 1;
-                } else
-                        col++;
-        }
-        *ret_line = line;
-        *ret_col = col;
-}
-
 /* A field name quoted back to the operator: visible ASCII only, bounded. */
 static void sanitize_name(const char *s, char *out, size_t outlen)
 {
@@ -521,7 +433,7 @@ int keyring_add_file(struct keyring *kr, const char *path, auth_warn_cb warn, vo
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
-        r = read_file_wiped(fd, KEYS_FILE_MAX, &data, &len);
+        r = file_read_all(fd, KEYS_FILE_MAX, &data, &len);
         if (r < 0)
                 return r;
 
@@ -542,7 +454,7 @@ int keyring_add_file(struct keyring *kr, const char *path, auth_warn_cb warn, vo
                 unsigned line, col;
                 size_t off =
                     end && end >= data && (size_t)(end - data) <= len ? (size_t)(end - data) : 0;
-                line_column(data, off, &line, &col);
+                text_line_column(data, off, &line, &col);
                 explicit_bzero(data, len);
                 free(data);
                 warnf(warn, userdata, "%s: line %u, column %u: invalid JSON%s", path, line, col,

@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "config/config.h"
 #include "json.h"
+#include "fileio.h"
 #include "mcp-limits.h"
 #include "macro.h"
 #include "sha256.h"
@@ -1018,21 +1019,6 @@ static bool is_json_space(char ch)
         return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
 }
 
-static void line_column(const char *text, size_t upto, unsigned *ret_line, unsigned *ret_col)
-{
-        unsigned line = 1, col = 1;
-
-        for (size_t i = 0; i < upto; i++) {
-                if (text[i] == '\n') {
-                        line++;
-                        col = 1;
-                } else
-                        col++;
-        }
-        *ret_line = line;
-        *ret_col = col;
-}
-
 static int set_error(char *err, size_t errlen, int r, const char *fmt, ...) _printf_(4, 5);
 static int set_error(char *err, size_t errlen, int r, const char *fmt, ...)
 {
@@ -1097,7 +1083,7 @@ int config_load_string(const char *text, size_t len, const char *path, struct co
                 unsigned line, col;
                 size_t off = end && end >= copy && end <= copy + len ? (size_t)(end - copy) : 0;
 
-                line_column(copy, off, &line, &col);
+                text_line_column(copy, off, &line, &col);
                 explicit_bzero(copy, len);
                 return set_error(err, errlen, -EBADMSG, "%s: line %u, column %u: invalid JSON%s",
                                  c.path, line, col, has_nul ? " (NUL character)" : "");
@@ -1116,76 +1102,6 @@ int config_load_string(const char *text, size_t len, const char *path, struct co
         }
         *ret = cfg;
         return 0;
-}
-
-/* Reads a whole file of at most max bytes; buffers are wiped before they are freed. */
-static int read_file(int fd, size_t max, char **ret, size_t *ret_len)
-{
-        struct stat st;
-        size_t alloc, len = 0;
-        char *data;
-        int r;
-
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode))
-                return -EISDIR;
-        if (S_ISREG(st.st_mode) && st.st_size > (off_t)max)
-                return -EFBIG;
-
-        /* Regular files: room for the NUL and one byte more, so EOF is seen without growing. */
-        alloc = S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : 4096;
-        data = malloc(alloc);
-        if (!data)
-                return -ENOMEM;
-
-        for (;;) {
-                ssize_t n;
-
-                if (len + 1 >= alloc) {
-                        size_t na = MIN(alloc * 2, max + 2);
-                        char *nd;
-
-                        if (alloc >= max + 2) {
-                                r = -EFBIG;
-                                goto fail;
-                        }
-                        /* Not realloc: the old block is wiped before it goes back to the heap. */
-                        nd = malloc(na);
-                        if (!nd) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
-                        memcpy(nd, data, len);
-                        explicit_bzero(data, len);
-                        free(data);
-                        data = nd;
-                        alloc = na;
-                }
-                n = read(fd, data + len, alloc - 1 - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        r = -errno;
-                        goto fail;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-                if (len > max) {
-                        r = -EFBIG;
-                        goto fail;
-                }
-        }
-        data[len] = '\0';
-        *ret = data;
-        *ret_len = len;
-        return 0;
-
-fail:
-        explicit_bzero(data, len);
-        free(data);
-        return r;
 }
 
 int config_load_file(const char *path, struct config *ret, char *err, size_t errlen,
@@ -1207,7 +1123,7 @@ int config_load_file(const char *path, struct config *ret, char *err, size_t err
                 r = -errno;
                 return set_error(err, errlen, r, "%s: cannot open: %s", path, strerror(-r));
         }
-        r = read_file(fd, CONFIG_FILE_MAX, &data, &len);
+        r = file_read_all(fd, CONFIG_FILE_MAX, &data, &len);
         if (r == -EFBIG)
                 return set_error(err, errlen, r, "%s: larger than %d bytes", path, CONFIG_FILE_MAX);
         if (r == -EISDIR)

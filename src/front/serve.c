@@ -352,16 +352,54 @@ static cJSON *parse_body(const char *body, size_t len, char **ret_line)
         return j;
 }
 
+/*
+ * The checks every POSTed message passes, on /mcp and on the legacy endpoint: a JSON
+ * Content-Type (415), valid JSON (400, -32700), one JSON-RPC message, not a batch (400,
+ * -32600). Returns 0 with *ret_msg and *ret_line (see parse_body) set, 1 when it answered.
+ */
+static int check_message(struct front_conn *c, struct front_request *r, cJSON **ret_msg,
+                         char **ret_line)
+{
+        const struct http_header *ct = http_find_header(&r->http, "content-type");
+        cJSON *msg;
+        const char *method;
+        int k;
+
+        if (!ct || !http_media_type_is(ct->value, ct->value_len, "application/json"))
+                k = front_respond_rpc_error(c, r, 415, MCP_ERROR_CONNECTION_CLOSED,
+                                            "Unsupported Media Type: Content-Type must be "
+                                            "application/json",
+                                            NULL);
+        else if (!(msg = parse_body(r->body, r->body_len, ret_line)))
+                k = front_respond_rpc_error(c, r, 400, JSONRPC_PARSE_ERROR,
+                                            "Parse error: the body is not valid JSON", NULL);
+        else if (cJSON_IsArray(msg) || jsonrpc_classify(msg) < 0) {
+                k = front_respond_rpc_error(c, r, 400, JSONRPC_INVALID_REQUEST,
+                                            cJSON_IsArray(msg)
+                                                ? "Invalid Request: batches are not supported"
+                                                : "Invalid Request: not a JSON-RPC 2.0 message",
+                                            NULL);
+                cJSON_Delete(msg);
+                free(*ret_line);
+                *ret_line = NULL;
+        } else {
+                method = json_get_string(msg, "method");
+                snprintf(r->rpc_method, sizeof(r->rpc_method), "%s",
+                         method ? method : "(response)");
+                *ret_msg = msg;
+                return 0;
+        }
+        return k < 0 ? k : 1;
+}
+
 /* Checks and relays POST /mcp. */
 static int handle_post(struct front_conn *c, struct front_request *r)
 {
         const struct http_header *accept = http_find_header(&r->http, "accept");
-        const struct http_header *ct = http_find_header(&r->http, "content-type");
         const struct http_header *pv = http_find_header(&r->http, "mcp-protocol-version");
         _cleanup_json_ cJSON *msg = NULL;
         _cleanup_free_ char *compact = NULL;
-        enum jsonrpc_kind kind;
-        const char *method;
+        int k;
 
         if (!accept || !http_accepts(accept->value, accept->value_len, "application/json") ||
             !http_accepts(accept->value, accept->value_len, "text/event-stream"))
@@ -369,27 +407,9 @@ static int handle_post(struct front_conn *c, struct front_request *r)
                     c, r, 406, MCP_ERROR_CONNECTION_CLOSED,
                     "Not Acceptable: Accept must list application/json and text/event-stream",
                     NULL);
-        if (!ct || !http_media_type_is(ct->value, ct->value_len, "application/json"))
-                return front_respond_rpc_error(c, r, 415, MCP_ERROR_CONNECTION_CLOSED,
-                                               "Unsupported Media Type: Content-Type must be "
-                                               "application/json",
-                                               NULL);
-        msg = parse_body(r->body, r->body_len, &compact);
-        if (!msg)
-                return front_respond_rpc_error(c, r, 400, JSONRPC_PARSE_ERROR,
-                                               "Parse error: the body is not valid JSON", NULL);
-        if (cJSON_IsArray(msg))
-                return front_respond_rpc_error(c, r, 400, JSONRPC_INVALID_REQUEST,
-                                               "Invalid Request: batches are not supported", NULL);
-        kind = jsonrpc_classify(msg);
-        if (kind < 0)
-                return front_respond_rpc_error(c, r, 400, JSONRPC_INVALID_REQUEST,
-                                               "Invalid Request: not a JSON-RPC 2.0 message", NULL);
-        method = json_get_string(msg, "method");
-        if (method)
-                snprintf(r->rpc_method, sizeof(r->rpc_method), "%s", method);
-        else
-                snprintf(r->rpc_method, sizeof(r->rpc_method), "(response)");
+        k = check_message(c, r, &msg, &compact);
+        if (k != 0)
+                return k < 0 ? k : 0;
         if (pv) {
                 char v[32];
                 header_copy(pv, v, sizeof(v));
@@ -456,10 +476,9 @@ static bool query_param(const struct http_request *h, const char *name, char *ou
 static int handle_legacy(struct front_conn *c, struct front_request *r, bool stream)
 {
         const struct http_header *accept = http_find_header(&r->http, "accept");
-        const struct http_header *ct = http_find_header(&r->http, "content-type");
         _cleanup_json_ cJSON *msg = NULL;
         _cleanup_free_ char *compact = NULL;
-        const char *method;
+        int k;
 
         if (stream) {
                 if (accept && !http_accepts(accept->value, accept->value_len, "text/event-stream"))
@@ -472,20 +491,9 @@ static int handle_legacy(struct front_conn *c, struct front_request *r, bool str
         if (!query_param(&r->http, "sessionId", r->legacy_session, sizeof(r->legacy_session)))
                 return front_respond_rpc_error(c, r, 400, MCP_ERROR_CONNECTION_CLOSED,
                                                "Bad Request: sessionId is required", NULL);
-        if (!ct || !http_media_type_is(ct->value, ct->value_len, "application/json"))
-                return front_respond_rpc_error(c, r, 415, MCP_ERROR_CONNECTION_CLOSED,
-                                               "Unsupported Media Type: Content-Type must be "
-                                               "application/json",
-                                               NULL);
-        msg = parse_body(r->body, r->body_len, &compact);
-        if (!msg)
-                return front_respond_rpc_error(c, r, 400, JSONRPC_PARSE_ERROR,
-                                               "Parse error: the body is not valid JSON", NULL);
-        if (jsonrpc_classify(msg) < 0)
-                return front_respond_rpc_error(c, r, 400, JSONRPC_INVALID_REQUEST,
-                                               "Invalid Request: not a JSON-RPC 2.0 message", NULL);
-        method = json_get_string(msg, "method");
-        snprintf(r->rpc_method, sizeof(r->rpc_method), "%s", method ? method : "(response)");
+        k = check_message(c, r, &msg, &compact);
+        if (k != 0)
+                return k < 0 ? k : 0;
         return front_relay(c, r, RELAY_LEGACY_POST, compact, NULL);
 }
 

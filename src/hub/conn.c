@@ -41,6 +41,18 @@ struct conn *hub_conn_get(struct hub *h, uint64_t id)
         return id ? hmap_get(&h->conns, id) : NULL;
 }
 
+/* Frees c alone: its loop sources, fd and buffers (no table, no stream). */
+void conn_free(struct conn *c)
+{
+        sd_event_source_disable_unref(c->source);
+        sd_event_source_disable_unref(c->defer);
+        safe_close(c->fd);
+        buf_done(&c->in);
+        buf_done(&c->out);
+        cJSON_Delete(c->envelope_json);
+        free(c);
+}
+
 void hub_conn_close(struct conn *c)
 {
         struct hub *h;
@@ -51,13 +63,7 @@ void hub_conn_close(struct conn *c)
         hmap_remove(&h->conns, c->id);
         stream_detach_conn(h, c);
         h->n_conns--;
-        sd_event_source_disable_unref(c->source);
-        sd_event_source_disable_unref(c->defer);
-        safe_close(c->fd);
-        buf_done(&c->in);
-        buf_done(&c->out);
-        cJSON_Delete(c->envelope_json);
-        free(c);
+        conn_free(c);
 }
 
 static int conn_flush(struct conn *c)
@@ -98,13 +104,7 @@ static void conn_exchange_done(struct conn *c)
         c->id = ++h->next_conn_id;
         if (hmap_put(&h->conns, c->id, c) < 0) {
                 h->n_conns--;
-                sd_event_source_disable_unref(c->source);
-                sd_event_source_disable_unref(c->defer);
-                safe_close(c->fd);
-                buf_done(&c->in);
-                buf_done(&c->out);
-                cJSON_Delete(c->envelope_json);
-                free(c);
+                conn_free(c);
                 return;
         }
         cJSON_Delete(c->envelope_json);

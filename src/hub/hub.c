@@ -394,16 +394,8 @@ static void hub_done(struct hub *h)
         size_t i = 0;
         void *v;
 
-        while (hmap_next(&h->conns, &i, NULL, &v)) {
-                struct conn *c = v;
-                sd_event_source_disable_unref(c->source);
-                sd_event_source_disable_unref(c->defer);
-                safe_close(c->fd);
-                buf_done(&c->in);
-                buf_done(&c->out);
-                cJSON_Delete(c->envelope_json);
-                free(c);
-        }
+        while (hmap_next(&h->conns, &i, NULL, &v))
+                conn_free(v);
         hmap_done(&h->conns);
         /* Freeing an upstream kills and reaps its child if it still runs. */
         for (size_t k = 0; k < h->n_upstreams; k++)

@@ -103,6 +103,7 @@ struct conn {
 
 int hub_listen_start(struct hub *h);
 void hub_conn_close(struct conn *c);
+void conn_free(struct conn *c);
 struct conn *hub_conn_get(struct hub *h, uint64_t id);
 /* Queue one wire line (takes msg). final: the exchange ends after it. */
 int conn_send(struct conn *c, cJSON *msg, bool final);

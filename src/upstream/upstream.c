@@ -393,15 +393,17 @@ static void become_ready(struct upstream *u)
 
 static void handshake_failed(struct upstream *u, const char *why)
 {
-        /* Already down: upstream_transport_down() has the real reason and handles it. */
-        if (u->transport_lost)
+        /* Already down: upstream_transport_down() has the real reason and handles it. And
+         * once only: failing the pending initialize below comes back here. */
+        if (u->transport_lost || u->state != UPSTREAM_STARTING)
                 return;
         upstream_log(u, LOG_ERR, "handshake failed: %s", why);
         set_last_error(u, why);
         /* Tear the transport down; upstream_transport_stopped() schedules the restart. */
         u->transport_up = false;
-        fail_all_pending(u, MCP_ERROR_CONNECTION_CLOSED, "Upstream handshake failed");
         u->state = UPSTREAM_BACKOFF;
+        u->startup_timer = sd_event_source_disable_unref(u->startup_timer);
+        fail_all_pending(u, MCP_ERROR_CONNECTION_CLOSED, "Upstream handshake failed");
         u->ops->stop(u);
 }
 

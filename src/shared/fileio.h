@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stddef.h>
+
+/*
+ * Reads all of fd, at most max bytes, into a malloc'd NUL-terminated buffer. A buffer that
+ * has to grow is wiped before it is freed (key files hold secrets). Returns 0, -EFBIG past
+ * max, -EISDIR, or -errno.
+ */
+int file_read_all(int fd, size_t max, char **ret, size_t *ret_len);
+/* The 1-based line and column of offset upto in text. */
+void text_line_column(const char *text, size_t upto, unsigned *ret_line, unsigned *ret_col);
