@@ -7,6 +7,12 @@
 # pipes, in interleaved rounds; prints medians side by side with the targets
 # and the peer figures of /work/shared/reference/peer-baseline.md.
 #
+# Then the remote sections: server-everything in streamableHttp (and legacy
+# sse) mode on 127.0.0.1, measured directly with mcp-load (--transport http or
+# sse) and through the proxy with the hub configured with it as its one
+# remote upstream, again in interleaved rounds; plus the hub's RSS with a
+# remote upstream (libcurl loaded), beside the stdio-only figure.
+#
 # Environment:
 #   BUILD               build directory with the binaries (default build)
 #   BENCH_ROUNDS        interleaved rounds of direct and proxy (default 5)
@@ -18,6 +24,11 @@
 #   BENCH_OUT           logs and raw RESULT lines (default bench/out/last)
 #   MCP_EVERYTHING      server-everything binary (default tests/node_modules/.bin/...)
 #   BENCH_LOG_LEVEL     MCP_LOG_LEVEL for hub and front (default: theirs)
+#   BENCH_REMOTE        remote sections: "http sse" (default), "http", "sse" or "" (none)
+#   BENCH_REMOTE_ROUNDS interleaved rounds per remote section (default BENCH_ROUNDS)
+#   BENCH_REMOTE_SEQ    sequential remote calls per round, after 10% warm-up (default 200)
+#   BENCH_REMOTE_CONC   remote calls per connection with 16 connections (default 20)
+#   BENCH_REMOTE_WARM   untimed calls warming each remote server up first (default 600)
 #
 # Exit status: 0 when every run completed without failed requests (a missed
 # target is reported, not an error); 1 on failed requests or a broken setup.
@@ -41,6 +52,15 @@ DIRECT_CONC_N=20000
 # each round spawns a new server; the proxy's upstream once, it lives through all rounds).
 WARM_N=${BENCH_WARM:-10000}
 HOLD_MS=1500
+REMOTE_KINDS=${BENCH_REMOTE-http sse}
+R_ROUNDS=${BENCH_REMOTE_ROUNDS:-$ROUNDS}
+R_SEQ=${BENCH_REMOTE_SEQ:-200}
+R_SEQ_W=$((R_SEQ / 10))
+R_CONC=${BENCH_REMOTE_CONC:-20}
+R_CONC_W=5
+R_WARM=${BENCH_REMOTE_WARM:-600}
+# server-everything has no option for its listen address: this preload binds it to 127.0.0.1
+LOOPBACK=$ROOT/tests/e2e/loopback-only.cjs
 KEY=benchkey
 OUT=${BENCH_OUT:-$ROOT/bench/out/last}
 EVERYTHING=${MCP_EVERYTHING:-$ROOT/tests/node_modules/.bin/mcp-server-everything}
@@ -89,6 +109,13 @@ if [[ -n $have_proxy ]] && ! command -v systemd-socket-activate >/dev/null; then
         err "systemd-socket-activate not found: measuring the direct side only"
         have_proxy=
 fi
+proxy_bins=$have_proxy # the stdio section may give up on its hub; the remote ones start their own
+if [[ -n $REMOTE_KINDS ]]; then
+        if ! command -v node >/dev/null || [[ ! -f $LOOPBACK ]]; then
+                err "no node or no $LOOPBACK: skipping the remote sections"
+                REMOTE_KINDS=
+        fi
+fi
 
 rm -rf "$OUT"
 mkdir -p "$OUT" || die "cannot create $OUT"
@@ -120,7 +147,7 @@ if [[ -n $have_proxy ]]; then
 fi
 
 # ---- processes: every one we start is recorded and stopped by PID ----
-hub_pid= ssa_pid= bg_pid= hello_pid=
+hub_pid= ssa_pid= bg_pid= hello_pid= remote_pid=
 upstream_pids=()
 
 is_running() { # a live process, not a zombie
@@ -149,11 +176,8 @@ children_of() {
         pgrep -P "$1" 2>/dev/null || true
 }
 
-cleanup() {
+stop_proxy() { # the front (socket activation and its fronts) and the hub started last
         local p fronts=()
-        trap - EXIT INT TERM
-        stop_pid "$bg_pid" 20
-        stop_pid "$hello_pid" 20
         if [[ -n $ssa_pid ]]; then
                 mapfile -t fronts < <(children_of "$ssa_pid")
                 stop_pid "$ssa_pid" 20
@@ -168,6 +192,16 @@ cleanup() {
                         kill -TERM "$p" 2>/dev/null
                 fi
         done
+        ssa_pid= hub_pid=
+        upstream_pids=()
+}
+
+cleanup() {
+        trap - EXIT INT TERM
+        stop_pid "$bg_pid" 20
+        stop_pid "$hello_pid" 20
+        stop_proxy
+        stop_pid "$remote_pid" 30
         rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -189,30 +223,47 @@ free_port() {
         return 1
 }
 
+listening_on() { # ADDR PORT: something listens on exactly ADDR:PORT
+        ss -Htln 2>/dev/null | awk '{ print $4 }' | grep -qxF "$1:$2"
+}
+
+listening_wildcard() { # PORT: something listens on PORT on every interface
+        ss -Htln 2>/dev/null | awk '{ print $4 }' | grep -Eqx "(\*|0\.0\.0\.0|\[::\]):$1"
+}
+
 record() { # ROUND < RESULT lines on stdin
         grep '^RESULT ' | sed "s/\$/ round=$1/" >>"$RESULTS"
 }
 
 # ---- the proxy: hub, then the front under socket activation ----
-start_proxy() {
-        local t0 i body
-        cat >"$TMP/config.json" <<EOF
+start_proxy() { # [TAG CONFIG]: the hub with CONFIG (default: server-everything over stdio)
+        local t0 i body sfx=${1:+-$1}
+        local sock=$TMP/hub$sfx.sock conf=$TMP/config$sfx.json hlog=$OUT/hub$sfx.log
+        local flog=$OUT/front$sfx.log
+        if (($# > 1)); then
+                printf '%s\n' "$2" >"$conf"
+        else
+                cat >"$conf" <<EOF
 {"mcpServers":{"everything":{"command":"$EVERYTHING","args":["stdio"]}}}
 EOF
+        fi
         t0=$(now_ms)
         (
-                export MCP_HUB_SOCKET=$TMP/hub.sock MCP_CONFIG_PATH=$TMP/config.json
+                export MCP_HUB_SOCKET=$sock MCP_CONFIG_PATH=$conf
                 [[ -n ${BENCH_LOG_LEVEL:-} ]] && export MCP_LOG_LEVEL=$BENCH_LOG_LEVEL
+                # remote upstreams are on 127.0.0.1: never through a proxy from the environment
+                unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+                export NO_PROXY='*' no_proxy='*'
                 exec "$HUB"
-        ) 2>>"$OUT/hub.log" </dev/null >/dev/null &
+        ) 2>>"$hlog" </dev/null >/dev/null &
         hub_pid=$!
         for ((i = 0; i < 100; i++)); do
-                [[ -S $TMP/hub.sock ]] && break
+                [[ -S $sock ]] && break
                 is_running "$hub_pid" || break
                 sleep 0.1
         done
-        [[ -S $TMP/hub.sock ]] || {
-                err "the hub did not create $TMP/hub.sock (see $OUT/hub.log)"
+        [[ -S $sock ]] || {
+                err "the hub did not create $sock (see $hlog)"
                 return 1
         }
 
@@ -221,12 +272,12 @@ EOF
                 return 1
         }
         (
-                export MCP_HUB_SOCKET=$TMP/hub.sock MCP_API_KEYS=$KEY:bench
+                export MCP_HUB_SOCKET=$sock MCP_API_KEYS=$KEY:bench
                 [[ -n ${BENCH_LOG_LEVEL:-} ]] && export MCP_LOG_LEVEL=$BENCH_LOG_LEVEL
                 env_args=(-E MCP_HUB_SOCKET -E MCP_API_KEYS)
                 [[ -n ${BENCH_LOG_LEVEL:-} ]] && env_args+=(-E MCP_LOG_LEVEL)
                 exec systemd-socket-activate --accept -l "127.0.0.1:$PORT" "${env_args[@]}" "$FRONT"
-        ) 2>>"$OUT/front.log" </dev/null >/dev/null &
+        ) 2>>"$flog" </dev/null >/dev/null &
         ssa_pid=$!
         for ((i = 0; i < 50; i++)); do
                 ss -Htln 2>/dev/null | awk '{ print $4 }' | grep -q "^127.0.0.1:$PORT\$" && break
@@ -234,7 +285,7 @@ EOF
                 sleep 0.1
         done
         is_running "$ssa_pid" || {
-                err "systemd-socket-activate exited (see $OUT/front.log)"
+                err "systemd-socket-activate exited (see $flog)"
                 return 1
         }
 
@@ -244,15 +295,15 @@ EOF
                         --warmup 0 --print-body --name probe 2>/dev/null | grep -v '^RESULT ')
                 if grep -Eq '"state" *: *"ready"' <<<"$body"; then
                         PROXY_READY_MS=$(($(now_ms) - t0))
-                        echo "$body" >"$OUT/health.json"
+                        echo "$body" >"$OUT/health$sfx.json"
                         mapfile -t upstream_pids < <(children_of "$hub_pid")
                         return 0
                 fi
                 is_running "$hub_pid" || break
                 sleep 0.2
         done
-        echo "$body" >"$OUT/health.json"
-        err "the upstream never became ready in /health (see $OUT/health.json, $OUT/hub.log)"
+        echo "$body" >"$OUT/health$sfx.json"
+        err "the upstream never became ready in /health (see $OUT/health$sfx.json, $hlog)"
         return 1
 }
 
@@ -368,6 +419,114 @@ run_proxy() { # ROUND
         fi
 }
 
+# ---- remote upstreams: server-everything over HTTP on 127.0.0.1 ----
+start_remote_server() { # MODE PORT: server-everything MODE (streamableHttp, sse) on 127.0.0.1:PORT
+        local mode=$1 port=$2 i
+        (
+                export PORT=$port
+                exec node -r "$LOOPBACK" "$EVERYTHING" "$mode"
+        ) >>"$OUT/remote-$mode.log" 2>&1 </dev/null &
+        remote_pid=$!
+        for ((i = 0; i < 300; i++)); do
+                if listening_wildcard "$port"; then
+                        err "server-everything $mode listens on every interface, not 127.0.0.1: stopped"
+                        stop_pid "$remote_pid" 10
+                        remote_pid=
+                        return 1
+                fi
+                listening_on 127.0.0.1 "$port" && return 0
+                is_running "$remote_pid" || break
+                sleep 0.1
+        done
+        err "server-everything $mode did not listen on 127.0.0.1:$port (see $OUT/remote-$mode.log)"
+        stop_pid "$remote_pid" 10
+        remote_pid=
+        return 1
+}
+
+remote_load() { # ROUND NAME ARGS...: one mcp-load run, recorded
+        local round=$1 name=$2 out rc
+        shift 2
+        out=$("$LOAD" "$@" --name "$name" 2>>"$OUT/load-remote.err")
+        rc=$?
+        record "$round" <<<"$out"
+        ((rc == 0)) || err "round $round: $name had failures (rc $rc, see $OUT/load-remote.err)"
+}
+
+remote_side() { # KIND SIDE ROUND: SIDE is direct (to the server) or proxy
+        local kind=$1 side=$2 round=$3 to
+        if [[ $side == direct ]]; then
+                to=(--port "$REMOTE_PORT" --transport "$kind")
+        else
+                to=(--port "$PORT" --key "$KEY")
+        fi
+        remote_load "$round" "r$side-$kind-call" "${to[@]}" --conns 1 --requests "$R_SEQ" \
+                --warmup "$R_SEQ_W"
+        remote_load "$round" "r$side-$kind-conc" "${to[@]}" --conns "$CONC_CONNS" \
+                --requests "$R_CONC" --warmup "$R_CONC_W"
+}
+
+hub_rss_result() { # NAME [EXTRA]: the hub's RSS figures as a RESULT line
+        echo "RESULT name=$1 hub_rss_kb=$(status_kb "$hub_pid" VmRSS)" \
+                "hub_hwm_kb=$(status_kb "$hub_pid" VmHWM)" \
+                "hub_anon_kb=$(status_kb "$hub_pid" RssAnon) ${2:-}" >>"$RESULTS"
+}
+
+# One section: the server, warmed up directly; the hub with it as its only upstream
+# ("remote", so its tools keep their names); interleaved rounds of both sides.
+remote_section() { # KIND: http (streamableHttp at /mcp) or sse (legacy, stream at /sse)
+        local kind=$1 mode path proxied= r
+        case $kind in
+        http) mode=streamableHttp path=/mcp ;;
+        sse) mode=sse path=/sse ;;
+        *)
+                err "unknown remote kind '$kind' in BENCH_REMOTE"
+                return 1
+                ;;
+        esac
+        REMOTE_PORT=$(free_port) || {
+                err "no free port"
+                return 1
+        }
+        start_remote_server "$mode" "$REMOTE_PORT" || return 1
+        echo "RESULT name=remote-$kind port=$REMOTE_PORT" >>"$RESULTS"
+        "$LOAD" --port "$REMOTE_PORT" --transport "$kind" --requests "$R_WARM" --warmup 0 \
+                --name "rdirect-$kind-warmup" >"$OUT/warmup-remote-$kind.txt" 2>>"$OUT/load-remote.err" ||
+                err "the warm-up of server-everything $mode had failures (see $OUT/load-remote.err)"
+        if [[ -n $proxy_bins ]] && start_proxy "remote-$kind" \
+                "{\"mcpServers\":{\"remote\":{\"url\":\"http://127.0.0.1:$REMOTE_PORT$path\",\"transport\":\"$kind\"}}}"; then
+                proxied=1
+                sleep 0.5
+                hub_rss_result "hub-idle-$kind" "ready_ms=$PROXY_READY_MS"
+                "$LOAD" --port "$PORT" --key "$KEY" --requests $((R_WARM / 4)) --warmup 0 \
+                        --name "rproxy-$kind-warmup" >>"$OUT/warmup-remote-$kind.txt" \
+                        2>>"$OUT/load-remote.err" ||
+                        err "the warm-up through the proxy ($kind upstream) had failures"
+        fi
+        for ((r = 1; r <= R_ROUNDS; r++)); do
+                echo "bench: remote $kind round $r/$R_ROUNDS" >&2
+                if ((r % 2)) || [[ -z $proxied ]]; then
+                        remote_side "$kind" direct "$r"
+                        [[ -n $proxied ]] && remote_side "$kind" proxy "$r"
+                else
+                        remote_side "$kind" proxy "$r"
+                        remote_side "$kind" direct "$r"
+                fi
+                if [[ -n $proxied ]] && ! is_running "$hub_pid"; then
+                        err "the hub ($kind upstream) died during round $r (see $OUT/hub-remote-$kind.log)"
+                        proxied=
+                fi
+                if ! is_running "$remote_pid"; then
+                        err "server-everything $mode died during round $r (see $OUT/remote-$mode.log)"
+                        break
+                fi
+        done
+        [[ -n $proxied ]] && hub_rss_result "hub-peak-$kind"
+        stop_proxy
+        stop_pid "$remote_pid" 30
+        remote_pid=
+}
+
 # ---- main ----
 t_begin=$(now_ms)
 load_begin=$(cut -d' ' -f1 /proc/loadavg)
@@ -414,6 +573,18 @@ if [[ -n $have_proxy ]]; then
                 "hub_hwm_kb=$(status_kb "$hub_pid" VmHWM)" \
                 "hub_anon_kb=$(status_kb "$hub_pid" RssAnon) upstream_hwm_kb=$up_hwm" >>"$RESULTS"
 fi
+t_stdio=$((($(now_ms) - t_begin) / 1000))
+load_stdio=$(cut -d' ' -f1 /proc/loadavg)
+stop_proxy
+stop_pid "$hello_pid" 20
+hello_pid=
+
+declare -A t_remote=()
+for kind in $REMOTE_KINDS; do
+        t0=$(now_ms)
+        remote_section "$kind"
+        t_remote[$kind]=$((($(now_ms) - t0) / 1000))
+done
 t_total=$((($(now_ms) - t_begin) / 1000))
 load_end=$(cut -d' ' -f1 /proc/loadavg)
 
@@ -432,9 +603,11 @@ med() { # NAME FIELD: median over rounds, or "-"
                 END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2];
                       else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
-sum_field() { # FIELD: summed over every RESULT line
-        awk -v f="$1" '$1 == "RESULT" { for (i = 2; i <= NF; i++) {
-                eq = index($i, "="); if (substr($i, 1, eq - 1) == f) s += substr($i, eq + 1) } }
+sum_field() { # FIELD [NAME-REGEX]: summed over every RESULT line (whose name matches)
+        awk -v f="$1" -v re="${2:-}" '$1 == "RESULT" {
+                if (re != "" && $2 !~ ("^name=" re)) next
+                for (i = 2; i <= NF; i++) {
+                        eq = index($i, "="); if (substr($i, 1, eq - 1) == f) s += substr($i, eq + 1) } }
                 END { print s + 0 }' "$RESULTS"
 }
 calc() { # awk expression over numbers; "-" when an operand is missing
@@ -483,10 +656,70 @@ ratioq=$(calc "printf \"x%.2f\", $pqrps / $dqrps" "$pqrps" "$dqrps")
 ratioc=$(calc "printf \"x%.2f\", $pcrps / $dcrps" "$pcrps" "$dcrps")
 
 row() { printf '%-40s | %-16s | %-14s | %-20s | %s\n' "$@"; }
+
+# The table of one remote section, same columns: proxy, direct to the server, overhead.
+remote_report() { # KIND
+        local k=$1 title dlabel how port
+        local p50 d50 p90 d90 p99 d99 prps drps pq dq pq50 pq99 dq50 dq99 pi di ready idle peak anon f
+        case $k in
+        http)
+                title="remote (Streamable HTTP): server-everything streamableHttp"
+                dlabel="direct HTTP" how="mcp-load -> 127.0.0.1 -> its /mcp (POST, SSE answers)"
+                ;;
+        sse)
+                title="remote (legacy SSE): server-everything sse"
+                dlabel="direct SSE"
+                how="mcp-load --transport sse -> GET /sse, POST to its endpoint, answers on the stream"
+                ;;
+        esac
+        port=$(med "remote-$k" port)
+        p50=$(med "rproxy-$k-call" p50_us) d50=$(med "rdirect-$k-call" p50_us)
+        p90=$(med "rproxy-$k-call" p90_us) d90=$(med "rdirect-$k-call" p90_us)
+        p99=$(med "rproxy-$k-call" p99_us) d99=$(med "rdirect-$k-call" p99_us)
+        prps=$(med "rproxy-$k-call" rps) drps=$(med "rdirect-$k-call" rps)
+        pq=$(med "rproxy-$k-conc" rps) dq=$(med "rdirect-$k-conc" rps)
+        pq50=$(med "rproxy-$k-conc" p50_us) pq99=$(med "rproxy-$k-conc" p99_us)
+        dq50=$(med "rdirect-$k-conc" p50_us) dq99=$(med "rdirect-$k-conc" p99_us)
+        pi=$(med "rproxy-$k-call" init_p50_us) di=$(med "rdirect-$k-call" init_p50_us)
+        ready=$(med "hub-idle-$k" ready_ms)
+        idle=$(med "hub-idle-$k" hub_rss_kb) peak=$(med "hub-peak-$k" hub_hwm_kb)
+        anon=$(med "hub-peak-$k" hub_anon_kb)
+        f=$(sum_field fail "r(proxy|direct)-$k-")
+        echo
+        echo "$title on 127.0.0.1:$port, medians of $R_ROUNDS interleaved rounds (${t_remote[$k]:-?}s)"
+        echo "proxy = mcp-load -> systemd-socket-activate --accept -> mcp-proxy -> hub -> libcurl -> the server"
+        echo "direct = $how"
+        echo
+        row "metric" "proxy" "$dlabel" "overhead / ratio" "notes"
+        row "----------------------------------------" "----------------" "--------------" "--------------------" "------------------------"
+        row "tools/call p50 (us), 1 conn sequential" "$(num "$p50")" "$(num "$d50")" \
+                "$(calc "printf \"%+.0f us (x%.2f)\", $p50 - $d50, $p50 / $d50" "$p50" "$d50")" \
+                "$R_SEQ calls a round"
+        row "tools/call p90 (us)" "$(num "$p90")" "$(num "$d90")" \
+                "$(calc "printf \"%+.0f us\", $p90 - $d90" "$p90" "$d90")" "-"
+        row "tools/call p99 (us)" "$(num "$p99")" "$(num "$d99")" \
+                "$(calc "printf \"%+.0f us\", $p99 - $d99" "$p99" "$d99")" "-"
+        row "tools/call sequential (req/s)" "$(num "$prps")" "$(num "$drps")" \
+                "$(calc "printf \"x%.2f\", $prps / $drps" "$prps" "$drps")" "-"
+        row "tools/call 16 conc (req/s)" "$(num "$pq")" "$(num "$dq")" \
+                "$(calc "printf \"x%.2f\", $pq / $dq" "$pq" "$dq")" "16 x $R_CONC calls a round"
+        row "tools/call 16 conc p50 / p99 (us)" "$(num "$pq50") / $(num "$pq99")" \
+                "$(num "$dq50") / $(num "$dq99")" "" "proxy: one upstream session"
+        row "initialize p50 (us)" "$(num "$pi")" "$(num "$di")" "" "proxy: incl. front exec"
+        row "ready (ms): hub start -> upstream ready" "$(num "$ready")" "-" "" "-"
+        row "hub RSS idle -> peak (MB), this remote" "$(mb "$idle") -> $(mb "$peak")" "-" \
+                "anon $(mb "$anon") MB" "libcurl loaded (dlopen)"
+        row "failed requests (this section)" "$f" "" "" "0"
+        if grep -q "take turns" "$OUT/hub-remote-$k.log" 2>/dev/null; then
+                echo "note: the server asks its clients things (roots/list), so the hub lets requests of"
+                echo "different client sessions take turns on its one upstream session: the 16 connections"
+                echo "through the proxy are served one session's request at a time (direct: 16 server sessions)."
+        fi
+}
 {
         echo
-        echo "mcp-proxy bench: tools/call echo {\"message\":\"hello\"} to server-everything, medians of $ROUNDS interleaved rounds (${t_total}s)"
-        echo "load average $load_begin at the start, $load_end at the end, on $(nproc) CPUs (above ~1 per CPU the figures are noisy)"
+        echo "mcp-proxy bench: tools/call echo {\"message\":\"hello\"} to server-everything, medians of $ROUNDS interleaved rounds (${t_stdio}s)"
+        echo "load average $load_begin at the start, $load_stdio at the end, on $(nproc) CPUs (above ~1 per CPU the figures are noisy)"
         echo "proxy = mcp-load -> 127.0.0.1 -> systemd-socket-activate --accept -> mcp-proxy -> hub -> stdio; direct = stdio-direct on the server's pipes"
         echo
         row "metric" "proxy" "direct stdio" "overhead / ratio" "peers (peer-baseline.md)"
@@ -506,17 +739,24 @@ row() { printf '%-40s | %-16s | %-14s | %-20s | %s\n' "$@"; }
         row "cold floor p50 / p99 (us), ttfb p50" "$(num "$floor50") / $(num "$floor99")" "-" "ttfb $(num "$floorttfb")" "(ssa + exec of a libc-only C responder)"
         row "initialize p50 (us), incl. front exec" "$(num "$init50")" "-" "" "23843, 277325"
         row "ready (ms): start -> upstream ready" "$(num "$pready")" "$(num "$dready")" "" "842, 743"
-        row "hub RSS idle -> peak (MB)" "$(mb "$hub_idle") -> $(mb "$hub_peak")" "-" "anon $(mb "$hub_anon") MB" "99->246, 134->296"
+        row "hub RSS idle -> peak (MB), stdio only" "$(mb "$hub_idle") -> $(mb "$hub_peak")" "-" "anon $(mb "$hub_anon") MB" "99->246, 134->296"
         row "front RSS peak (MB, max of 16)" "$(mb "$front_hwm")" "-" "anon $(mb "$front_anon") MB" "(one process)"
         row "upstream RSS peak (MB, not counted)" "$(mb "$up_proxy")" "$(mb "$up_direct")" "" "118, 120"
         row "failed requests (all runs)" "$fails" "" "reconnects $reconn, lingers $lingers" "0"
+        for kind in $REMOTE_KINDS; do
+                remote_report "$kind"
+        done
         echo
         echo "targets (issue):"
         t1=$(calc "print (($pc50 - $dc50 <= 100) ? \"PASS\" : \"MISS\")" "$pc50" "$dc50")
         t2=$(calc "print (($hub_peak <= 8192) ? \"PASS\" : \"MISS\")" "$hub_peak")
         t3=$(calc "print (($front_hwm <= 2048) ? \"PASS\" : \"MISS\")" "$front_hwm")
         printf '  %-4s proxy overhead on tools/call p50 <= 100 us over direct stdio: %s\n' "$t1" "$over50"
-        printf '  %-4s hub RSS <= 8 MB: peak %s MB (VmHWM; idle %s MB)\n' "$t2" "$(mb "$hub_peak")" "$(mb "$hub_idle")"
+        printf '  %-4s hub RSS <= 8 MB, stdio-only hub: peak %s MB (VmHWM; idle %s MB)\n' "$t2" "$(mb "$hub_peak")" "$(mb "$hub_idle")"
+        for kind in $REMOTE_KINDS; do
+                printf '  %-4s hub RSS with a %s remote upstream (libcurl loaded): peak %s MB (idle %s MB)\n' \
+                        "info" "$kind" "$(mb "$(med "hub-peak-$kind" hub_hwm_kb)")" "$(mb "$(med "hub-idle-$kind" hub_rss_kb)")"
+        done
         printf '  %-4s front RSS <= 2 MB: peak %s MB (VmHWM, largest of the fronts)\n' "$t3" "$(mb "$front_hwm")"
         echo
         echo "peers: Node proxies add 600-800 us p50 per call, serve 2-3k req/s and hold 150-300 MB RSS"
@@ -527,6 +767,11 @@ row() { printf '%-40s | %-16s | %-14s | %-20s | %s\n' "$@"; }
         echo "tools/list through the proxy is answered from the hub's aggregated catalogue, not forwarded."
         echo "cold = new TCP connection per GET /health: systemd-socket-activate forks and execs one front"
         echo "per connection; the floor is the same for bench/http-hello, a libc-only C responder."
+        if [[ -n $REMOTE_KINDS ]]; then
+                echo "remote: the server is warmed up with $R_WARM direct calls (BENCH_REMOTE_WARM) and $((R_WARM / 4))"
+                echo "through the proxy; both sides then call the same server process, round after round."
+        fi
+        echo "whole run ${t_total}s; load average $load_begin at the start, $load_end at the end."
         echo "raw RESULT lines and logs: $OUT"
 } | tee "$OUT/table.txt"
 
