@@ -110,6 +110,13 @@ if [[ -n $have_proxy ]] && ! command -v systemd-socket-activate >/dev/null; then
         have_proxy=
 fi
 proxy_bins=$have_proxy # the stdio section may give up on its hub; the remote ones start their own
+kinds=$REMOTE_KINDS REMOTE_KINDS=
+for kind in $kinds; do
+        case $kind in
+        http | sse) REMOTE_KINDS+="${REMOTE_KINDS:+ }$kind" ;;
+        *) err "unknown remote kind '$kind' in BENCH_REMOTE (http, sse): skipped" ;;
+        esac
+done
 if [[ -n $REMOTE_KINDS ]]; then
         if ! command -v node >/dev/null || [[ ! -f $LOOPBACK ]]; then
                 err "no node or no $LOOPBACK: skipping the remote sections"
@@ -147,7 +154,8 @@ if [[ -n $have_proxy ]]; then
 fi
 
 # ---- processes: every one we start is recorded and stopped by PID ----
-hub_pid= ssa_pid= bg_pid= hello_pid= remote_pid=
+hub_pid= ssa_pid= bg_pid= hello_pid=
+remote_pid=""
 upstream_pids=()
 
 is_running() { # a live process, not a zombie
@@ -192,7 +200,7 @@ stop_proxy() { # the front (socket activation and its fronts) and the hub starte
                         kill -TERM "$p" 2>/dev/null
                 fi
         done
-        ssa_pid= hub_pid=
+        ssa_pid="" hub_pid=""
         upstream_pids=()
 }
 
@@ -422,10 +430,8 @@ run_proxy() { # ROUND
 # ---- remote upstreams: server-everything over HTTP on 127.0.0.1 ----
 start_remote_server() { # MODE PORT: server-everything MODE (streamableHttp, sse) on 127.0.0.1:PORT
         local mode=$1 port=$2 i
-        (
-                export PORT=$port
-                exec node -r "$LOOPBACK" "$EVERYTHING" "$mode"
-        ) >>"$OUT/remote-$mode.log" 2>&1 </dev/null &
+        env PORT="$port" node -r "$LOOPBACK" "$EVERYTHING" "$mode" \
+                >>"$OUT/remote-$mode.log" 2>&1 </dev/null &
         remote_pid=$!
         for ((i = 0; i < 300; i++)); do
                 if listening_wildcard "$port"; then
@@ -475,14 +481,10 @@ hub_rss_result() { # NAME [EXTRA]: the hub's RSS figures as a RESULT line
 # One section: the server, warmed up directly; the hub with it as its only upstream
 # ("remote", so its tools keep their names); interleaved rounds of both sides.
 remote_section() { # KIND: http (streamableHttp at /mcp) or sse (legacy, stream at /sse)
-        local kind=$1 mode path proxied= r
+        local kind=$1 mode path proxied='' r
         case $kind in
         http) mode=streamableHttp path=/mcp ;;
         sse) mode=sse path=/sse ;;
-        *)
-                err "unknown remote kind '$kind' in BENCH_REMOTE"
-                return 1
-                ;;
         esac
         REMOTE_PORT=$(free_port) || {
                 err "no free port"
