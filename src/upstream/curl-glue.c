@@ -145,7 +145,10 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 
         if (timeout_ms < 0)
                 return sd_event_source_set_enabled(g->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-        if (sd_event_source_set_time(g->timer, now_usec() + (uint64_t)timeout_ms * 1000) < 0 ||
+        /* "Now" must be a time already past: a timer due now with 1 ms accuracy may wait
+         * that millisecond, which every POST would then pay. */
+        if (sd_event_source_set_time(
+                g->timer, timeout_ms == 0 ? 1 : now_usec() + (uint64_t)timeout_ms * 1000) < 0 ||
             sd_event_source_set_enabled(g->timer, SD_EVENT_ONESHOT) < 0)
                 return -1;
         return 0;
