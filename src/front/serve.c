@@ -287,8 +287,9 @@ static int handle_health(struct front_conn *c, struct front_request *r)
                 cJSON_AddStringToObject(o, "status", "healthy");
         if (detail && state) {
                 cJSON *st = cJSON_Parse(state);
-                static const char *const keys[] = {"upstreams", "collisions", "sessions", "tools",
-                                                   "uptime_seconds"};
+                static const char *const keys[] = {
+                    "upstreams", "collisions", "sessions",           "tools",
+                    "prompts",   "resources",  "resource_templates", "uptime_seconds"};
                 if (r->client)
                         cJSON_AddStringToObject(o, "client", r->client);
                 for (size_t i = 0; st && i < ELEMENTSOF(keys); i++) {

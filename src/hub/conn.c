@@ -95,7 +95,7 @@ static void conn_exchange_done(struct conn *c)
 {
         struct hub *h = c->hub;
 
-        if (c->read_eof || h->shutting_down) {
+        if (c->read_eof || c->close_after || h->shutting_down) {
                 hub_conn_close(c);
                 return;
         }
@@ -223,6 +223,8 @@ int conn_send_simple(struct conn *c, const char *t)
 
 static void conn_protocol_error(struct conn *c, const char *what)
 {
+        /* What follows on this connection cannot be trusted to be framed right. */
+        c->close_after = true;
         log_error("front connection %llu: %s, closing", (unsigned long long)c->id, what);
         (void)conn_send_error(c, 400, jsonrpc_error_new(NULL, JSONRPC_INVALID_REQUEST, what, NULL));
 }

@@ -97,6 +97,7 @@ struct conn {
         bool streaming; /* an "sse" line was sent */
         bool finished;  /* the final line is queued: close once flushed */
         bool read_eof;
+        bool close_after; /* a protocol error: close once the answer is out */
         char session[65]; /* the session whose stream this conn carries, if any */
         uint32_t stream;  /* that stream's id, 0 if none */
 };

@@ -107,8 +107,13 @@ static void forward(struct conn *c, struct session *s, struct upstream *u, cJSON
         }
         exchange_target(c, s, &t);
         r = upstream_call(u, m, id, &t, method);
-        if (r < 0) {
-                snprintf(err, sizeof(err), "Upstream '%s' is not available (%s)", u->name,
+        if (r == -ENOBUFS) {
+                snprintf(err, sizeof(err), "Upstream '%s' is busy: too many requests waiting",
+                         u->name);
+                reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);
+        } else if (r < 0) {
+                snprintf(err, sizeof(err), "Upstream '%s' is not available (%s%s)", u->name,
+                         r == -EAGAIN ? "state: " : "",
                          r == -EAGAIN ? upstream_state_to_string(u->state) : strerror(-r));
                 reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);
         }

@@ -2,10 +2,12 @@
 /*
  * The front <-> hub wire.
  *
- * One UNIX stream connection per HTTP exchange (a POST, a GET stream, a
- * DELETE, a health query). Framing in both directions: newline-delimited
- * compact JSON, one object per line (cJSON escapes newlines in strings, so
- * a line never contains a raw '\n'). Readable with socat:
+ * One UNIX stream connection per front process, reused by its exchanges one
+ * at a time (a POST, a GET stream, a DELETE, a health query): an exchange
+ * starts with an envelope and ends with a final line from the hub. Framing
+ * in both directions: newline-delimited compact JSON, one object per line
+ * (cJSON escapes newlines in strings, so a line never contains a raw '\n').
+ * Readable with socat:
  *
  *   socat - UNIX-CONNECT:/run/mcp-proxy/hub.sock
  *
@@ -20,26 +22,29 @@
  *   sse     the client accepts text/event-stream
  *   lei     Last-Event-ID header (get), if any
  *   legacy  a POST to a legacy session's message endpoint
- * For op=post, the second line is the JSON-RPC message, re-printed compact.
+ * For op=post, the second line is the JSON-RPC message: the request body as
+ * it came, any raw CR/LF (only possible between JSON tokens) made spaces.
  *
- * Hub -> front, one line each:
- *   {"t":"json","status":200,"session":"<id>","body":{...}}
+ * Hub -> front, one line each. A line with "body":true is followed by its
+ * payload on the next line (compact JSON), which the front passes on without
+ * parsing it:
+ *   {"t":"json","status":200,"session":"<id>","body":true} + payload line
  *        The answer: one JSON body with this HTTP status (the session id, if
  *        set, goes into Mcp-Session-Id). Ends the exchange.
  *   {"t":"accepted"}                 202, no body. Ends the exchange.
  *   {"t":"ok"}                       200, no body (DELETE). Ends the exchange.
  *   {"t":"sse","session":"<id>"}     Start an SSE response (200,
  *        text/event-stream); "event" lines follow until "end" or EOF.
- *   {"t":"event","id":"<stream>-<seq>","data":{...}}
- *        One SSE event. Without "data" it is the priming event (an id and
- *        empty data); without "id" (legacy streams) the front names it
+ *   {"t":"event","id":"<stream>-<seq>","body":true} + payload line
+ *        One SSE event. Without a payload it is the priming event (an id
+ *        and empty data); without "id" (legacy streams) the front names it
  *        "event: message".
  *   {"t":"endpoint","session":"<id>"}
  *        Legacy streams: the front writes "event: endpoint" with its own
  *        message URL and ?sessionId=<id>.
  *   {"t":"end"}                      Close the SSE response.
- *   {"t":"health","body":{...}}      op=health answer: the hub's state.
- *   {"t":"error","status":400,"body":{...}}
+ *   {"t":"health","body":true} + payload   op=health answer: the hub's state.
+ *   {"t":"error","status":400,"body":true} + payload
  *        An HTTP-level refusal (unknown session 404, bad version 400, ...)
  *        with a JSON body. Ends the exchange.
  *
