@@ -81,7 +81,8 @@ check_contains() { # NAME HAYSTACK NEEDLE
 
 check_jq() { # NAME JQ-EXPR [JSON, default $BODY]
         local json=${3-$BODY}
-        if jq -e "$2" >/dev/null 2>&1 <<<"$json"; then
+        # jq -e on no input at all exits 0: an empty answer must not pass.
+        if [[ -n ${json//[[:space:]]/} ]] && jq -e "$2" >/dev/null 2>&1 <<<"$json"; then
                 pass "$1"
         else
                 fail "$1" "jq -e '$2' is not true for:" "$json"
