@@ -751,7 +751,7 @@ static int serve_one(struct front_conn *c)
                 log_warning("%s: bad body framing (%d), closing", c->peer, st);
                 error_and_close(c, &r, st,
                                 st == 413   ? "request body too large"
-                                : st == 501 ? "transfer coding not implemented"
+                                : st == 501 ? "transfer coding not supported (only chunked)"
                                             : "bad request framing");
                 log_request(c, &r);
                 return -1;
