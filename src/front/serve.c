@@ -551,6 +551,20 @@ static bool method_allowed(const struct http_request *h, const char *allow)
         return false;
 }
 
+/* Read more of a request's body before deadline: 0, 408 when it stalls, -ECONNRESET. */
+static int read_before(struct front_conn *c, uint64_t deadline)
+{
+        uint64_t now = front_now_usec();
+        enum read_result rr;
+
+        if (now >= deadline)
+                return 408;
+        rr = read_more(c, (int)((deadline - now) / 1000) + 1, true);
+        if (rr == READ_TIMEOUT)
+                return 408;
+        return rr == READ_OK ? 0 : -ECONNRESET;
+}
+
 static int read_body_raw(struct front_conn *c, struct front_request *r, enum http_body_kind kind,
                          size_t length, bool send_continue);
 
@@ -588,15 +602,9 @@ static int read_body_raw(struct front_conn *c, struct front_request *r, enum htt
         if (kind == HTTP_BODY_LENGTH) {
                 uint64_t deadline = front_now_usec() + (uint64_t)c->set->read_ms * 1000;
                 while (buf_avail(&c->in) < head + length) {
-                        uint64_t now = front_now_usec();
-                        enum read_result rr;
-                        if (now >= deadline)
-                                return 408;
-                        rr = read_more(c, (int)((deadline - now) / 1000) + 1, true);
-                        if (rr == READ_TIMEOUT)
-                                return 408;
-                        if (rr != READ_OK)
-                                return -ECONNRESET;
+                        int st = read_before(c, deadline);
+                        if (st != 0)
+                                return st;
                 }
                 r->body = buf_head(&c->in) + head;
                 r->body_len = length;
@@ -631,15 +639,9 @@ static int read_body_raw(struct front_conn *c, struct front_request *r, enum htt
                         /* need more: drop the consumed raw bytes */
                         c->in.len = c->in.off + head + decoded;
                         {
-                                uint64_t now = front_now_usec();
-                                enum read_result rr;
-                                if (now >= deadline)
-                                        return 408;
-                                rr = read_more(c, (int)((deadline - now) / 1000) + 1, true);
-                                if (rr == READ_TIMEOUT)
-                                        return 408;
-                                if (rr != READ_OK)
-                                        return -ECONNRESET;
+                                int st = read_before(c, deadline);
+                                if (st != 0)
+                                        return st;
                         }
                 }
         }

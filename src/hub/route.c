@@ -559,22 +559,34 @@ static void route_message(struct conn *c, struct session *s, cJSON *m)
 
 /* ---------------------------------------------------------------- GET, DELETE, legacy */
 
+/* The Streamable HTTP session a GET or DELETE names; answers 400 or 404 and returns NULL
+ * when there is none. */
+static struct session *streamable_session(struct conn *c)
+{
+        struct session *s;
+
+        if (!c->env.session) {
+                http_error(c, 400, MCP_ERROR_CONNECTION_CLOSED,
+                           "Bad Request: Mcp-Session-Id header is required");
+                return NULL;
+        }
+        s = find_session(c);
+        if (!s || s->legacy) {
+                http_error(c, 404, MCP_ERROR_REQUEST_TIMEOUT, "Session not found");
+                return NULL;
+        }
+        return s;
+}
+
 void hub_route_get(struct conn *c)
 {
         struct session *s;
         struct sse_stream *st;
         uint32_t sid = 0, seq = 0;
 
-        if (!c->env.session) {
-                http_error(c, 400, MCP_ERROR_CONNECTION_CLOSED,
-                           "Bad Request: Mcp-Session-Id header is required");
+        s = streamable_session(c);
+        if (!s)
                 return;
-        }
-        s = find_session(c);
-        if (!s || s->legacy) {
-                http_error(c, 404, MCP_ERROR_REQUEST_TIMEOUT, "Session not found");
-                return;
-        }
         /* Resumption: replay the events after Last-Event-ID on the stream it names. */
         if (c->env.last_event_id && stream_parse_event_id(c->env.last_event_id, &sid, &seq) == 0 &&
             (st = stream_find(s, sid))) {
@@ -639,16 +651,9 @@ void hub_route_delete(struct conn *c)
 {
         struct session *s;
 
-        if (!c->env.session) {
-                http_error(c, 400, MCP_ERROR_CONNECTION_CLOSED,
-                           "Bad Request: Mcp-Session-Id header is required");
+        s = streamable_session(c);
+        if (!s)
                 return;
-        }
-        s = find_session(c);
-        if (!s || s->legacy) {
-                http_error(c, 404, MCP_ERROR_REQUEST_TIMEOUT, "Session not found");
-                return;
-        }
         log_info("client '%s' ended session %.8s...", s->client, s->id);
         session_free(c->hub, s);
         (void)conn_send_simple(c, "ok");
