@@ -27,6 +27,44 @@ enum wire_op wire_op_from_string(const char *s)
         return _WIRE_OP_INVALID;
 }
 
+static const char *const wire_reply_table[_WIRE_REPLY_MAX] = {
+    [WIRE_REPLY_JSON] = "json",   [WIRE_REPLY_ACCEPTED] = "accepted",
+    [WIRE_REPLY_OK] = "ok",       [WIRE_REPLY_SSE] = "sse",
+    [WIRE_REPLY_EVENT] = "event", [WIRE_REPLY_ENDPOINT] = "endpoint",
+    [WIRE_REPLY_END] = "end",     [WIRE_REPLY_HEALTH] = "health",
+    [WIRE_REPLY_ERROR] = "error",
+};
+
+const char *wire_reply_to_string(enum wire_reply t)
+{
+        if (t < 0 || t >= _WIRE_REPLY_MAX)
+                return NULL;
+        return wire_reply_table[t];
+}
+
+enum wire_reply wire_reply_from_string(const char *s)
+{
+        if (!s)
+                return _WIRE_REPLY_INVALID;
+        for (int i = 0; i < _WIRE_REPLY_MAX; i++)
+                if (wire_reply_table[i] && strcmp(s, wire_reply_table[i]) == 0)
+                        return (enum wire_reply)i;
+        return _WIRE_REPLY_INVALID;
+}
+
+cJSON *wire_reply_new(enum wire_reply t)
+{
+        _cleanup_json_ cJSON *j = NULL;
+        const char *name = wire_reply_to_string(t);
+
+        if (!name)
+                return NULL;
+        j = cJSON_CreateObject();
+        if (!j || !cJSON_AddStringToObject(j, "t", name))
+                return NULL;
+        return TAKE_PTR(j);
+}
+
 cJSON *wire_envelope_to_json(const struct wire_envelope *e)
 {
         _cleanup_json_ cJSON *j = cJSON_CreateObject();

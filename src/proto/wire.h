@@ -25,36 +25,54 @@
  * For op=post, the second line is the JSON-RPC message: the request body as
  * it came, any raw CR/LF (only possible between JSON tokens) made spaces.
  *
- * Hub -> front, one line each. A line with "body":true is followed by its
- * payload on the next line (compact JSON), which the front passes on without
- * parsing it:
+ * Hub -> front, one line each, its kind in "t" (enum wire_reply below). A
+ * line with "body":true is followed by its payload on the next line (compact
+ * JSON), which the front passes on without parsing it:
  *   {"t":"json","status":200,"session":"<id>","body":true} + payload line
- *        The answer: one JSON body with this HTTP status (the session id, if
- *        set, goes into Mcp-Session-Id). Ends the exchange.
- *   {"t":"accepted"}                 202, no body. Ends the exchange.
- *   {"t":"ok"}                       200, no body (DELETE). Ends the exchange.
- *   {"t":"sse","session":"<id>"}     Start an SSE response (200,
- *        text/event-stream); "event" lines follow until "end" or EOF.
+ *        WIRE_REPLY_JSON. The answer: one JSON body with this HTTP status
+ *        (the session id, if set, goes into Mcp-Session-Id). Ends the
+ *        exchange.
+ *   {"t":"accepted"}                 WIRE_REPLY_ACCEPTED. 202, no body. Ends
+ *        the exchange.
+ *   {"t":"ok"}                       WIRE_REPLY_OK. 200, no body (DELETE).
+ *        Ends the exchange.
+ *   {"t":"sse","session":"<id>"}     WIRE_REPLY_SSE. Start an SSE response
+ *        (200, text/event-stream); "event" lines follow until "end" or EOF.
  *   {"t":"event","id":"<stream>-<seq>","body":true} + payload line
- *        One SSE event. Without a payload it is the priming event (an id
- *        and empty data); without "id" (legacy streams) the front names it
- *        "event: message".
+ *        WIRE_REPLY_EVENT. One SSE event. Without a payload it is the
+ *        priming event (an id and empty data); without "id" (legacy
+ *        streams) the front names it "event: message".
  *   {"t":"endpoint","session":"<id>"}
- *        Legacy streams: the front writes "event: endpoint" with its own
- *        message URL and ?sessionId=<id>.
- *   {"t":"end"}                      Close the SSE response.
- *   {"t":"health","body":true} + payload   op=health answer: the hub's state.
+ *        WIRE_REPLY_ENDPOINT. Legacy streams, after "sse": the front writes
+ *        "event: endpoint" with its own message URL and ?sessionId=<id>.
+ *   {"t":"end"}                      WIRE_REPLY_END. Close the SSE response.
+ *   {"t":"health","body":true} + payload
+ *        WIRE_REPLY_HEALTH. op=health answer: the hub's state.
  *   {"t":"error","status":400,"body":true} + payload
- *        An HTTP-level refusal (unknown session 404, bad version 400, ...)
- *        with a JSON body. Ends the exchange.
+ *        WIRE_REPLY_ERROR. An HTTP-level refusal (unknown session 404, bad
+ *        version 400, ...) with a JSON body. Ends the exchange.
  *
  * Unknown "v" or "op", a missing envelope field or an over-long line: the
  * hub logs an error, answers {"t":"error","status":400,...} where it can and
- * closes that connection only. Bump WIRE_VERSION on any incompatible change.
+ * closes that connection only. An unknown or missing "t", or a line that is
+ * not JSON: the front logs an error, answers its client 502 (or, once an SSE
+ * response has started, closes the client connection) and drops that hub
+ * connection.
+ *
+ * Versioning (tmux-protocol.h): every kind of line in either direction is a
+ * member of a numbered enum here, enum wire_op front -> hub and enum
+ * wire_reply hub -> front, and each enum has one name table in wire.c, the
+ * only place the "op" and "t" strings are spelled. The wire carries the
+ * names, so the lines stay readable. Adding a member at the end of an enum,
+ * or an optional field, is compatible: the hub sends a new kind only in
+ * answer to something only a newer front asks for, since an older front
+ * answers an unknown "t" with 502. Changing or removing a member (its name
+ * or what it means) or a field bumps WIRE_VERSION.
  */
 #pragma once
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdbool.h>
 
 #define WIRE_VERSION 1
@@ -66,7 +84,22 @@ enum wire_op {
         WIRE_OP_HEALTH,
         WIRE_OP_SSE, /* legacy 2024-11-05 transport: GET /sse opens a session and its stream */
         _WIRE_OP_MAX,
-        _WIRE_OP_INVALID = -22,
+        _WIRE_OP_INVALID = -EINVAL,
+};
+
+/* The kind of a hub -> front line, its "t"; see above. Append only. */
+enum wire_reply {
+        WIRE_REPLY_JSON,
+        WIRE_REPLY_ACCEPTED,
+        WIRE_REPLY_OK,
+        WIRE_REPLY_SSE,
+        WIRE_REPLY_EVENT,
+        WIRE_REPLY_ENDPOINT,
+        WIRE_REPLY_END,
+        WIRE_REPLY_HEALTH,
+        WIRE_REPLY_ERROR,
+        _WIRE_REPLY_MAX,
+        _WIRE_REPLY_INVALID = -EINVAL,
 };
 
 struct wire_envelope {
@@ -81,6 +114,14 @@ struct wire_envelope {
 
 const char *wire_op_to_string(enum wire_op op);
 enum wire_op wire_op_from_string(const char *s);
+/* NULL for a value outside the enum. */
+const char *wire_reply_to_string(enum wire_reply t);
+/* _WIRE_REPLY_INVALID for NULL or an unknown name (names are case-sensitive). */
+enum wire_reply wire_reply_from_string(const char *s);
+
+/* A new hub -> front line {"t":"<t>"} for the caller to fill in and send.
+ * NULL on OOM or for a t outside the enum. */
+cJSON *wire_reply_new(enum wire_reply t);
 
 /* Builds the envelope object (caller frees). NULL on OOM. */
 cJSON *wire_envelope_to_json(const struct wire_envelope *e);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz the wire: line framing, then each line as an envelope and as a JSON-RPC message. */
+/* Fuzz the wire: line framing, then each line as an envelope, as a hub reply line and as a
+ * JSON-RPC message. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                         abort();
                                 cJSON_Delete(again);
                         }
+                        const char *t = json_get_string(j, "t");
+                        enum wire_reply k = wire_reply_from_string(t);
+                        if (k >= 0 && strcmp(wire_reply_to_string(k), t) != 0)
+                                abort();
                         (void)jsonrpc_classify(j);
                         cJSON_Delete(j);
                 }

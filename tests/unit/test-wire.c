@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The front-hub wire: envelopes both ways, refusals, line framing. */
+/* The front-hub wire: envelopes both ways, reply kinds, refusals, line framing. */
 #include <errno.h>
 #include <string.h>
 
@@ -80,6 +80,69 @@ TEST(ops_map_both_ways)
         ASSERT_EQ(wire_op_from_string("POST"), _WIRE_OP_INVALID);
         ASSERT_EQ(wire_op_from_string(NULL), _WIRE_OP_INVALID);
         ASSERT_NULL(wire_op_to_string(_WIRE_OP_MAX));
+}
+
+TEST(replies_map_both_ways)
+{
+        for (int i = 0; i < _WIRE_REPLY_MAX; i++) {
+                const char *name = wire_reply_to_string((enum wire_reply)i);
+                ASSERT_NOT_NULL(name); /* every member has its name in the table */
+                ASSERT_EQ(wire_reply_from_string(name), i);
+        }
+        /* The names on the wire: changing one bumps WIRE_VERSION. */
+        ASSERT_STREQ(wire_reply_to_string(WIRE_REPLY_JSON), "json");
+        ASSERT_STREQ(wire_reply_to_string(WIRE_REPLY_ACCEPTED), "accepted");
+        ASSERT_STREQ(wire_reply_to_string(WIRE_REPLY_OK), "ok");
+        ASSERT_STREQ(wire_reply_to_string(WIRE_REPLY_SSE), "sse");
+        ASSERT_STREQ(wire_reply_to_string(WIRE_REPLY_EVENT), "event");
+        ASSERT_STREQ(wire_reply_to_string(WIRE_REPLY_ENDPOINT), "endpoint");
+        ASSERT_STREQ(wire_reply_to_string(WIRE_REPLY_END), "end");
+        ASSERT_STREQ(wire_reply_to_string(WIRE_REPLY_HEALTH), "health");
+        ASSERT_STREQ(wire_reply_to_string(WIRE_REPLY_ERROR), "error");
+}
+
+TEST(replies_unknown_and_invalid)
+{
+        static const char *const unknown[] = {"",     "JSON", "End", "end ", " end", "en",
+                                              "ends", "post", "get", "0",    "t"};
+
+        for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
+                if (wire_reply_from_string(unknown[i]) != _WIRE_REPLY_INVALID)
+                        HARNESS_FAIL("\"%s\" is not a reply kind", unknown[i]);
+        ASSERT_EQ(wire_reply_from_string(NULL), _WIRE_REPLY_INVALID);
+        ASSERT_EQ(_WIRE_REPLY_INVALID, -EINVAL);
+        ASSERT_NULL(wire_reply_to_string(_WIRE_REPLY_MAX));
+        ASSERT_NULL(wire_reply_to_string(_WIRE_REPLY_INVALID));
+        ASSERT_NULL(wire_reply_to_string((enum wire_reply)1000));
+        ASSERT_NULL(wire_reply_new(_WIRE_REPLY_MAX));
+        ASSERT_NULL(wire_reply_new(_WIRE_REPLY_INVALID));
+}
+
+TEST(reply_line_round_trip)
+{
+        for (int i = 0; i < _WIRE_REPLY_MAX; i++) {
+                _cleanup_json_ cJSON *j = wire_reply_new((enum wire_reply)i);
+                _cleanup_cjson_str_ char *line = NULL;
+                _cleanup_json_ cJSON *back = NULL;
+                size_t len;
+
+                ASSERT_NOT_NULL(j);
+                line = wire_print_line(j, &len);
+                ASSERT_NOT_NULL(line);
+                back = cJSON_ParseWithLength(line, len - 1);
+                ASSERT_NOT_NULL(back);
+                ASSERT_EQ(wire_reply_from_string(json_get_string(back, "t")), i);
+        }
+        {
+                _cleanup_json_ cJSON *j = wire_reply_new(WIRE_REPLY_END);
+                _cleanup_cjson_str_ char *line = NULL;
+                size_t len;
+
+                ASSERT_NOT_NULL(j);
+                line = wire_print_line(j, &len);
+                ASSERT_NOT_NULL(line);
+                ASSERT_MEMEQ(line, len, "{\"t\":\"end\"}\n");
+        }
 }
 
 TEST(line_framing)
