@@ -171,19 +171,18 @@ int conn_send(struct conn *c, cJSON *msg, bool final)
 }
 
 /* A header line {"t":t,"status":..,"session":..,"body":true} and the body on its own line. */
-static int send_with_body(struct conn *c, const char *t, int status, const char *session,
+static int send_with_body(struct conn *c, enum wire_reply t, int status, const char *session,
                           cJSON *body)
 {
         _cleanup_json_ cJSON *b = body;
         _cleanup_cjson_str_ char *text = b ? cJSON_PrintUnformatted(b) : NULL;
-        cJSON *m = cJSON_CreateObject();
+        cJSON *m = wire_reply_new(t);
 
         if (!m || !text) {
                 cJSON_Delete(m);
                 hub_conn_close(c);
                 return -ENOMEM;
         }
-        cJSON_AddStringToObject(m, "t", t);
         if (status)
                 cJSON_AddNumberToObject(m, "status", status);
         if (session)
@@ -193,26 +192,25 @@ static int send_with_body(struct conn *c, const char *t, int status, const char 
 
 int conn_send_json(struct conn *c, int status, const char *session, cJSON *body)
 {
-        return send_with_body(c, "json", status, session, body);
+        return send_with_body(c, WIRE_REPLY_JSON, status, session, body);
 }
 
 int conn_send_error(struct conn *c, int status, cJSON *body)
 {
-        return send_with_body(c, "error", status, NULL, body);
+        return send_with_body(c, WIRE_REPLY_ERROR, status, NULL, body);
 }
 
 int conn_send_health(struct conn *c, cJSON *body)
 {
-        return send_with_body(c, "health", 0, NULL, body);
+        return send_with_body(c, WIRE_REPLY_HEALTH, 0, NULL, body);
 }
 
-int conn_send_simple(struct conn *c, const char *t)
+int conn_send_simple(struct conn *c, enum wire_reply t)
 {
-        cJSON *m = cJSON_CreateObject();
-        bool final = strcmp(t, "sse") != 0;
+        cJSON *m = wire_reply_new(t);
+        bool final = t != WIRE_REPLY_SSE;
 
-        if (!m || !cJSON_AddStringToObject(m, "t", t)) {
-                cJSON_Delete(m);
+        if (!m) {
                 hub_conn_close(c);
                 return -ENOMEM;
         }

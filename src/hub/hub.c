@@ -379,7 +379,7 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
                         struct conn *c = hub_conn_get(h, st->conn_id);
                         st->conn_id = 0;
                         if (c)
-                                (void)conn_send_simple(c, "end");
+                                (void)conn_send_simple(c, WIRE_REPLY_END);
                 }
         }
         for (size_t k = 0; k < h->n_upstreams; k++)

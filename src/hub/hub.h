@@ -94,7 +94,7 @@ struct conn {
         cJSON *envelope_json;
         struct wire_envelope env;
         bool dispatched;
-        bool streaming; /* an "sse" line was sent */
+        bool streaming; /* a WIRE_REPLY_SSE line was sent */
         bool finished;  /* the final line is queued: close once flushed */
         bool read_eof;
         bool close_after; /* a protocol error: close once the answer is out */
@@ -110,7 +110,7 @@ struct conn *hub_conn_get(struct hub *h, uint64_t id);
 int conn_send(struct conn *c, cJSON *msg, bool final);
 int conn_send_json(struct conn *c, int status, const char *session, cJSON *body);
 int conn_send_error(struct conn *c, int status, cJSON *body);
-int conn_send_simple(struct conn *c, const char *t);
+int conn_send_simple(struct conn *c, enum wire_reply t);
 int conn_send_health(struct conn *c, cJSON *body);
 /* Header line (takes header; "body":true is added) then payload on its own line (compact
  * JSON, no newline in it). */

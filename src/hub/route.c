@@ -492,7 +492,7 @@ void hub_route_message(struct conn *c, cJSON *msg)
         /* A legacy POST is answered 202 once its message is dealt with; the answer itself
          * went on the session's SSE stream. */
         if (legacy && (c = hub_conn_get(h, cid)) && !c->finished)
-                (void)conn_send_simple(c, "accepted");
+                (void)conn_send_simple(c, WIRE_REPLY_ACCEPTED);
 }
 
 static void route_message(struct conn *c, struct session *s, cJSON *m)
@@ -515,12 +515,12 @@ static void route_message(struct conn *c, struct session *s, cJSON *m)
         case JSONRPC_NOTIFICATION:
                 hub_client_notification(c->hub, s, m);
                 if (!legacy)
-                        (void)conn_send_simple(c, "accepted");
+                        (void)conn_send_simple(c, WIRE_REPLY_ACCEPTED);
                 return;
         case JSONRPC_RESPONSE:
                 hub_client_response(c->hub, s, m);
                 if (!legacy)
-                        (void)conn_send_simple(c, "accepted");
+                        (void)conn_send_simple(c, WIRE_REPLY_ACCEPTED);
                 return;
         default:
                 break;
@@ -639,11 +639,9 @@ void hub_route_legacy_open(struct conn *c)
         if (stream_attach(c->hub, s, st, c, 0, false) < 0)
                 return;
         /* The front turns this into "event: endpoint" with the message URL. */
-        ep = cJSON_CreateObject();
-        if (ep) {
-                cJSON_AddStringToObject(ep, "t", "endpoint");
+        ep = wire_reply_new(WIRE_REPLY_ENDPOINT);
+        if (ep)
                 cJSON_AddStringToObject(ep, "session", s->id);
-        }
         (void)conn_send(c, ep, false);
 }
 
@@ -656,7 +654,7 @@ void hub_route_delete(struct conn *c)
                 return;
         log_info("client '%s' ended session %.8s...", s->client, s->id);
         session_free(c->hub, s);
-        (void)conn_send_simple(c, "ok");
+        (void)conn_send_simple(c, WIRE_REPLY_OK);
 }
 
 cJSON *hub_state_json(struct hub *h)

@@ -111,7 +111,7 @@ void streams_free(struct hub *h, struct session *s)
                 s->streams = st->next;
                 if (c) {
                         c->stream = 0;
-                        (void)conn_send_simple(c, "end");
+                        (void)conn_send_simple(c, WIRE_REPLY_END);
                 }
                 stream_destroy(s, st);
         }
@@ -122,12 +122,11 @@ void streams_free(struct hub *h, struct session *s)
 static int send_event(struct conn *c, uint32_t stream, uint32_t seq, const char *data, size_t len,
                       bool legacy)
 {
-        cJSON *line = cJSON_CreateObject();
+        cJSON *line = wire_reply_new(WIRE_REPLY_EVENT);
         char id[32];
 
         if (!line)
                 return -ENOMEM;
-        cJSON_AddStringToObject(line, "t", "event");
         if (!legacy) {
                 snprintf(id, sizeof(id), "%" PRIu32 "-%" PRIu32, stream, seq);
                 cJSON_AddStringToObject(line, "id", id);
@@ -181,7 +180,7 @@ static int stream_push(struct hub *h, struct session *s, struct sse_stream *st, 
                 c = hub_conn_get(h, st->conn_id);
                 if (c) {
                         stream_detach(st, c);
-                        (void)conn_send_simple(c, "end");
+                        (void)conn_send_simple(c, WIRE_REPLY_END);
                 }
         }
         return 0;
@@ -190,12 +189,11 @@ static int stream_push(struct hub *h, struct session *s, struct sse_stream *st, 
 int stream_attach(struct hub *h, struct session *s, struct sse_stream *st, struct conn *c,
                   uint32_t after_seq, bool prime)
 {
-        cJSON *head = cJSON_CreateObject();
+        cJSON *head = wire_reply_new(WIRE_REPLY_SSE);
         uint64_t cid = c->id;
 
         if (!head)
                 return -ENOMEM;
-        cJSON_AddStringToObject(head, "t", "sse");
         cJSON_AddStringToObject(head, "session", s->id);
         if (conn_send(c, head, false) < 0)
                 return -ENOTCONN;
@@ -224,7 +222,7 @@ int stream_attach(struct hub *h, struct session *s, struct sse_stream *st, struc
         }
         if (st->finished && hub_conn_get(h, cid)) {
                 stream_detach(st, c);
-                (void)conn_send_simple(c, "end");
+                (void)conn_send_simple(c, WIRE_REPLY_END);
         }
         return 0;
 }
@@ -279,17 +277,16 @@ int hub_deliver(struct hub *h, const struct target *t, cJSON *msg, bool final)
                 if (!c->stream) {
                         if (!s) {
                                 /* No session (cannot happen after initialize): plain events. */
-                                cJSON *line = cJSON_CreateObject();
+                                cJSON *line = wire_reply_new(WIRE_REPLY_EVENT);
                                 _cleanup_json_ cJSON *m = msg;
                                 _cleanup_cjson_str_ char *text = cJSON_PrintUnformatted(m);
                                 if (!line || !text) {
                                         cJSON_Delete(line);
                                         return -ENOMEM;
                                 }
-                                cJSON_AddStringToObject(line, "t", "event");
                                 if (conn_send_payload(c, line, text, strlen(text), false) < 0)
                                         return -ENOTCONN;
-                                return final ? conn_send_simple(c, "end") : 0;
+                                return final ? conn_send_simple(c, WIRE_REPLY_END) : 0;
                         }
                         st = stream_new(h, s, c->id, false);
                         if (!st || stream_attach(h, s, st, c, 0, true) < 0) {
@@ -322,7 +319,7 @@ int hub_deliver_end(struct hub *h, const struct target *t)
         if (t->stream)
                 return 0; /* a GET stream does not end with one request */
         if (c && !c->stream && !c->streaming)
-                return conn_send_simple(c, "accepted");
+                return conn_send_simple(c, WIRE_REPLY_ACCEPTED);
         if (c && c->stream)
                 st = stream_find(s, c->stream);
         else if (!c)
@@ -331,9 +328,9 @@ int hub_deliver_end(struct hub *h, const struct target *t)
                 st->finished = true;
                 if (c) {
                         stream_detach(st, c);
-                        return conn_send_simple(c, "end");
+                        return conn_send_simple(c, WIRE_REPLY_END);
                 }
         } else if (c)
-                return conn_send_simple(c, "end");
+                return conn_send_simple(c, WIRE_REPLY_END);
         return 0;
 }
