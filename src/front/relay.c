@@ -142,7 +142,8 @@ static int relay_event(struct relay *x, const char *id, const char *data, size_t
  * Returns 1 when the exchange is complete, 0 to go on, -errno to abort. */
 static int relay_message(struct relay *x, const cJSON *j, const char *payload, size_t plen)
 {
-        const char *t = json_get_string(j, "t");
+        const char *name = json_get_string(j, "t");
+        enum wire_reply t = wire_reply_from_string(name);
         const cJSON *st = json_get(j, "status");
         int status = cJSON_IsNumber(st) ? (int)st->valuedouble : 200;
 
@@ -150,11 +151,12 @@ static int relay_message(struct relay *x, const cJSON *j, const char *payload, s
                 free(x->session);
                 x->session = strdup(json_get_string(j, "session"));
         }
-        if (strcmp(t, "health") == 0) {
+        switch (t) {
+        case WIRE_REPLY_HEALTH:
                 *x->ret_health = payload ? strndup(payload, plen) : NULL;
                 return 1;
-        }
-        if (strcmp(t, "json") == 0 || strcmp(t, "error") == 0) {
+        case WIRE_REPLY_JSON:
+        case WIRE_REPLY_ERROR: {
                 struct front_response resp = {
                     .status = status,
                     .content_type = "application/json",
@@ -170,39 +172,44 @@ static int relay_message(struct relay *x, const cJSON *j, const char *payload, s
                 }
                 return front_respond(x->c, x->r, &resp) < 0 ? -EPIPE : 1;
         }
-        if (strcmp(t, "accepted") == 0) {
-                struct front_response resp = {.status = 202};
+        case WIRE_REPLY_ACCEPTED:
+        case WIRE_REPLY_OK: {
+                struct front_response resp = {.status = t == WIRE_REPLY_ACCEPTED ? 202 : 200};
                 return front_respond(x->c, x->r, &resp) < 0 ? -EPIPE : 1;
         }
-        if (strcmp(t, "ok") == 0) {
-                struct front_response resp = {.status = 200};
-                return front_respond(x->c, x->r, &resp) < 0 ? -EPIPE : 1;
-        }
-        if (strcmp(t, "sse") == 0) {
+        case WIRE_REPLY_SSE:
                 if (!x->sse_started) {
                         if (front_sse_start(x->c, x->r, x->session) < 0)
                                 return -EPIPE;
                         x->sse_started = true;
                 }
                 return 0;
-        }
-        if (strcmp(t, "endpoint") == 0 && x->sse_started) {
+        case WIRE_REPLY_ENDPOINT: {
                 /* Legacy transport: where to POST, relative to this server. */
                 char ev[512];
-                int w = snprintf(ev, sizeof(ev), "event: endpoint\ndata: %s?sessionId=%s\n\n",
-                                 x->c->set->messages_path, x->session ? x->session : "");
+                int w;
+
+                if (!x->sse_started) {
+                        log_error("hub sent an endpoint line outside a stream, aborting");
+                        return -EBADMSG;
+                }
+                w = snprintf(ev, sizeof(ev), "event: endpoint\ndata: %s?sessionId=%s\n\n",
+                             x->c->set->messages_path, x->session ? x->session : "");
                 if (w < 0 || (size_t)w >= sizeof(ev))
                         return -EINVAL;
                 return front_sse_write(x->c, x->r, ev, (size_t)w) < 0 ? -EPIPE : 0;
         }
-        if (strcmp(t, "event") == 0)
+        case WIRE_REPLY_EVENT:
                 return relay_event(x, json_get_string(j, "id"), payload, plen) < 0 ? -EPIPE : 0;
-        if (strcmp(t, "end") == 0) {
+        case WIRE_REPLY_END:
                 if (x->sse_started)
                         return front_sse_end(x->c, x->r) < 0 ? -EPIPE : 1;
                 return 1;
+        case _WIRE_REPLY_MAX:
+        case _WIRE_REPLY_INVALID:
+                break;
         }
-        log_error("hub sent an unknown line type '%s', aborting the exchange", t);
+        log_error("hub sent an unknown line type '%s', aborting the exchange", name);
         return -EBADMSG;
 }
 
