@@ -40,10 +40,22 @@ static int hub_connect(const char *path)
         return fd;
 }
 
-static const char *op_name(enum relay_op op)
+static enum wire_op relay_wire_op(enum relay_op op)
 {
-        static const char *const t[] = {"post", "get", "delete", "health", "sse", "post"};
-        return t[op];
+        switch (op) {
+        case RELAY_POST:
+        case RELAY_LEGACY_POST:
+                return WIRE_OP_POST;
+        case RELAY_GET:
+                return WIRE_OP_GET;
+        case RELAY_DELETE:
+                return WIRE_OP_DELETE;
+        case RELAY_HEALTH:
+                return WIRE_OP_HEALTH;
+        case RELAY_SSE:
+                return WIRE_OP_SSE;
+        }
+        return _WIRE_OP_INVALID;
 }
 
 static int send_envelope(int fd, struct front_request *r, enum relay_op op, const char *message)
@@ -51,7 +63,7 @@ static int send_envelope(int fd, struct front_request *r, enum relay_op op, cons
         const struct http_header *h;
         char session[256] = "", proto[64] = "", lei[256] = "";
         struct wire_envelope e = {
-            .op = wire_op_from_string(op_name(op)),
+            .op = relay_wire_op(op),
             .client = r->client ? r->client : "anonymous",
         };
         _cleanup_json_ cJSON *j = NULL;
