@@ -22,6 +22,7 @@
 #include "fileio.h"
 #include "mcp-limits.h"
 #include "macro.h"
+#include "strv.h"
 
 /* Longest field name quoted back in a warning about an unknown field. */
 #define AUTH_FIELD_NAME_SHOWN 64
@@ -96,15 +97,6 @@ static const char *client_id_problem(const char *s, size_t n)
                                "backslashes";
         }
         return NULL;
-}
-
-static void strv_free(char **v)
-{
-        if (!v)
-                return;
-        for (char **p = v; *p; p++)
-                free(*p);
-        free(v);
 }
 
 static char **scopes_default(void)
