@@ -922,25 +922,6 @@ static int parse_server(struct ctx *c, const cJSON *item, struct server_config *
 
 /* ---- the file ---- */
 
-/*
- * cJSON ends a string at a NUL byte, raw or written \u0000, which would cut
- * a command or a header short without a word. Returns the offset of the
- * first one, or len. Backslashes only occur inside strings in valid JSON.
- */
-static size_t find_nul(const char *s, size_t len)
-{
-        for (size_t i = 0; i < len; i++) {
-                if (s[i] == '\0')
-                        return i;
-                if (s[i] != '\\' || i + 1 >= len)
-                        continue;
-                if (s[i + 1] == 'u' && len - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0)
-                        return i;
-                i++; /* skip the escaped character */
-        }
-        return len;
-}
-
 static int parse_config(struct ctx *c, const cJSON *root, struct config *cfg)
 {
         const cJSON *servers = NULL, *e;
@@ -1048,7 +1029,7 @@ int config_load_string(const char *text, size_t len, const char *path, struct co
                 memcpy(copy, text, len);
         copy[len] = '\0';
 
-        end = copy + find_nul(copy, len);
+        end = copy + json_find_nul(copy, len);
         has_nul = end < copy + len;
         if (!has_nul) {
                 root = cJSON_ParseWithLengthOpts(copy, len, &end, false);
