@@ -284,18 +284,10 @@ static void close_in(struct stdio_transport *t)
 static int flush_stdin(struct upstream *u)
 {
         struct stdio_transport *t = T(u);
+        int r = buf_flush_fd(&t->inq, t->in_fd, false);
 
-        while (buf_avail(&t->inq) > 0) {
-                ssize_t n = write(t->in_fd, buf_head(&t->inq), buf_avail(&t->inq));
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN)
-                                break;
-                        return -errno;
-                }
-                buf_consume(&t->inq, (size_t)n);
-        }
+        if (r < 0)
+                return r;
         return sd_event_source_set_enabled(t->in_source,
                                            buf_avail(&t->inq) > 0 ? SD_EVENT_ON : SD_EVENT_OFF);
 }
