@@ -382,6 +382,17 @@ static void reinit_done(struct http_transport *t, struct remote_xfer *x, CURLcod
                      t->session_id ? "" : " (the server gave no id)", n);
 }
 
+/* 502, 503, 504 (why: remote_status_text()): the server is down for us; x is freed.
+ * False, x untouched, for any other status. */
+static bool down_if_unavailable(struct http_transport *t, struct remote_xfer *x, const char *why)
+{
+        if (!remote_status_unavailable(x->status))
+                return false;
+        remote_xfer_free(x);
+        remote_down(&t->r, "is unavailable at %s (%s)", t->r.url_shown, why);
+        return true;
+}
+
 /* Whether the server answered a message with our session as if it did not know it: 404
  * as the spec says, or the 400 "No valid session ID" of some SDK-based servers. */
 static bool session_lost(struct remote_xfer *x)
@@ -552,11 +563,8 @@ static void post_done(struct http_transport *t, struct remote_xfer *x, CURLcode 
                 return;
         }
         remote_status_text(x, why, sizeof(why));
-        if (remote_status_unavailable(status)) {
-                remote_xfer_free(x);
-                remote_down(&t->r, "is unavailable at %s (%s)", t->r.url_shown, why);
+        if (down_if_unavailable(t, x, why))
                 return;
-        }
         if (status >= 300 && status < 400) {
                 char *loc = NULL;
                 _cleanup_free_ char *shown = NULL;
@@ -657,11 +665,8 @@ static void stream_done(struct http_transport *t, struct remote_xfer *x, CURLcod
                 return;
         }
         remote_status_text(x, why, sizeof(why));
-        if (remote_status_unavailable(status)) {
-                remote_xfer_free(x);
-                remote_down(&t->r, "is unavailable at %s (%s)", t->r.url_shown, why);
+        if (down_if_unavailable(t, x, why))
                 return;
-        }
         if (status >= 200 && status < 300 && x->answer != ANSWER_SSE) {
                 upstream_log(u, LOG_WARNING,
                              "GET answered HTTP %ld without an event stream: going without",
