@@ -22,6 +22,7 @@
 #include "fileio.h"
 #include "mcp-limits.h"
 #include "macro.h"
+#include "strv.h"
 
 /* Longest field name quoted back in a warning about an unknown field. */
 #define AUTH_FIELD_NAME_SHOWN 64
@@ -96,15 +97,6 @@ static const char *client_id_problem(const char *s, size_t n)
                                "backslashes";
         }
         return NULL;
-}
-
-static void strv_free(char **v)
-{
-        if (!v)
-                return;
-        for (char **p = v; *p; p++)
-                free(*p);
-        free(v);
 }
 
 static char **scopes_default(void)
@@ -400,25 +392,6 @@ static void json_wipe_keys(cJSON *root)
         }
 }
 
-/*
- * cJSON ends a string at a NUL byte, raw or written \u0000, so "k\u0000rest"
- * would silently become the key "k". Returns the offset of the first one,
- * or len. Backslashes only occur inside strings in valid JSON.
- */
-static size_t find_nul(const char *s, size_t len)
-{
-        for (size_t i = 0; i < len; i++) {
-                if (s[i] == '\0')
-                        return i;
-                if (s[i] != '\\' || i + 1 >= len)
-                        continue;
-                if (s[i + 1] == 'u' && len - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0)
-                        return i;
-                i++; /* skip the escaped character */
-        }
-        return len;
-}
-
 int keyring_add_file(struct keyring *kr, const char *path, auth_warn_cb warn, void *userdata)
 {
         _cleanup_close_ int fd = -EBADF;
@@ -437,7 +410,7 @@ int keyring_add_file(struct keyring *kr, const char *path, auth_warn_cb warn, vo
         if (r < 0)
                 return r;
 
-        end = data + find_nul(data, len);
+        end = data + json_find_nul(data, len);
         has_nul = end < data + len;
         root = has_nul ? NULL : cJSON_ParseWithLengthOpts(data, len, &end, false);
         if (root && end) {

@@ -25,6 +25,7 @@
 #include "mcp-limits.h"
 #include "macro.h"
 #include "sha256.h"
+#include "strv.h"
 
 /* Longest result of expanding one string value. */
 #define CONFIG_EXPAND_MAX CONFIG_FILE_MAX
@@ -343,15 +344,6 @@ static int expand_nonempty(struct ctx *c, const cJSON *v, char **ret)
         return 0;
 }
 
-static void strv_free(char **v)
-{
-        if (!v)
-                return;
-        for (char **p = v; *p; p++)
-                free(*p);
-        free(v);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
         return strcmp(*(char *const *)a, *(char *const *)b);
@@ -619,12 +611,11 @@ static void hash_int(struct sha256_ctx *h, const char *tag, int64_t v)
 static int hash_strv(struct sha256_ctx *h, const char *tag, char **v, bool sort)
 {
         _cleanup_free_ char **copy = NULL;
-        size_t n = 0;
+        size_t n;
 
         if (!v)
                 return 0;
-        while (v[n])
-                n++;
+        n = strv_length(v);
         hash_int(h, tag, (int64_t)n);
         if (sort && n > 1) {
                 copy = malloc(n * sizeof(char *));
@@ -734,26 +725,15 @@ static bool valid_server_name(const char *s)
         return n >= 1 && n <= CONFIG_SERVER_NAME_MAX;
 }
 
-static void strv_free_wiped(char **v)
-{
-        if (!v)
-                return;
-        for (char **p = v; *p; p++) {
-                explicit_bzero(*p, strlen(*p));
-                free(*p);
-        }
-        free(v);
-}
-
 static void server_config_done(struct server_config *s)
 {
         free(s->name);
         free(s->command);
         strv_free(s->args);
-        strv_free_wiped(s->env);
+        strv_free_erase(s->env);
         free(s->cwd);
         free(s->url);
-        strv_free_wiped(s->headers);
+        strv_free_erase(s->headers);
         *s = (struct server_config){};
 }
 
@@ -912,7 +892,7 @@ static int parse_server(struct ctx *c, const cJSON *item, struct server_config *
                         old = jpath_push_key(&c->jp, "env");
                         warnf(c, "only used by stdio servers, ignoring");
                         jpath_pop(&c->jp, old);
-                        strv_free_wiped(TAKE_PTR(s->env));
+                        strv_free_erase(TAKE_PTR(s->env));
                 }
                 if (s->cwd) {
                         old = jpath_push_key(&c->jp, "cwd");
@@ -924,7 +904,7 @@ static int parse_server(struct ctx *c, const cJSON *item, struct server_config *
                 old = jpath_push_key(&c->jp, "headers");
                 warnf(c, "only used by remote servers, ignoring");
                 jpath_pop(&c->jp, old);
-                strv_free_wiped(TAKE_PTR(s->headers));
+                strv_free_erase(TAKE_PTR(s->headers));
         }
 
         if (seen[KEY_MAX_TIMEOUT]) {
@@ -941,25 +921,6 @@ static int parse_server(struct ctx *c, const cJSON *item, struct server_config *
 }
 
 /* ---- the file ---- */
-
-/*
- * cJSON ends a string at a NUL byte, raw or written \u0000, which would cut
- * a command or a header short without a word. Returns the offset of the
- * first one, or len. Backslashes only occur inside strings in valid JSON.
- */
-static size_t find_nul(const char *s, size_t len)
-{
-        for (size_t i = 0; i < len; i++) {
-                if (s[i] == '\0')
-                        return i;
-                if (s[i] != '\\' || i + 1 >= len)
-                        continue;
-                if (s[i + 1] == 'u' && len - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0)
-                        return i;
-                i++; /* skip the escaped character */
-        }
-        return len;
-}
 
 static int parse_config(struct ctx *c, const cJSON *root, struct config *cfg)
 {
@@ -1068,7 +1029,7 @@ int config_load_string(const char *text, size_t len, const char *path, struct co
                 memcpy(copy, text, len);
         copy[len] = '\0';
 
-        end = copy + find_nul(copy, len);
+        end = copy + json_find_nul(copy, len);
         has_nul = end < copy + len;
         if (!has_nul) {
                 root = cJSON_ParseWithLengthOpts(copy, len, &end, false);

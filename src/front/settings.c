@@ -8,6 +8,7 @@
 #include "front/front.h"
 #include "mcp-limits.h"
 #include "log.h"
+#include "strv.h"
 
 static void key_warn(void *userdata, const char *message)
 {
@@ -79,13 +80,6 @@ static char **split_list(const char *v)
                 p = e + 1;
         }
         return list;
-}
-
-static void free_list(char **l)
-{
-        for (size_t i = 0; l && l[i]; i++)
-                free(l[i]);
-        free(l);
 }
 
 int front_settings_load(struct front_settings *s)
@@ -172,6 +166,6 @@ void front_settings_done(struct front_settings *s)
         free(s->mcp_path);
         free(s->sse_path);
         free(s->messages_path);
-        free_list(s->allowed_origins);
-        free_list(s->allowed_hosts);
+        strv_free(s->allowed_origins);
+        strv_free(s->allowed_hosts);
 }

@@ -68,17 +68,10 @@ void hub_conn_close(struct conn *c)
 
 static int conn_flush(struct conn *c)
 {
-        while (buf_avail(&c->out) > 0) {
-                ssize_t n = send(c->fd, buf_head(&c->out), buf_avail(&c->out), MSG_NOSIGNAL);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN)
-                                break;
-                        return -errno;
-                }
-                buf_consume(&c->out, (size_t)n);
-        }
+        int r = buf_flush_fd(&c->out, c->fd, true);
+
+        if (r < 0)
+                return r;
         if (buf_avail(&c->out) == 0 && c->finished)
                 return 1; /* done */
         return conn_update_events(c);

@@ -17,7 +17,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "hub/curl-dl.h"
 #include "log.h"
 
 #define LIBCURL_SONAME "libcurl.so.4"
@@ -36,11 +35,6 @@ static bool load(void)
         if (!libcurl)
                 log_error("cannot load %s for the remote upstreams: %s", LIBCURL_SONAME, dlerror());
         return libcurl != NULL;
-}
-
-bool curl_dl_available(void)
-{
-        return load();
 }
 
 static void *sym(const char *name)

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "buf.h"
 
@@ -112,4 +114,21 @@ void buf_consume(struct buf *b, size_t n)
                 b->off = b->len = 0;
         if (b->data)
                 b->data[b->len] = 0;
+}
+
+int buf_flush_fd(struct buf *b, int fd, bool is_socket)
+{
+        while (buf_avail(b) > 0) {
+                ssize_t n = is_socket ? send(fd, buf_head(b), buf_avail(b), MSG_NOSIGNAL)
+                                      : write(fd, buf_head(b), buf_avail(b));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                break;
+                        return -errno;
+                }
+                buf_consume(b, (size_t)n);
+        }
+        return 0;
 }

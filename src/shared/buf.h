@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "macro.h"
@@ -42,3 +43,7 @@ static inline size_t buf_avail(const struct buf *b)
 void buf_consume(struct buf *b, size_t n);
 /* Move unread bytes to the start of the allocation. */
 void buf_compact(struct buf *b);
+/* Writes the unread bytes to a non-blocking fd, consuming what went out, until none
+ * are left or it would block: send() without SIGPIPE for a socket, write() otherwise.
+ * 0 (see buf_avail() for what is left), or -errno of a failed write. */
+int buf_flush_fd(struct buf *b, int fd, bool is_socket);

@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "macro.h"
 
@@ -23,6 +24,14 @@ static inline const char *json_get_string(const cJSON *obj, const char *key)
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
         return cJSON_IsString(v) ? v->valuestring : NULL;
 }
+
+/*
+ * cJSON ends a string at a NUL byte, raw or written \u0000, which would cut a
+ * key, a command or a header short without a word. Returns the offset of the
+ * first one in the JSON text s, or len. Backslashes only occur inside strings
+ * in valid JSON.
+ */
+size_t json_find_nul(const char *s, size_t len);
 
 static inline cJSON *json_get(const cJSON *obj, const char *key)
 {

@@ -44,7 +44,7 @@ static bool header_is_managed(const char *h)
 static int flush_cb(sd_event_source *s, void *userdata);
 static int finish_cb(sd_event_source *s, void *userdata);
 
-int remote_init(struct remote *r, struct upstream *u)
+static int remote_init(struct remote *r, struct upstream *u)
 {
         int k;
 
@@ -68,22 +68,57 @@ int remote_init(struct remote *r, struct upstream *u)
         return 0;
 }
 
+int remote_new(struct upstream *u, size_t size,
+               void (*xfer_done)(struct remote *r, struct remote_xfer *x, CURLcode result),
+               cJSON *(*on_event)(struct remote *r, struct remote_xfer *x, cJSON *ev))
+{
+        struct remote *r;
+        int k;
+
+        if (u->transport)
+                return -EBUSY;
+        r = calloc(1, size);
+        if (!r)
+                return -ENOMEM;
+        u->transport = r;
+        r->xfer_done = xfer_done;
+        r->on_event = on_event;
+        k = remote_init(r, u);
+        if (k < 0) {
+                u->ops->free(u);
+                return k;
+        }
+        return 0;
+}
+
 void remote_done(struct remote *r)
 {
         while (r->xfers)
                 remote_xfer_free(r->xfers);
         r->flush = sd_event_source_disable_unref(r->flush);
         r->finish = sd_event_source_disable_unref(r->finish);
+        remote_held_free_all(r);
         free(r->url_shown);
         r->url_shown = NULL;
 }
 
-void remote_cancel_all(struct remote *r)
+bool remote_stop_begin(struct upstream *u)
 {
+        struct remote *r = u->transport;
+
+        if (!r) {
+                upstream_transport_stopped(u);
+                return false;
+        }
+        if (r->stopping)
+                return false;
         r->stopping = true;
         while (r->xfers)
                 remote_xfer_free(r->xfers);
         (void)sd_event_source_set_enabled(r->flush, SD_EVENT_OFF);
+        /* upstream.c fails whatever waited in here. */
+        remote_held_free_all(r);
+        return true;
 }
 
 void remote_finish_now(struct remote *r)
@@ -291,6 +326,26 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 /* ---------------------------------------------------------------- transfers */
 
+/* Out of r's list of transfers in flight, and no longer r->stream. */
+static void xfer_unlink(struct remote_xfer *x)
+{
+        struct remote *r = x->r;
+
+        if (r->stream == x)
+                r->stream = NULL;
+        if (!x->linked)
+                return;
+        if (x->prev)
+                x->prev->next = x->next;
+        else
+                r->xfers = x->next;
+        if (x->next)
+                x->next->prev = x->prev;
+        x->prev = x->next = NULL;
+        x->linked = false;
+        r->n_xfers--;
+}
+
 static void xfer_done_cb(struct curl_glue_xfer *g, CURLcode result)
 {
         struct remote_xfer *x = (struct remote_xfer *)g;
@@ -309,17 +364,7 @@ static void xfer_done_cb(struct curl_glue_xfer *g, CURLcode result)
         }
         /* Out of the list first: whatever the hook calls cannot free it under us. */
         curl_glue_remove(r->glue, &x->glue);
-        if (x->linked) {
-                if (x->prev)
-                        x->prev->next = x->next;
-                else
-                        r->xfers = x->next;
-                if (x->next)
-                        x->next->prev = x->prev;
-                x->prev = x->next = NULL;
-                x->linked = false;
-                r->n_xfers--;
-        }
+        xfer_unlink(x);
         r->xfer_done(r, x, result);
 }
 
@@ -482,16 +527,9 @@ struct remote_xfer *remote_xfer_free(struct remote_xfer *x)
         if (!x)
                 return NULL;
         r = x->r;
-        if (x->linked) {
-                if (x->prev)
-                        x->prev->next = x->next;
-                else
-                        r->xfers = x->next;
-                if (x->next)
-                        x->next->prev = x->prev;
-                r->n_xfers--;
+        if (x->linked)
                 curl_glue_remove(r->glue, &x->glue);
-        }
+        xfer_unlink(x);
         if (x->glue.easy)
                 curl_easy_cleanup(x->glue.easy);
         curl_slist_free_all(x->headers);
@@ -518,6 +556,24 @@ struct remote_xfer *remote_xfer_find(struct remote *r, int kind, int64_t id)
 }
 
 /* ---------------------------------------------------------------- outcomes */
+
+void remote_down(struct remote *r, const char *fmt, ...)
+{
+        char why[768];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(why, sizeof(why), fmt, ap);
+        va_end(ap);
+        upstream_transport_down(r->u, why);
+}
+
+long remote_post_timeout_ms(struct upstream *u)
+{
+        int64_t ms = u->cfg.request_timeout_ms > 0 ? u->cfg.request_timeout_ms
+                                                   : u->cfg.max_request_timeout_ms;
+        return (long)MIN(ms, (int64_t)REQUEST_MAX_TIMEOUT_MS);
+}
 
 bool remote_unreachable(struct remote_xfer *x, CURLcode result, char *why, size_t len)
 {
@@ -621,6 +677,35 @@ void remote_fail_request(struct remote *r, struct remote_xfer *x, int code, cons
                 upstream_transport_message(r->u, err);
 }
 
+void remote_refused(struct remote *r, struct remote_xfer *x, const char *why)
+{
+        if (x->is_request)
+                remote_fail_request(r, x,
+                                    remote_status_code(x, x->status >= 500
+                                                              ? JSONRPC_INTERNAL_ERROR
+                                                              : MCP_ERROR_CONNECTION_CLOSED),
+                                    "%s", why);
+        else
+                upstream_log(r->u, LOG_WARNING, "'%s' refused: %s",
+                             x->method ? x->method : "response", why);
+        remote_xfer_free(x);
+}
+
+void remote_maybe_lost(struct remote *r, struct remote_xfer *x, const char *why)
+{
+        if (!x->is_request)
+                upstream_log(r->u, LOG_WARNING, "'%s' may not have reached the server: %s",
+                             x->method ? x->method : "response", why);
+        remote_xfer_free(x);
+}
+
+void remote_describe(struct remote *r, cJSON *o, const char *detected)
+{
+        cJSON_AddStringToObject(o, "url", r->url_shown);
+        if (r->u->cfg.transport == TRANSPORT_AUTO)
+                cJSON_AddStringToObject(o, "detected", detected);
+}
+
 char *remote_url_shown(const char *url)
 {
         CURLU *h = curl_url();
@@ -649,11 +734,11 @@ char *remote_url_shown(const char *url)
 
 /* ---------------------------------------------------------------- held messages */
 
-int remote_hold(struct remote_held **head, unsigned *n, char *data, size_t len, bool retried)
+int remote_hold(struct remote *r, char *data, size_t len, bool retried)
 {
         struct remote_held *m, **tail;
 
-        if (*n >= REMOTE_MAX_QUEUED)
+        if (r->n_held >= REMOTE_MAX_QUEUED)
                 return -ENOBUFS;
         m = calloc(1, sizeof(*m));
         if (!m)
@@ -661,30 +746,44 @@ int remote_hold(struct remote_held **head, unsigned *n, char *data, size_t len, 
         m->data = data;
         m->len = len;
         m->retried = retried;
-        for (tail = head; *tail; tail = &(*tail)->next)
+        for (tail = &r->held; *tail; tail = &(*tail)->next)
                 ;
         *tail = m;
-        (*n)++;
+        r->n_held++;
         return 0;
 }
 
-struct remote_held *remote_held_pop(struct remote_held **head, unsigned *n)
+int remote_hold_copy(struct remote *r, const char *data, size_t len)
 {
-        struct remote_held *m = *head;
+        char *copy = malloc(len ? len : 1);
+        int k;
+
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, data, len);
+        k = remote_hold(r, copy, len, false);
+        if (k < 0)
+                free(copy);
+        return k;
+}
+
+struct remote_held *remote_held_pop(struct remote *r)
+{
+        struct remote_held *m = r->held;
 
         if (m) {
-                *head = m->next;
+                r->held = m->next;
                 m->next = NULL;
-                (*n)--;
+                r->n_held--;
         }
         return m;
 }
 
-void remote_held_free_all(struct remote_held **head, unsigned *n)
+void remote_held_free_all(struct remote *r)
 {
         struct remote_held *m;
 
-        while ((m = remote_held_pop(head, n))) {
+        while ((m = remote_held_pop(r))) {
                 free(m->data);
                 free(m);
         }

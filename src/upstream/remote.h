@@ -3,8 +3,9 @@
  * What the two remote transports (upstream-http.c: Streamable HTTP,
  * upstream-sse.c: legacy HTTP+SSE) share: one transfer object around a
  * libcurl easy handle, its answer read as JSON or as an SSE stream, and a
- * transport base with the list of transfers in flight and the two deferred
- * steps (deliver queued messages, finish a stop).
+ * transport base with the list of transfers in flight, the long-lived GET
+ * stream, the messages held back, the two deferred steps (deliver queued
+ * messages, finish a stop), and what both do with a failed transfer.
  *
  * Threading rule (curl docs): write callbacks run inside libcurl, so they
  * only buffer: a parsed message waits in its transfer's queue until the
@@ -72,11 +73,16 @@ struct remote_xfer {
         bool overflow;       /* the answer went over REMOTE_MAX_MESSAGE */
 };
 
+struct remote_held;
+
 struct remote {
         struct upstream *u;
         struct curl_glue *glue;
         struct remote_xfer *xfers;
         unsigned n_xfers;
+        struct remote_xfer *stream; /* the GET stream, if open: cleared when it ends or is freed */
+        struct remote_held *held;   /* messages held back, in order (remote_hold()) */
+        unsigned n_held;
         sd_event_source *flush;  /* delivers queued events */
         sd_event_source *finish; /* completes a stop: ops->free, then upstream_transport_stopped */
         bool stopping;
@@ -88,8 +94,13 @@ struct remote {
         cJSON *(*on_event)(struct remote *r, struct remote_xfer *x, cJSON *ev);
 };
 
-int remote_init(struct remote *r, struct upstream *u);
-/* Cancels every transfer, frees sources and strings (not r itself). */
+/* Allocates the transport, size bytes with struct remote first, as u->transport and
+ * sets up its base. -EBUSY when u has one already; on another failure u->ops->free(u)
+ * has freed it again. */
+int remote_new(struct upstream *u, size_t size,
+               void (*xfer_done)(struct remote *r, struct remote_xfer *x, CURLcode result),
+               cJSON *(*on_event)(struct remote *r, struct remote_xfer *x, cJSON *ev));
+/* Cancels every transfer, frees sources, strings and held messages (not r itself). */
 void remote_done(struct remote *r);
 
 /* A transfer to url: http_method "GET", "POST" (body set later) or "DELETE"; timeout_ms
@@ -109,12 +120,20 @@ struct remote_xfer *remote_xfer_find(struct remote *r, int kind, int64_t id);
 
 /* Delivers x's queued events. false when the transport began stopping meanwhile. */
 bool remote_deliver(struct remote *r, struct remote_xfer *x);
-/* Frees every transfer and stops delivering: the first step of a stop. */
-void remote_cancel_all(struct remote *r);
+/* The first step of ops->stop: frees every transfer and held message and stops
+ * delivering; true when the transport has the rest of its stop to do. False without
+ * a transport (upstream.c is told it stopped) or when it is stopping already. */
+bool remote_stop_begin(struct upstream *u);
 /* Finishes the stop on the next loop iteration. */
 void remote_finish_later(struct remote *r);
 /* Finishes it now: ops->free(u), then upstream_transport_stopped(u). r is gone after. */
 void remote_finish_now(struct remote *r);
+
+/* The server is down for us (upstream_transport_down()), for the reason fmt says. */
+void remote_down(struct remote *r, const char *fmt, ...) _printf_(2, 3);
+/* The timeout of a POST whose answer does not stream: the request timeout, or the
+ * longest one when there is none, capped. */
+long remote_post_timeout_ms(struct upstream *u);
 
 /* Whether a failed transfer means the server cannot be reached (vs. a failure of this
  * transfer alone); fills why with a reason for logs and errors. */
@@ -129,21 +148,30 @@ int remote_status_code(struct remote_xfer *x, int def);
  * client gets it at once). No-op for notifications, responses and answered requests. */
 void remote_fail_request(struct remote *r, struct remote_xfer *x, int code, const char *fmt, ...)
     _printf_(4, 5);
+/* The server refused x (an error status, why from remote_status_text()): its request
+ * fails with the server's error code, a notification or response is logged. Frees x. */
+void remote_refused(struct remote *r, struct remote_xfer *x, const char *why);
+/* x failed after it may have gone out (its request already failed): a notification or
+ * response may not have reached the server, which is logged. Frees x. */
+void remote_maybe_lost(struct remote *r, struct remote_xfer *x, const char *why);
+/* "url" and, with no "transport" in the config, "detected" for ops->describe. */
+void remote_describe(struct remote *r, cJSON *o, const char *detected);
 
 /* scheme://host[:port]/path of url; malloc'd, NULL on OOM. */
 char *remote_url_shown(const char *url);
 
-/* Messages held back (while re-initializing, before the endpoint), in order.
- * remote_hold() takes data on success only. */
+/* Messages held back in r->held (while re-initializing, before the endpoint), in order.
+ * remote_hold() takes data on success only; remote_hold_copy() copies it. */
 struct remote_held {
         struct remote_held *next;
         char *data;
         size_t len;
         bool retried;
 };
-int remote_hold(struct remote_held **head, unsigned *n, char *data, size_t len, bool retried);
-struct remote_held *remote_held_pop(struct remote_held **head, unsigned *n);
-void remote_held_free_all(struct remote_held **head, unsigned *n);
+int remote_hold(struct remote *r, char *data, size_t len, bool retried);
+int remote_hold_copy(struct remote *r, const char *data, size_t len);
+struct remote_held *remote_held_pop(struct remote *r);
+void remote_held_free_all(struct remote *r);
 
 /* upstream-sse.c: take over from the Streamable HTTP transport, which found a legacy
  * server (TRANSPORT_AUTO): upstream.c already sent initialize (data, taken), so this

@@ -23,7 +23,6 @@
  * JSON-RPC error naming the server.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,8 +67,7 @@ struct http_transport {
         bool have_init_id; /* upstream.c's initialize is in flight with init_id */
         int64_t init_id;
         bool initialized; /* notifications/initialized went through: the GET stream may open */
-        /* the GET stream */
-        struct remote_xfer *stream;
+        /* the GET stream (r.stream) */
         enum stream_state stream_state;
         sd_event_source *stream_timer;
         char *last_event_id;
@@ -81,9 +79,7 @@ struct http_transport {
         bool reinit_ok;
         unsigned reinits;
         unsigned probes;
-        char reinit_id[48];
-        struct remote_held *held; /* messages waiting for the new session */
-        unsigned n_held;
+        char reinit_id[48]; /* r.held: the messages waiting for the new session */
 };
 
 static struct http_transport *T(struct upstream *u)
@@ -94,18 +90,6 @@ static struct http_transport *T(struct upstream *u)
 static void http_free(struct upstream *u);
 static int post_message(struct http_transport *t, const char *data, size_t len, bool retried);
 static void open_stream(struct http_transport *t);
-
-static void down(struct http_transport *t, const char *fmt, ...) _printf_(2, 3);
-static void down(struct http_transport *t, const char *fmt, ...)
-{
-        char why[768];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(why, sizeof(why), fmt, ap);
-        va_end(ap);
-        upstream_transport_down(t->r.u, why);
-}
 
 /* A session id or protocol version is sent back in a header: visible ASCII only. */
 static bool header_token_ok(const char *s, size_t max)
@@ -206,13 +190,6 @@ static int add_post_headers(struct http_transport *t, struct remote_xfer *x, boo
         return 0;
 }
 
-static long notification_timeout_ms(struct upstream *u)
-{
-        int64_t ms = u->cfg.request_timeout_ms > 0 ? u->cfg.request_timeout_ms
-                                                   : u->cfg.max_request_timeout_ms;
-        return (long)MIN(ms, (int64_t)REQUEST_MAX_TIMEOUT_MS);
-}
-
 /* POSTs one message. Returns 0 or -errno (nothing was sent). */
 static int post_message(struct http_transport *t, const char *data, size_t len, bool retried)
 {
@@ -233,7 +210,7 @@ static int post_message(struct http_transport *t, const char *data, size_t len, 
         /* A request may stream for as long as upstream.c lets it (its timeout, extended by
          * progress up to maxTimeout), which fails it first; this only bounds a hang. */
         timeout =
-            x->is_request ? (long)u->cfg.max_request_timeout_ms + 1000 : notification_timeout_ms(u);
+            x->is_request ? (long)u->cfg.max_request_timeout_ms + 1000 : remote_post_timeout_ms(u);
         if (curl_easy_setopt(x->glue.easy, CURLOPT_TIMEOUT_MS, timeout) != CURLE_OK) {
                 k = -EINVAL;
                 goto fail;
@@ -280,7 +257,7 @@ static void fail_held(struct http_transport *t, struct remote_held *m, const cha
 
 static void close_stream(struct http_transport *t)
 {
-        t->stream = remote_xfer_free(t->stream);
+        t->r.stream = remote_xfer_free(t->r.stream);
         t->stream_timer = sd_event_source_disable_unref(t->stream_timer);
         if (t->stream_state != STREAM_UNSUPPORTED)
                 t->stream_state = STREAM_NONE;
@@ -342,8 +319,8 @@ static void start_reinit(struct http_transport *t)
         return;
 fail:
         remote_xfer_free(x);
-        remote_held_free_all(&t->held, &t->n_held);
-        down(t, "lost our session and cannot initialize a new one: %s", strerror(-k));
+        remote_held_free_all(&t->r);
+        remote_down(&t->r, "lost our session and cannot initialize a new one: %s", strerror(-k));
 }
 
 /* The GET stream was refused as if our session were unknown. A ping with the session
@@ -381,17 +358,17 @@ static void reinit_done(struct http_transport *t, struct remote_xfer *x, CURLcod
                 snprintf(why, sizeof(why), "no result to initialize");
         remote_xfer_free(x);
         if (rc != CURLE_OK || !t->reinit_ok) {
-                remote_held_free_all(&t->held, &t->n_held);
-                down(t, "lost our session and could not initialize a new one: %s", why);
+                remote_held_free_all(&t->r);
+                remote_down(&t->r, "lost our session and could not initialize a new one: %s", why);
                 return;
         }
         t->reinit = false;
         if (post_message(t, initialized, sizeof(initialized) - 1, true) < 0) {
-                remote_held_free_all(&t->held, &t->n_held);
-                down(t, "lost our session and cannot send notifications/initialized");
+                remote_held_free_all(&t->r);
+                remote_down(&t->r, "lost our session and cannot send notifications/initialized");
                 return;
         }
-        while ((m = remote_held_pop(&t->held, &t->n_held))) {
+        while ((m = remote_held_pop(&t->r))) {
                 if (post_message(t, m->data, m->len, true) < 0)
                         fail_held(t, m, "cannot send the request again in the new session");
                 else
@@ -403,6 +380,17 @@ static void reinit_done(struct http_transport *t, struct remote_xfer *x, CURLcod
         }
         upstream_log(u, LOG_NOTICE, "new session%s, %u message(s) sent again",
                      t->session_id ? "" : " (the server gave no id)", n);
+}
+
+/* 502, 503, 504 (why: remote_status_text()): the server is down for us; x is freed.
+ * False, x untouched, for any other status. */
+static bool down_if_unavailable(struct http_transport *t, struct remote_xfer *x, const char *why)
+{
+        if (!remote_status_unavailable(x->status))
+                return false;
+        remote_xfer_free(x);
+        remote_down(&t->r, "is unavailable at %s (%s)", t->r.url_shown, why);
+        return true;
 }
 
 /* Whether the server answered a message with our session as if it did not know it: 404
@@ -488,7 +476,7 @@ static void post_done(struct http_transport *t, struct remote_xfer *x, CURLcode 
                                             "answer over %d bytes", REMOTE_MAX_MESSAGE);
                 else if (remote_unreachable(x, rc, why, sizeof(why))) {
                         remote_xfer_free(x);
-                        down(t, "cannot be reached at %s: %s", t->r.url_shown, why);
+                        remote_down(&t->r, "cannot be reached at %s: %s", t->r.url_shown, why);
                         return;
                 } else if (rc == CURLE_OPERATION_TIMEDOUT)
                         remote_fail_request(&t->r, x, MCP_ERROR_REQUEST_TIMEOUT, "no answer: %s",
@@ -496,10 +484,7 @@ static void post_done(struct http_transport *t, struct remote_xfer *x, CURLcode 
                 else
                         remote_fail_request(&t->r, x, MCP_ERROR_CONNECTION_CLOSED,
                                             "the answer broke off: %s", why);
-                if (!x->is_request)
-                        upstream_log(u, LOG_WARNING, "'%s' may not have reached the server: %s",
-                                     x->method ? x->method : "response", why);
-                remote_xfer_free(x);
+                remote_maybe_lost(&t->r, x, why);
                 return;
         }
 
@@ -508,7 +493,7 @@ static void post_done(struct http_transport *t, struct remote_xfer *x, CURLcode 
                 bool opens_stream = !x->is_request && x->method &&
                                     strcmp(x->method, "notifications/initialized") == 0;
 
-                if (x->probe && !t->reinit && !t->stream && t->stream_state != STREAM_OPEN) {
+                if (x->probe && !t->reinit && !t->r.stream && t->stream_state != STREAM_OPEN) {
                         upstream_log(u, LOG_INFO,
                                      "the session is fine but GET is refused: going without "
                                      "the GET stream");
@@ -567,7 +552,7 @@ static void post_done(struct http_transport *t, struct remote_xfer *x, CURLcode 
                         remote_xfer_free(x);
                         return;
                 }
-                if (remote_hold(&t->held, &t->n_held, body, len, true) < 0) {
+                if (remote_hold(&t->r, body, len, true) < 0) {
                         free(body);
                         remote_fail_request(&t->r, x, MCP_ERROR_CONNECTION_CLOSED,
                                             "lost our session (HTTP %ld), too much waiting",
@@ -578,11 +563,8 @@ static void post_done(struct http_transport *t, struct remote_xfer *x, CURLcode 
                 return;
         }
         remote_status_text(x, why, sizeof(why));
-        if (remote_status_unavailable(status)) {
-                remote_xfer_free(x);
-                down(t, "is unavailable at %s (%s)", t->r.url_shown, why);
+        if (down_if_unavailable(t, x, why))
                 return;
-        }
         if (status >= 300 && status < 400) {
                 char *loc = NULL;
                 _cleanup_free_ char *shown = NULL;
@@ -592,16 +574,7 @@ static void post_done(struct http_transport *t, struct remote_xfer *x, CURLcode 
                          " (redirects are not followed: fix the url%s%s)", shown ? ", to " : "",
                          shown ? shown : "");
         }
-        if (x->is_request)
-                remote_fail_request(&t->r, x,
-                                    remote_status_code(x, status >= 500
-                                                              ? JSONRPC_INTERNAL_ERROR
-                                                              : MCP_ERROR_CONNECTION_CLOSED),
-                                    "%s", why);
-        else
-                upstream_log(u, LOG_WARNING, "'%s' refused: %s", x->method ? x->method : "response",
-                             why);
-        remote_xfer_free(x);
+        remote_refused(&t->r, x, why);
 }
 
 /* ---------------------------------------------------------------- the GET stream */
@@ -629,7 +602,7 @@ static void open_stream(struct http_transport *t)
         struct upstream *u = t->r.u;
         struct remote_xfer *x;
 
-        if (t->r.stopping || t->stream || t->reinit || !t->initialized ||
+        if (t->r.stopping || t->r.stream || t->reinit || !t->initialized ||
             t->stream_state == STREAM_UNSUPPORTED)
                 return;
         x = remote_xfer_new(&t->r, HTTP_STREAM, "GET", u->cfg.url, 0);
@@ -643,7 +616,7 @@ static void open_stream(struct http_transport *t)
                 goto fail;
         if (remote_xfer_start(x) < 0)
                 goto fail;
-        t->stream = x;
+        t->r.stream = x;
         t->stream_state = STREAM_OPEN;
         t->stream_opened_usec = now_usec();
         upstream_log(u, LOG_DEBUG, "GET stream requested%s%s",
@@ -662,8 +635,6 @@ static void stream_done(struct http_transport *t, struct remote_xfer *x, CURLcod
         char why[512];
         long status;
 
-        if (t->stream == x)
-                t->stream = NULL;
         if (!remote_deliver(&t->r, x)) {
                 remote_xfer_free(x);
                 return;
@@ -677,7 +648,7 @@ static void stream_done(struct http_transport *t, struct remote_xfer *x, CURLcod
         status = x->status;
         if (rc != CURLE_OK && remote_unreachable(x, rc, why, sizeof(why))) {
                 remote_xfer_free(x);
-                down(t, "cannot be reached at %s: %s", t->r.url_shown, why);
+                remote_down(&t->r, "cannot be reached at %s: %s", t->r.url_shown, why);
                 return;
         }
         if (status == 405) {
@@ -694,11 +665,8 @@ static void stream_done(struct http_transport *t, struct remote_xfer *x, CURLcod
                 return;
         }
         remote_status_text(x, why, sizeof(why));
-        if (remote_status_unavailable(status)) {
-                remote_xfer_free(x);
-                down(t, "is unavailable at %s (%s)", t->r.url_shown, why);
+        if (down_if_unavailable(t, x, why))
                 return;
-        }
         if (status >= 200 && status < 300 && x->answer != ANSWER_SSE) {
                 upstream_log(u, LOG_WARNING,
                              "GET answered HTTP %ld without an event stream: going without",
@@ -766,22 +734,13 @@ static int http_start(struct upstream *u)
         struct http_transport *t;
         int k;
 
-        if (u->transport)
-                return -EBUSY;
-        t = calloc(1, sizeof(*t));
-        if (!t)
-                return -ENOMEM;
-        u->transport = t;
-        t->r.xfer_done = http_xfer_done;
-        t->r.on_event = http_on_event;
+        k = remote_new(u, sizeof(*t), http_xfer_done, http_on_event);
+        if (k < 0)
+                return k;
+        t = T(u);
         t->stream_retry_ms = -1;
         t->stream_delay_usec = REMOTE_STREAM_RETRY_MS * USEC_PER_MSEC;
         t->auto_detect = u->cfg.transport == TRANSPORT_AUTO;
-        k = remote_init(&t->r, u);
-        if (k < 0) {
-                http_free(u);
-                return k;
-        }
         upstream_log(u, LOG_INFO, "connecting to %s%s", t->r.url_shown,
                      t->auto_detect ? " (Streamable HTTP, or legacy SSE if it answers so)" : "");
         /* Nothing to connect first: initialize is the first POST. */
@@ -792,22 +751,13 @@ static int http_start(struct upstream *u)
 static int http_send(struct upstream *u, const char *data, size_t len)
 {
         struct http_transport *t = T(u);
-        char *copy;
-        int k;
 
         if (!t || t->r.stopping)
                 return -ENOTCONN;
         if (!t->reinit)
                 return post_message(t, data, len, false);
         /* A new session is on its way: the message waits for it. */
-        copy = malloc(len ? len : 1);
-        if (!copy)
-                return -ENOMEM;
-        memcpy(copy, data, len);
-        k = remote_hold(&t->held, &t->n_held, copy, len, false);
-        if (k < 0)
-                free(copy);
-        return k;
+        return remote_hold_copy(&t->r, data, len);
 }
 
 static void http_stop(struct upstream *u)
@@ -815,17 +765,9 @@ static void http_stop(struct upstream *u)
         struct http_transport *t = T(u);
         struct remote_xfer *x;
 
-        if (!t) {
-                upstream_transport_stopped(u);
+        if (!remote_stop_begin(u))
                 return;
-        }
-        if (t->r.stopping)
-                return;
-        remote_cancel_all(&t->r);
-        t->stream = NULL;
         t->stream_timer = sd_event_source_disable_unref(t->stream_timer);
-        /* upstream.c fails whatever waited in here. */
-        remote_held_free_all(&t->held, &t->n_held);
         if (t->session_id && !u->transport_lost) {
                 /* End the session on the server, briefly: a dead server must not hold us. */
                 x = remote_xfer_new(&t->r, HTTP_DELETE, "DELETE", u->cfg.url,
@@ -849,9 +791,7 @@ static void http_free(struct upstream *u)
         if (!t)
                 return;
         remote_done(&t->r);
-        t->stream = NULL;
         t->stream_timer = sd_event_source_disable_unref(t->stream_timer);
-        remote_held_free_all(&t->held, &t->n_held);
         free(t->session_id);
         free(t->protocol_version);
         free(t->last_event_id);
@@ -865,10 +805,7 @@ static void http_describe(struct upstream *u, cJSON *o)
 
         if (!t)
                 return;
-        cJSON_AddStringToObject(o, "url", t->r.url_shown);
-        if (u->cfg.transport == TRANSPORT_AUTO)
-                cJSON_AddStringToObject(o, "detected",
-                                        t->auto_detect ? "not yet" : "streamable-http");
+        remote_describe(&t->r, o, t->auto_detect ? "not yet" : "streamable-http");
         cJSON_AddBoolToObject(o, "session", t->session_id != NULL);
         cJSON_AddStringToObject(o, "get_stream", stream_state_table[t->stream_state]);
         cJSON_AddNumberToObject(o, "http_transfers", t->r.n_xfers);

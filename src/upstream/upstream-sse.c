@@ -16,7 +16,6 @@
  * message waits here until the endpoint is known.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,16 +35,14 @@ enum sse_kind {
 };
 
 struct sse_transport {
-        struct remote r; /* first: the base */
-        struct remote_xfer *stream;
-        char *endpoint; /* absolute URL to POST to */
+        struct remote r; /* first: the base; r.stream is the GET, r.held what was sent
+                          * before the endpoint was known */
+        char *endpoint;  /* absolute URL to POST to */
         char *endpoint_shown;
         bool adopted; /* started by the Streamable HTTP transport's detection */
         bool have_init_id;
         int64_t init_id;
         char *protocol_version;
-        struct remote_held *held; /* messages sent before the endpoint was known */
-        unsigned n_held;
 };
 
 static struct sse_transport *T(struct upstream *u)
@@ -55,32 +52,13 @@ static struct sse_transport *T(struct upstream *u)
 
 static void sse_free(struct upstream *u);
 
-static void down(struct sse_transport *t, const char *fmt, ...) _printf_(2, 3);
-static void down(struct sse_transport *t, const char *fmt, ...)
-{
-        char why[768];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(why, sizeof(why), fmt, ap);
-        va_end(ap);
-        upstream_transport_down(t->r.u, why);
-}
-
-static long post_timeout_ms(struct upstream *u)
-{
-        int64_t ms = u->cfg.request_timeout_ms > 0 ? u->cfg.request_timeout_ms
-                                                   : u->cfg.max_request_timeout_ms;
-        return (long)MIN(ms, (int64_t)REQUEST_MAX_TIMEOUT_MS);
-}
-
 static int post_message(struct sse_transport *t, const char *data, size_t len)
 {
         struct upstream *u = t->r.u;
         struct remote_xfer *x;
         int k;
 
-        x = remote_xfer_new(&t->r, SSE_POST, "POST", t->endpoint, post_timeout_ms(u));
+        x = remote_xfer_new(&t->r, SSE_POST, "POST", t->endpoint, remote_post_timeout_ms(u));
         if (!x)
                 return -ENOMEM;
         if ((k = remote_xfer_body(x, data, len)) < 0 ||
@@ -156,11 +134,11 @@ static void got_endpoint(struct sse_transport *t, const char *ep)
         }
         k = resolve_endpoint(t, ep, &url);
         if (k == -EPERM) {
-                down(t, "named an endpoint on another origin, refusing it");
+                remote_down(&t->r, "named an endpoint on another origin, refusing it");
                 return;
         }
         if (k < 0) {
-                down(t, "sent an endpoint that is not a URL");
+                remote_down(&t->r, "sent an endpoint that is not a URL");
                 return;
         }
         t->endpoint = url;
@@ -171,12 +149,12 @@ static void got_endpoint(struct sse_transport *t, const char *ep)
                 return;
         }
         /* upstream.c is up already: what it sent goes now. */
-        while ((m = remote_held_pop(&t->held, &t->n_held))) {
+        while ((m = remote_held_pop(&t->r))) {
                 k = post_message(t, m->data, m->len);
                 free(m->data);
                 free(m);
                 if (k < 0) {
-                        down(t, "cannot send to the endpoint: %s", strerror(-k));
+                        remote_down(&t->r, "cannot send to the endpoint: %s", strerror(-k));
                         return;
                 }
         }
@@ -219,18 +197,15 @@ static void post_done(struct sse_transport *t, struct remote_xfer *x, CURLcode r
         if (rc != CURLE_OK) {
                 if (remote_unreachable(x, rc, why, sizeof(why))) {
                         remote_xfer_free(x);
-                        down(t, "cannot be reached at %s: %s",
-                             t->endpoint_shown ? t->endpoint_shown : t->r.url_shown, why);
+                        remote_down(&t->r, "cannot be reached at %s: %s",
+                                    t->endpoint_shown ? t->endpoint_shown : t->r.url_shown, why);
                         return;
                 }
                 remote_fail_request(&t->r, x,
                                     rc == CURLE_OPERATION_TIMEDOUT ? MCP_ERROR_REQUEST_TIMEOUT
                                                                    : MCP_ERROR_CONNECTION_CLOSED,
                                     "POST to the endpoint failed: %s", why);
-                if (!x->is_request)
-                        upstream_log(u, LOG_WARNING, "'%s' may not have reached the server: %s",
-                                     x->method ? x->method : "response", why);
-                remote_xfer_free(x);
+                remote_maybe_lost(&t->r, x, why);
                 return;
         }
         if (x->status >= 200 && x->status < 300) {
@@ -249,19 +224,10 @@ static void post_done(struct sse_transport *t, struct remote_xfer *x, CURLcode r
         if (x->status == 404 || remote_status_unavailable(x->status)) {
                 /* Legacy servers forget the session with the stream: nothing to resume. */
                 remote_xfer_free(x);
-                down(t, "refused a message to its endpoint (%s)", why);
+                remote_down(&t->r, "refused a message to its endpoint (%s)", why);
                 return;
         }
-        if (x->is_request)
-                remote_fail_request(&t->r, x,
-                                    remote_status_code(x, x->status >= 500
-                                                              ? JSONRPC_INTERNAL_ERROR
-                                                              : MCP_ERROR_CONNECTION_CLOSED),
-                                    "%s", why);
-        else
-                upstream_log(u, LOG_WARNING, "'%s' refused: %s", x->method ? x->method : "response",
-                             why);
-        remote_xfer_free(x);
+        remote_refused(&t->r, x, why);
 }
 
 static void stream_done(struct sse_transport *t, struct remote_xfer *x, CURLcode rc)
@@ -269,15 +235,13 @@ static void stream_done(struct sse_transport *t, struct remote_xfer *x, CURLcode
         struct upstream *u = t->r.u;
         char why[512];
 
-        if (t->stream == x)
-                t->stream = NULL;
         if (!remote_deliver(&t->r, x)) {
                 remote_xfer_free(x);
                 return;
         }
         if (rc != CURLE_OK && remote_unreachable(x, rc, why, sizeof(why))) {
                 remote_xfer_free(x);
-                down(t, "cannot be reached at %s: %s", t->r.url_shown, why);
+                remote_down(&t->r, "cannot be reached at %s: %s", t->r.url_shown, why);
                 return;
         }
         if (x->status < 200 || x->status >= 300 || x->answer != ANSWER_SSE) {
@@ -289,7 +253,7 @@ static void stream_done(struct sse_transport *t, struct remote_xfer *x, CURLcode
                 /* Detected, but not legacy SSE after all: the next start tries again. */
                 if (u->cfg.transport == TRANSPORT_AUTO && !t->endpoint)
                         u->ops = &upstream_http_ops;
-                down(t, "answered GET %s with %s", t->r.url_shown, why);
+                remote_down(&t->r, "answered GET %s with %s", t->r.url_shown, why);
                 return;
         }
         snprintf(why, sizeof(why), "%s",
@@ -297,9 +261,9 @@ static void stream_done(struct sse_transport *t, struct remote_xfer *x, CURLcode
                                 : (x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc)));
         remote_xfer_free(x);
         if (rc == CURLE_OK)
-                down(t, "closed its SSE stream");
+                remote_down(&t->r, "closed its SSE stream");
         else
-                down(t, "broke its SSE stream: %s", why);
+                remote_down(&t->r, "broke its SSE stream: %s", why);
 }
 
 static void sse_xfer_done(struct remote *r, struct remote_xfer *x, CURLcode rc)
@@ -327,7 +291,7 @@ static int open_stream(struct sse_transport *t)
                 remote_xfer_free(x);
                 return k;
         }
-        t->stream = x;
+        t->r.stream = x;
         return 0;
 }
 
@@ -336,18 +300,12 @@ static int sse_begin(struct upstream *u, bool adopted)
         struct sse_transport *t;
         int k;
 
-        if (u->transport)
-                return -EBUSY;
-        t = calloc(1, sizeof(*t));
-        if (!t)
-                return -ENOMEM;
-        u->transport = t;
+        k = remote_new(u, sizeof(*t), sse_xfer_done, sse_on_event);
+        if (k < 0)
+                return k;
+        t = T(u);
         t->adopted = adopted;
-        t->r.xfer_done = sse_xfer_done;
-        t->r.on_event = sse_on_event;
-        k = remote_init(&t->r, u);
-        if (k >= 0)
-                k = open_stream(t);
+        k = open_stream(t);
         if (k < 0) {
                 sse_free(u);
                 return k;
@@ -378,7 +336,7 @@ int upstream_sse_adopt(struct upstream *u, char *data, size_t len)
                 t->have_init_id = true;
                 t->init_id = (int64_t)id->valuedouble;
         }
-        k = remote_hold(&t->held, &t->n_held, data, len, false);
+        k = remote_hold(&t->r, data, len, false);
         if (k < 0) {
                 sse_free(u);
                 return k;
@@ -389,38 +347,19 @@ int upstream_sse_adopt(struct upstream *u, char *data, size_t len)
 static int sse_send(struct upstream *u, const char *data, size_t len)
 {
         struct sse_transport *t = T(u);
-        char *copy;
-        int k;
 
         if (!t || t->r.stopping)
                 return -ENOTCONN;
         if (t->endpoint)
                 return post_message(t, data, len);
-        copy = malloc(len ? len : 1);
-        if (!copy)
-                return -ENOMEM;
-        memcpy(copy, data, len);
-        k = remote_hold(&t->held, &t->n_held, copy, len, false);
-        if (k < 0)
-                free(copy);
-        return k;
+        return remote_hold_copy(&t->r, data, len);
 }
 
 static void sse_stop(struct upstream *u)
 {
-        struct sse_transport *t = T(u);
-
-        if (!t) {
-                upstream_transport_stopped(u);
-                return;
-        }
-        if (t->r.stopping)
-                return;
         /* Closing the stream ends a legacy session: nothing to DELETE. */
-        remote_cancel_all(&t->r);
-        t->stream = NULL;
-        remote_held_free_all(&t->held, &t->n_held);
-        remote_finish_later(&t->r);
+        if (remote_stop_begin(u))
+                remote_finish_later(&T(u)->r);
 }
 
 static void sse_free(struct upstream *u)
@@ -430,8 +369,6 @@ static void sse_free(struct upstream *u)
         if (!t)
                 return;
         remote_done(&t->r);
-        t->stream = NULL;
-        remote_held_free_all(&t->held, &t->n_held);
         free(t->endpoint);
         free(t->endpoint_shown);
         free(t->protocol_version);
@@ -445,9 +382,7 @@ static void sse_describe(struct upstream *u, cJSON *o)
 
         if (!t)
                 return;
-        cJSON_AddStringToObject(o, "url", t->r.url_shown);
-        if (u->cfg.transport == TRANSPORT_AUTO)
-                cJSON_AddStringToObject(o, "detected", "sse");
+        remote_describe(&t->r, o, "sse");
         if (t->endpoint_shown)
                 cJSON_AddStringToObject(o, "endpoint", t->endpoint_shown);
         cJSON_AddBoolToObject(o, "session", t->endpoint != NULL);

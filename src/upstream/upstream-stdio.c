@@ -21,6 +21,7 @@
 #include "json.h"
 #include "mcp-limits.h"
 #include "log.h"
+#include "strv.h"
 #include "upstream/upstream.h"
 
 #define USEC_PER_MSEC 1000ULL
@@ -57,8 +58,7 @@ static char **build_env(const struct server_config *cfg)
 
         for (size_t i = 0; pass_env[i]; i++)
                 n++;
-        for (size_t i = 0; cfg->env && cfg->env[i]; i++)
-                n++;
+        n += strv_length(cfg->env);
         env = calloc(n + 2, sizeof(char *));
         if (!env)
                 return NULL;
@@ -84,19 +84,8 @@ static char **build_env(const struct server_config *cfg)
                         goto fail;
         return env;
 fail:
-        for (size_t i = 0; i < n + 2; i++)
-                free(env[i]);
-        free(env);
-        return NULL;
-}
-
-static void free_env(char **env)
-{
-        if (!env)
-                return;
-        for (size_t i = 0; env[i]; i++)
-                free(env[i]);
-        free(env);
+        /* Filled from the start: the first NULL ends what there is to free. */
+        return strv_free(env);
 }
 
 /* Finds the command the way execvp would, but in the PATH the child gets (the config's
@@ -295,18 +284,10 @@ static void close_in(struct stdio_transport *t)
 static int flush_stdin(struct upstream *u)
 {
         struct stdio_transport *t = T(u);
+        int r = buf_flush_fd(&t->inq, t->in_fd, false);
 
-        while (buf_avail(&t->inq) > 0) {
-                ssize_t n = write(t->in_fd, buf_head(&t->inq), buf_avail(&t->inq));
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN)
-                                break;
-                        return -errno;
-                }
-                buf_consume(&t->inq, (size_t)n);
-        }
+        if (r < 0)
+                return r;
         return sd_event_source_set_enabled(t->in_source,
                                            buf_avail(&t->inq) > 0 ? SD_EVENT_ON : SD_EVENT_OFF);
 }
@@ -386,12 +367,10 @@ static int spawn(struct upstream *u, struct stdio_transport *t)
         _cleanup_close_ int pidfd = -EBADF;
         char **env = NULL, **argv = NULL;
         _cleanup_free_ char *exe = NULL;
-        size_t nargs = 0;
+        size_t nargs = strv_length(u->cfg.args);
         pid_t pid;
         int r = 0;
 
-        for (size_t i = 0; u->cfg.args && u->cfg.args[i]; i++)
-                nargs++;
         argv = calloc(nargs + 2, sizeof(char *));
         env = build_env(&u->cfg);
         if (!argv || !env) {
@@ -488,7 +467,7 @@ out:
         safe_close(err[0]);
         safe_close(err[1]);
         free(argv);
-        free_env(env);
+        strv_free(env);
         return r;
 }
 
