@@ -7,6 +7,11 @@
 # pipes, in interleaved rounds; prints medians side by side with the targets
 # and the peer figures of /work/shared/reference/peer-baseline.md.
 #
+# Then the isolation section: 16 connections, each its own client session, on
+# server-everything with "isolation": "session" (16 upstream instances) against
+# the same load on a "shared" server (one upstream session), interleaved rounds,
+# throughput ratio beside the target (>= 60%).
+#
 # Then the remote sections: server-everything in streamableHttp (and legacy
 # sse) mode on 127.0.0.1, measured directly with mcp-load (--transport http or
 # sse) and through the proxy with the hub configured with it as its one
@@ -29,6 +34,11 @@
 #   BENCH_REMOTE_SEQ    sequential remote calls per round, after 10% warm-up (default 200)
 #   BENCH_REMOTE_CONC   remote calls per connection with 16 connections (default 20)
 #   BENCH_REMOTE_WARM   untimed calls warming each remote server up first (default 600)
+#   BENCH_ISO           isolation section: "1" (default) or "" (none)
+#   BENCH_ISO_ROUNDS    interleaved rounds of the isolation section (default BENCH_ROUNDS)
+#   BENCH_ISO_CONC      timed calls per connection, 16 connections (default 300)
+#   BENCH_ISO_WARM      untimed calls per connection first (default 200; they start the
+#                       session side's 16 instances)
 #
 # Exit status: 0 when every run completed without failed requests (a missed
 # target is reported, not an error); 1 on failed requests or a broken setup.
@@ -59,6 +69,10 @@ R_SEQ_W=$((R_SEQ / 10))
 R_CONC=${BENCH_REMOTE_CONC:-20}
 R_CONC_W=5
 R_WARM=${BENCH_REMOTE_WARM:-600}
+ISO=${BENCH_ISO-1}
+ISO_ROUNDS=${BENCH_ISO_ROUNDS:-$ROUNDS}
+ISO_N=${BENCH_ISO_CONC:-300}
+ISO_W=${BENCH_ISO_WARM:-200}
 # server-everything has no option for its listen address: this preload binds it to 127.0.0.1
 LOOPBACK=$ROOT/tests/e2e/loopback-only.cjs
 KEY=benchkey
@@ -581,6 +595,49 @@ stop_proxy
 stop_pid "$hello_pid" 20
 hello_pid=
 
+# ---- isolation: 16 sessions on 16 upstream instances vs on one shared upstream session ----
+# One hub with both servers (tools iso_echo and shr_echo). mcp-load DELETEs its sessions at
+# the end of a run, so every round of the session side starts its 16 instances again, in
+# the untimed warm-up (fresh V8 each time: that is part of what isolation costs).
+iso_side() { # SIDE ROUND: session or shared
+        local tool=iso_echo
+        [[ $1 == shared ]] && tool=shr_echo
+        remote_load "$2" "iso-$1" --port "$PORT" --key "$KEY" --tool "$tool" \
+                --conns "$CONC_CONNS" --requests "$ISO_N" --warmup "$ISO_W"
+}
+iso_section() {
+        local r ev
+        ev=$(printf '%s' "$EVERYTHING" | sed 's/["\\]/\\&/g')
+        start_proxy iso "{\"mcpServers\":{
+                \"iso\":{\"command\":\"$ev\",\"args\":[\"stdio\"],\"isolation\":\"session\",\"idleTimeout\":60},
+                \"shr\":{\"command\":\"$ev\",\"args\":[\"stdio\"],\"isolation\":\"shared\"}}}" || return 1
+        "$LOAD" --port "$PORT" --key "$KEY" --tool shr_echo --conns 1 --requests $((WARM_N / 4)) \
+                --warmup 0 --name iso-shared-warmup >"$OUT/warmup-iso.txt" 2>>"$OUT/load-remote.err" ||
+                err "the warm-up of the shared server had failures (see $OUT/load-remote.err)"
+        for ((r = 1; r <= ISO_ROUNDS; r++)); do
+                echo "bench: isolation round $r/$ISO_ROUNDS" >&2
+                if ((r % 2)); then
+                        iso_side session "$r"
+                        iso_side shared "$r"
+                else
+                        iso_side shared "$r"
+                        iso_side session "$r"
+                fi
+                if ! is_running "$hub_pid"; then
+                        err "the hub died during isolation round $r (see $OUT/hub-iso.log)"
+                        break
+                fi
+        done
+        hub_rss_result hub-peak-iso
+        stop_proxy
+}
+t_iso=
+if [[ -n $ISO && -n $proxy_bins ]]; then
+        t0=$(now_ms)
+        iso_section
+        t_iso=$((($(now_ms) - t0) / 1000))
+fi
+
 declare -A t_remote=()
 for kind in $REMOTE_KINDS; do
         t0=$(now_ms)
@@ -745,6 +802,21 @@ remote_report() { # KIND
         row "front RSS peak (MB, max of 16)" "$(mb "$front_hwm")" "-" "anon $(mb "$front_anon") MB" "(one process)"
         row "upstream RSS peak (MB, not counted)" "$(mb "$up_proxy")" "$(mb "$up_direct")" "" "118, 120"
         row "failed requests (all runs)" "$fails" "" "reconnects $reconn, lingers $lingers" "0"
+        if [[ -n $t_iso ]]; then
+                isr=$(med iso-session rps) ish=$(med iso-shared rps)
+                echo
+                echo "isolation: 16 connections, each its own session, tools/call echo, medians of $ISO_ROUNDS interleaved rounds (${t_iso}s)"
+                echo "session = \"isolation\": \"session\" (16 server-everything instances); shared = one upstream session for all"
+                echo
+                row "metric" "session" "shared" "ratio" "notes"
+                row "----------------------------------------" "----------------" "--------------" "--------------------" "------------------------"
+                row "tools/call 16 conc (req/s)" "$(num "$isr")" "$(num "$ish")" \
+                        "$(calc "printf \"%.0f%%\", 100 * $isr / $ish" "$isr" "$ish")" "16 x $ISO_N calls a round"
+                row "tools/call 16 conc p50 / p99 (us)" "$(num "$(med iso-session p50_us)") / $(num "$(med iso-session p99_us)")" \
+                        "$(num "$(med iso-shared p50_us)") / $(num "$(med iso-shared p99_us)")" "" "-"
+                row "hub RSS peak (MB), 16 instances" "$(mb "$(med hub-peak-iso hub_hwm_kb)")" "-" "" "instances not counted"
+                row "failed requests (this section)" "$(sum_field fail "iso-")" "" "" "0"
+        fi
         for kind in $REMOTE_KINDS; do
                 remote_report "$kind"
         done
@@ -759,6 +831,11 @@ remote_report() { # KIND
                 printf '  %-4s hub RSS with a %s remote upstream (libcurl loaded): peak %s MB (idle %s MB)\n' \
                         "info" "$kind" "$(mb "$(med "hub-peak-$kind" hub_hwm_kb)")" "$(mb "$(med "hub-idle-$kind" hub_rss_kb)")"
         done
+        if [[ -n $t_iso ]]; then
+                t4=$(calc "print ((100 * $isr / $ish >= 60) ? \"PASS\" : \"MISS\")" "$isr" "$ish")
+                printf '  %-4s 16 sessions on 16 instances >= 60%% of one shared session (req/s): %s\n' "$t4" \
+                        "$(calc "printf \"%.0f%%\", 100 * $isr / $ish" "$isr" "$ish")"
+        fi
         printf '  %-4s front RSS <= 2 MB: peak %s MB (VmHWM, largest of the fronts)\n' "$t3" "$(mb "$front_hwm")"
         echo
         echo "peers: Node proxies add 600-800 us p50 per call, serve 2-3k req/s and hold 150-300 MB RSS"

@@ -6,7 +6,8 @@
 #   start_hub [VAR=VAL...]        hub on $T/hub.sock with $T/config.json, log $T/hub.log
 #   start_front [VAR=VAL...]      front under systemd-socket-activate --accept on
 #                                 127.0.0.1:$PORT, log $T/front.log
-#   write_config JSON             $T/config.json; srv_fixture / srv_everything build entries
+#   write_config JSON             $T/config.json; srv_fixture / srv_everything /
+#                                 srv_filesystem build entries
 #   req METHOD PATH [curl args]   any HTTP request: $CODE, $BODY, header NAME
 #   mcp_initialize / mcp_post SESSION JSON / mcp_call SESSION TOOL ARGS
 #   check/check_eq/check_jq/check_contains/pass/fail
@@ -28,6 +29,7 @@ HUB_BIN=$BUILD/mcp-proxy-hub
 FRONT_BIN=$BUILD/mcp-proxy
 FIXTURE=$BUILD/tests/mcp-fixture
 EVERYTHING=$E2E_ROOT/tests/node_modules/.bin/mcp-server-everything
+FILESYSTEM=$E2E_ROOT/tests/node_modules/.bin/mcp-server-filesystem
 SCENARIO=$(basename "$0" .sh)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
@@ -256,6 +258,14 @@ srv_fixture() {
 srv_everything() {
         jq -n --arg cmd "$EVERYTHING" --arg mark "$MARK" \
                 '{command: $cmd, args: ["stdio"], env: {E2E_MARK: $mark}}'
+}
+
+# srv_filesystem DIR...: server-filesystem over stdio, allowed to see DIR...
+srv_filesystem() {
+        local dirs
+        dirs=$(printf '%s\n' "$@" | jq -R . | jq -sc .)
+        jq -n --arg cmd "$FILESYSTEM" --arg mark "$MARK" --argjson dirs "$dirs" \
+                '{command: $cmd, args: $dirs, env: {E2E_MARK: $mark}}'
 }
 
 # config_of NAME JSON [NAME JSON...]: prints {"mcpServers": {...}}.
