@@ -48,10 +48,13 @@ ALL_CPPFLAGS := -D_GNU_SOURCE -DVERSION='"$(VERSION)"' -Isrc -Isrc/shared $(CPPF
 ALL_CFLAGS   := -std=gnu17 $(OPT) $(WARNINGS) $(HARDEN) $(SAN) -MMD -MP $(CFLAGS_HUB) $(CFLAGS)
 ALL_LDFLAGS  := $(HARDEN_LD) $(SAN) -Wl,--as-needed $(LDFLAGS)
 
-# Modules that never touch a socket or the loop: unit-tested and fuzzed alone.
-COMMON_SRC := $(wildcard src/shared/*.c src/http/*.c src/auth/*.c src/config/*.c src/proto/*.c)
+# Modules that never touch a socket or the loop: unit-tested and fuzzed alone. The hub's
+# pure parts (PURE_SRC) live beside the code that uses them but are built in here too.
+PURE_SRC   := src/hub/cursor.c src/upstream/turns.c
+COMMON_SRC := $(wildcard src/shared/*.c src/http/*.c src/auth/*.c src/config/*.c src/proto/*.c) \
+	$(PURE_SRC)
 FRONT_SRC  := $(wildcard src/front/*.c)
-HUB_SRC    := $(wildcard src/hub/*.c src/upstream/*.c)
+HUB_SRC    := $(filter-out $(PURE_SRC),$(wildcard src/hub/*.c src/upstream/*.c))
 CTL_SRC    := $(wildcard src/ctl/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))

@@ -661,6 +661,15 @@ static int server_hash(struct server_config *s)
         hash_int(&h, "connect_timeout_ms", s->connect_timeout_ms);
         hash_int(&h, "max_restarts", s->max_restarts);
         hash_int(&h, "disabled", s->disabled);
+        hash_str(&h, "isolation", isolation_to_string(s->isolation));
+        hash_int(&h, "idle_timeout_ms", s->idle_timeout_ms);
+        hash_int(&h, "max_instances", s->max_instances);
+        hash_int(&h, "forward_roots", s->forward_roots);
+        if (hash_strv(&h, "roots", s->roots, false) < 0 ||
+            hash_strv(&h, "root_names", s->root_names, false) < 0) {
+                explicit_bzero(&h, sizeof(h));
+                return -ENOMEM;
+        }
         sha256_final(&h, d);
         hex_encode(d, sizeof(d), s->hash);
         return 0;
@@ -685,6 +694,11 @@ enum server_key {
         KEY_DISABLED,
         KEY_DESCRIPTION,
         KEY_ICON,
+        KEY_ISOLATION,
+        KEY_IDLE_TIMEOUT,
+        KEY_MAX_INSTANCES,
+        KEY_ROOTS,
+        KEY_FORWARD_ROOTS,
         _KEY_MAX,
 };
 
@@ -705,7 +719,33 @@ static const char *const server_key_table[_KEY_MAX] = {
     [KEY_DISABLED] = "disabled",
     [KEY_DESCRIPTION] = "description",
     [KEY_ICON] = "icon",
+    [KEY_ISOLATION] = "isolation",
+    [KEY_IDLE_TIMEOUT] = "idleTimeout",
+    [KEY_MAX_INSTANCES] = "maxInstances",
+    [KEY_ROOTS] = "roots",
+    [KEY_FORWARD_ROOTS] = "forwardRoots",
 };
+
+static const char *const isolation_table[_ISOLATION_MAX] = {
+    [ISOLATION_SHARED] = "shared",
+    [ISOLATION_CLIENT] = "client",
+    [ISOLATION_SESSION] = "session",
+};
+
+const char *isolation_to_string(enum isolation i)
+{
+        if (i < 0 || i >= _ISOLATION_MAX)
+                return "invalid";
+        return isolation_table[i];
+}
+
+enum isolation isolation_from_string(const char *s)
+{
+        for (int i = 0; s && i < _ISOLATION_MAX; i++)
+                if (streq(s, isolation_table[i]))
+                        return (enum isolation)i;
+        return _ISOLATION_INVALID;
+}
 
 static int server_key_from_string(const char *s)
 {
@@ -725,7 +765,7 @@ static bool valid_server_name(const char *s)
         return n >= 1 && n <= CONFIG_SERVER_NAME_MAX;
 }
 
-static void server_config_done(struct server_config *s)
+void server_config_done(struct server_config *s)
 {
         free(s->name);
         free(s->command);
@@ -734,7 +774,95 @@ static void server_config_done(struct server_config *s)
         free(s->cwd);
         free(s->url);
         strv_free_erase(s->headers);
+        strv_free(s->roots);
+        strv_free(s->root_names);
         *s = (struct server_config){};
+}
+
+static int strdup_opt(const char *s, char **ret)
+{
+        *ret = NULL;
+        if (!s)
+                return 0;
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int server_config_copy(const struct server_config *src, struct server_config *ret)
+{
+        struct server_config d = *src;
+
+        d.name = d.command = d.cwd = d.url = NULL;
+        d.args = d.env = d.headers = d.roots = d.root_names = NULL;
+        if (strdup_opt(src->name, &d.name) < 0 || strdup_opt(src->command, &d.command) < 0 ||
+            strdup_opt(src->cwd, &d.cwd) < 0 || strdup_opt(src->url, &d.url) < 0 ||
+            strv_copy(src->args, &d.args) < 0 || strv_copy(src->env, &d.env) < 0 ||
+            strv_copy(src->headers, &d.headers) < 0 || strv_copy(src->roots, &d.roots) < 0 ||
+            strv_copy(src->root_names, &d.root_names) < 0) {
+                server_config_done(&d);
+                *ret = (struct server_config){};
+                return -ENOMEM;
+        }
+        *ret = d;
+        return 0;
+}
+
+/* "roots": absolute paths (made file:// URIs) or file:// URIs, or {"uri":..,"name":..}. */
+static int parse_roots(struct ctx *c, const cJSON *v, struct server_config *s)
+{
+        const cJSON *e;
+        size_t n, i = 0, old;
+        int r;
+
+        if (!cJSON_IsArray(v))
+                return fail(c, "expected an array of paths, file:// URIs or {\"uri\", \"name\"}");
+        n = (size_t)cJSON_GetArraySize(v);
+        if (n > CONFIG_MAX_ROOTS)
+                return fail(c, "too many roots (at most %d)", CONFIG_MAX_ROOTS);
+        s->roots = calloc(n + 1, sizeof(char *));
+        s->root_names = calloc(n + 1, sizeof(char *));
+        if (!s->roots || !s->root_names)
+                return failf(c, -ENOMEM, "out of memory");
+        cJSON_ArrayForEach(e, v)
+        {
+                _cleanup_free_ char *val = NULL, *name = NULL;
+                const cJSON *u = e;
+
+                old = jpath_push_index(&c->jp, i);
+                if (cJSON_IsObject(e)) {
+                        const cJSON *nm = json_get(e, "name");
+                        u = json_get(e, "uri");
+                        if (!u) {
+                                jpath_push_key(&c->jp, "uri");
+                                return fail(c, "missing");
+                        }
+                        if (nm) {
+                                size_t o2 = jpath_push_key(&c->jp, "name");
+                                r = expand_value(c, nm, &name);
+                                if (r < 0)
+                                        return r;
+                                jpath_pop(&c->jp, o2);
+                        }
+                }
+                r = expand_value(c, u, &val);
+                if (r < 0)
+                        return r;
+                if (val[0] == '/') {
+                        char *uri;
+                        if (asprintf(&uri, "file://%s", val) < 0)
+                                return failf(c, -ENOMEM, "out of memory");
+                        free(val);
+                        val = uri;
+                } else if (strncmp(val, "file:///", 8) != 0)
+                        return fail(c, "expected an absolute path or a file:/// URI");
+                s->roots[i] = TAKE_PTR(val);
+                s->root_names[i] = name ? TAKE_PTR(name) : strdup("");
+                if (!s->root_names[i])
+                        return failf(c, -ENOMEM, "out of memory");
+                i++;
+                jpath_pop(&c->jp, old);
+        }
+        return 0;
 }
 
 /* Parses one key of a server; the path already ends in that key. */
@@ -793,6 +921,30 @@ static int parse_server_key(struct ctx *c, enum server_key k, const cJSON *v,
         case KEY_ICON:
                 /* Informational, for people reading the file. */
                 return 0;
+        case KEY_ISOLATION:
+                r = expand_value(c, v, &t);
+                if (r < 0)
+                        return r;
+                s->isolation = isolation_from_string(t);
+                if (s->isolation < 0)
+                        return fail(c, "expected one of \"shared\", \"client\", \"session\"");
+                return 0;
+        case KEY_IDLE_TIMEOUT:
+                return parse_seconds(c, v, &s->idle_timeout_ms);
+        case KEY_MAX_INSTANCES:
+                if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 1 ||
+                    v->valuedouble > INSTANCE_MAX_LIMIT ||
+                    v->valuedouble != (double)(int)v->valuedouble)
+                        return fail(c, "expected an integer from 1 to %d", INSTANCE_MAX_LIMIT);
+                s->max_instances = (int)v->valuedouble;
+                return 0;
+        case KEY_ROOTS:
+                return parse_roots(c, v, s);
+        case KEY_FORWARD_ROOTS:
+                if (!cJSON_IsBool(v))
+                        return fail(c, "expected true or false");
+                s->forward_roots = cJSON_IsTrue(v);
+                return 0;
         case _KEY_MAX:
                 break;
         }
@@ -814,6 +966,9 @@ static int parse_server(struct ctx *c, const cJSON *item, struct server_config *
             .max_request_timeout_ms = REQUEST_MAX_TIMEOUT_MS,
             .connect_timeout_ms = CONNECT_TIMEOUT_MS_DEFAULT,
             .max_restarts = -1,
+            .isolation = _ISOLATION_INVALID,
+            .idle_timeout_ms = INSTANCE_IDLE_MS_DEFAULT,
+            .max_instances = INSTANCE_MAX_DEFAULT,
         };
 
         if (!valid_server_name(item->string))
@@ -905,6 +1060,20 @@ static int parse_server(struct ctx *c, const cJSON *item, struct server_config *
                 warnf(c, "only used by remote servers, ignoring");
                 jpath_pop(&c->jp, old);
                 strv_free_erase(TAKE_PTR(s->headers));
+        }
+
+        /* Stdio: a child per client; remote: an HTTP session per client session. */
+        if (s->isolation < 0)
+                s->isolation =
+                    s->transport == TRANSPORT_STDIO ? ISOLATION_CLIENT : ISOLATION_SESSION;
+        if (s->forward_roots && s->isolation == ISOLATION_SHARED) {
+                jpath_push_key(&c->jp, "forwardRoots");
+                return fail(c, "needs \"isolation\": \"client\" or \"session\" (a client's roots "
+                               "would apply to every client's calls)");
+        }
+        if (seen[KEY_IDLE_TIMEOUT] && s->idle_timeout_ms <= 0) {
+                jpath_push_key(&c->jp, "idleTimeout");
+                return fail(c, "must be more than 0");
         }
 
         if (seen[KEY_MAX_TIMEOUT]) {

@@ -23,6 +23,18 @@ enum upstream_transport {
 
 const char *transport_to_string(enum upstream_transport t);
 
+/* Who shares an upstream session ("isolation"). */
+enum isolation {
+        ISOLATION_SHARED,  /* one for all clients */
+        ISOLATION_CLIENT,  /* one per client id */
+        ISOLATION_SESSION, /* one per client session */
+        _ISOLATION_MAX,
+        _ISOLATION_INVALID = -22,
+};
+
+const char *isolation_to_string(enum isolation i);
+enum isolation isolation_from_string(const char *s);
+
 struct server_config {
         char *name; /* [A-Za-z0-9_.-]{1,64} */
         enum upstream_transport transport;
@@ -41,6 +53,14 @@ struct server_config {
         int64_t connect_timeout_ms;     /* "connectTimeout", default CONNECT_TIMEOUT_MS_DEFAULT */
         int max_restarts;               /* "maxRestarts"; -1 = the global default */
         bool disabled;                  /* "disabled": true skips the server */
+        /* upstream instances */
+        enum isolation isolation; /* "isolation"; default: client (stdio), session (remote) */
+        int64_t idle_timeout_ms;  /* "idleTimeout", default INSTANCE_IDLE_MS_DEFAULT */
+        int max_instances;        /* "maxInstances", default INSTANCE_MAX_DEFAULT */
+        /* roots the hub answers roots/list with ("roots"): file:// URIs and names ("" none) */
+        char **roots;
+        char **root_names;
+        bool forward_roots; /* "forwardRoots": a client's own roots reach its own instance */
         /* sha256 hex of the server's normalised, expanded config (its identity on reload) */
         char hash[65];
 };
@@ -68,6 +88,10 @@ int config_load_file(const char *path, struct config *ret, char *err, size_t err
 int config_load_string(const char *text, size_t len, const char *path, struct config *ret,
                        char *err, size_t errlen, config_warn_cb warn, void *userdata);
 void config_done(struct config *c);
+/* A deep copy of one server's config into ret (zeroed on failure): 0 or -ENOMEM. */
+int server_config_copy(const struct server_config *src, struct server_config *ret);
+/* Frees what a server_config holds (secrets wiped) and zeroes it. */
+void server_config_done(struct server_config *s);
 
 /*
  * Expands ${NAME} and ${NAME:-default} (NAME = [A-Za-z_][A-Za-z0-9_]*) in s

@@ -288,7 +288,7 @@ static int handle_health(struct front_conn *c, struct front_request *r)
         if (detail && state) {
                 cJSON *st = cJSON_Parse(state);
                 static const char *const keys[] = {
-                    "upstreams", "collisions", "sessions",           "tools",
+                    "upstreams", "collisions", "instances",          "sessions",      "tools",
                     "prompts",   "resources",  "resource_templates", "uptime_seconds"};
                 if (r->client)
                         cJSON_AddStringToObject(o, "client", r->client);

@@ -21,7 +21,6 @@
 #include "hub/hub.h"
 #include "json.h"
 #include "log.h"
-#include "upstream/upstream.h"
 
 struct collision {
         int kind;
@@ -104,18 +103,18 @@ static int add_collision(struct catalogue *c, int kind, const char *name, const 
         return 0;
 }
 
-char *catalogue_name_out(struct hub *h, const struct upstream *u, const char *name)
+char *catalogue_name_out(struct hub *h, const struct server *srv, const char *name)
 {
         char *s;
 
         if (!h->prefix_names)
                 return strdup(name);
-        if (asprintf(&s, "%s_%s", u->name, name) < 0)
+        if (asprintf(&s, "%s_%s", srv->name, name) < 0)
                 return NULL;
         return s;
 }
 
-char *catalogue_uri_out(struct hub *h, const struct upstream *u, const char *uri)
+char *catalogue_uri_out(struct hub *h, const struct server *srv, const char *uri)
 {
         const char *sep;
         char *s;
@@ -124,14 +123,14 @@ char *catalogue_uri_out(struct hub *h, const struct upstream *u, const char *uri
                 return strdup(uri);
         sep = strstr(uri, "://");
         if (sep) {
-                if (asprintf(&s, "%.*s://%s/%s", (int)(sep - uri), uri, u->name, sep + 3) < 0)
+                if (asprintf(&s, "%.*s://%s/%s", (int)(sep - uri), uri, srv->name, sep + 3) < 0)
                         return NULL;
-        } else if (asprintf(&s, "%s:%s", u->name, uri) < 0)
+        } else if (asprintf(&s, "%s:%s", srv->name, uri) < 0)
                 return NULL;
         return s;
 }
 
-int catalogue_uri_in(struct hub *h, const char *uri, struct upstream **ret_u, char **ret_orig)
+int catalogue_uri_in(struct hub *h, const char *uri, struct server **ret_u, char **ret_orig)
 {
         const char *sep;
 
@@ -140,9 +139,9 @@ int catalogue_uri_in(struct hub *h, const char *uri, struct upstream **ret_u, ch
         if (!uri)
                 return -EINVAL;
         if (!h->prefix_names) {
-                if (h->n_upstreams == 0)
+                if (h->n_servers == 0)
                         return -ENOENT;
-                *ret_u = h->upstreams[0];
+                *ret_u = h->servers[0];
                 *ret_orig = strdup(uri);
                 return *ret_orig ? 0 : -ENOMEM;
         }
@@ -150,8 +149,8 @@ int catalogue_uri_in(struct hub *h, const char *uri, struct upstream **ret_u, ch
         if (sep) {
                 const char *server = sep + 3, *slash = strchr(server, '/');
                 size_t l = slash ? (size_t)(slash - server) : strlen(server);
-                for (size_t i = 0; i < h->n_upstreams; i++) {
-                        struct upstream *u = h->upstreams[i];
+                for (size_t i = 0; i < h->n_servers; i++) {
+                        struct server *u = h->servers[i];
                         if (strlen(u->name) == l && strncmp(server, u->name, l) == 0) {
                                 if (asprintf(ret_orig, "%.*s://%s", (int)(sep - uri), uri,
                                              slash ? slash + 1 : "") < 0)
@@ -161,8 +160,8 @@ int catalogue_uri_in(struct hub *h, const char *uri, struct upstream **ret_u, ch
                         }
                 }
         }
-        for (size_t i = 0; i < h->n_upstreams; i++) {
-                struct upstream *u = h->upstreams[i];
+        for (size_t i = 0; i < h->n_servers; i++) {
+                struct server *u = h->servers[i];
                 size_t l = strlen(u->name);
                 if (strncmp(uri, u->name, l) == 0 && uri[l] == ':' &&
                     strncmp(uri + l, "://", 3) != 0) {
@@ -175,7 +174,7 @@ int catalogue_uri_in(struct hub *h, const char *uri, struct upstream **ret_u, ch
 }
 
 /* The client-visible key of an upstream entry. */
-static char *entry_key(struct hub *h, const struct upstream *u, enum list_kind k, const cJSON *obj)
+static char *entry_key(struct hub *h, const struct server *u, enum list_kind k, const cJSON *obj)
 {
         const char *id = json_get_string(obj, list_info[k].id_field);
 
@@ -195,7 +194,7 @@ static cJSON *entry_json(struct hub *h, const struct catalogue_entry *e, enum li
                 return NULL;
         if ((k == LIST_RESOURCES || k == LIST_TEMPLATES) && h->prefix_names) {
                 const char *name = json_get_string(e->obj, "name");
-                _cleanup_free_ char *n = name ? catalogue_name_out(h, e->upstream, name) : NULL;
+                _cleanup_free_ char *n = name ? catalogue_name_out(h, e->server, name) : NULL;
                 if (name && (!n || !json_set(o, "name", cJSON_CreateString(n))))
                         return NULL;
         }
@@ -227,23 +226,24 @@ int catalogue_rebuild(struct hub *h, bool *ret_changed)
                 struct catalogue_list *l = &fresh.lists[k];
                 size_t total = 0;
 
-                for (size_t i = 0; i < h->n_upstreams; i++) {
-                        struct upstream *u = h->upstreams[i];
+                for (size_t i = 0; i < h->n_servers; i++) {
+                        struct upstream *u = h->servers[i]->hub_inst->u;
                         if (u->state == UPSTREAM_READY && u->lists[k])
                                 total += (size_t)cJSON_GetArraySize(u->lists[k]);
                 }
                 l->e = calloc(total ? total : 1, sizeof(*l->e));
                 if (!l->e)
                         goto oom;
-                for (size_t i = 0; i < h->n_upstreams; i++) {
-                        struct upstream *u = h->upstreams[i];
+                for (size_t i = 0; i < h->n_servers; i++) {
+                        struct server *srv = h->servers[i];
+                        struct upstream *u = srv->hub_inst->u;
                         const cJSON *t;
 
                         if (u->state != UPSTREAM_READY || !u->lists[k])
                                 continue;
                         cJSON_ArrayForEach(t, u->lists[k])
                         {
-                                char *key = entry_key(h, u, (enum list_kind)k, t);
+                                char *key = entry_key(h, srv, (enum list_kind)k, t);
                                 const struct catalogue_entry *prev;
 
                                 if (!key)
@@ -252,9 +252,9 @@ int catalogue_rebuild(struct hub *h, bool *ret_changed)
                                 if (prev) {
                                         log_warning("%s name collision: '%s' from upstream '%s' "
                                                     "clashes with upstream '%s'; keeping '%s'",
-                                                    kind_names[k], key, u->name,
-                                                    prev->upstream->name, prev->upstream->name);
-                                        if (add_collision(&fresh, k, key, prev->upstream->name,
+                                                    kind_names[k], key, u->name, prev->server->name,
+                                                    prev->server->name);
+                                        if (add_collision(&fresh, k, key, prev->server->name,
                                                           u->name) < 0) {
                                                 free(key);
                                                 goto oom;
@@ -263,7 +263,7 @@ int catalogue_rebuild(struct hub *h, bool *ret_changed)
                                         continue;
                                 }
                                 l->e[l->n] =
-                                    (struct catalogue_entry){.key = key, .upstream = u, .obj = t};
+                                    (struct catalogue_entry){.key = key, .server = srv, .obj = t};
                                 l->n++;
                                 if (hmap_put(&l->by_key, hash_string(key),
                                              (void *)(uintptr_t)l->n) < 0)

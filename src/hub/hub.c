@@ -31,13 +31,6 @@ static const char *arg_config;
 static const char *arg_socket;
 static bool arg_check_config;
 
-uint64_t now_usec(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void config_warn(void *userdata, const char *message)
 {
         log_warning("%s", message);
@@ -220,33 +213,6 @@ static int load_config(struct hub *h)
         return 0;
 }
 
-static int setup_upstreams(struct hub *h)
-{
-        size_t enabled = 0;
-
-        for (size_t i = 0; i < h->config.n_servers; i++)
-                if (!h->config.servers[i].disabled)
-                        enabled++;
-        h->prefix_names = enabled > 1;
-        h->upstreams = calloc(enabled ? enabled : 1, sizeof(*h->upstreams));
-        if (!h->upstreams)
-                return log_error_errno(ENOMEM, "out of memory");
-        for (size_t i = 0; i < h->config.n_servers; i++) {
-                const struct server_config *sc = &h->config.servers[i];
-                struct upstream *u;
-
-                if (sc->disabled) {
-                        log_info("upstream '%s' is disabled, skipping", sc->name);
-                        continue;
-                }
-                u = upstream_new(h, sc);
-                if (!u)
-                        return log_error_errno(ENOMEM, "out of memory");
-                h->upstreams[h->n_upstreams++] = u;
-        }
-        return 0;
-}
-
 /* MCP_LOG_LEVELS="name:level,...": a level per upstream, for its own lines and its stderr. */
 static void apply_log_levels(struct hub *h)
 {
@@ -289,29 +255,14 @@ static void apply_log_levels(struct hub *h)
                                     colon + 1, e);
                         continue;
                 }
-                for (size_t i = 0; i < h->n_upstreams; i++)
-                        if (strcmp(h->upstreams[i]->name, e) == 0) {
-                                h->upstreams[i]->log_level = level;
+                for (size_t i = 0; i < h->n_servers; i++)
+                        if (strcmp(h->servers[i]->name, e) == 0) {
+                                /* Its instances are made later and look here. */
+                                h->servers[i]->hub_inst->u->log_level = level;
                                 found = true;
                         }
                 if (!found)
                         log_warning("MCP_LOG_LEVELS: no upstream named '%s', ignoring", e);
-        }
-}
-
-static void start_upstreams(struct hub *h)
-{
-        for (size_t i = 0; i < h->n_upstreams; i++) {
-                struct upstream *u = h->upstreams[i];
-                if (!u->ops) {
-                        u->state = UPSTREAM_FAILED;
-                        free(u->last_error);
-                        u->last_error = strdup("transport not supported by this build");
-                        log_error("upstream '%s': %s transport is not supported by this build",
-                                  u->name, transport_to_string(u->cfg.transport));
-                        continue;
-                }
-                (void)upstream_start(u);
         }
 }
 
@@ -323,24 +274,6 @@ static int sweep_cb(sd_event_source *s, uint64_t usec, void *userdata)
         srv_requests_sweep(h);
         (void)sd_event_source_set_time_relative(s, SESSION_SWEEP_MS * USEC_PER_MSEC);
         return 0;
-}
-
-static bool all_stopped(struct hub *h)
-{
-        for (size_t i = 0; i < h->n_upstreams; i++) {
-                enum upstream_state s = h->upstreams[i]->state;
-                if (s != UPSTREAM_STOPPED && s != UPSTREAM_FAILED)
-                        return false;
-                if (h->upstreams[i]->transport)
-                        return false;
-        }
-        return true;
-}
-
-void hub_upstream_stopped(struct hub *h, struct upstream *u)
-{
-        if (h->shutting_down && all_stopped(h))
-                (void)sd_event_exit(h->event, 0);
 }
 
 static int shutdown_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
@@ -382,9 +315,8 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
                                 (void)conn_send_simple(c, WIRE_REPLY_END);
                 }
         }
-        for (size_t k = 0; k < h->n_upstreams; k++)
-                upstream_stop(h->upstreams[k]);
-        if (all_stopped(h))
+        servers_stop_all(h);
+        if (servers_all_stopped(h))
                 return sd_event_exit(h->event, 0);
         return 0;
 }
@@ -398,11 +330,9 @@ static void hub_done(struct hub *h)
                 conn_free(v);
         hmap_done(&h->conns);
         /* Freeing an upstream kills and reaps its child if it still runs. */
-        for (size_t k = 0; k < h->n_upstreams; k++)
-                upstream_free(h->upstreams[k]);
-        free(h->upstreams);
+        servers_free(h);
         /* The upstreams took their easy handles out; then the multi, then its sources. */
-        curl_glue_free(h);
+        curl_glue_free(&h->upstream_env);
         catalogue_free(h);
         srv_requests_free_all(h);
         subs_free_all(h);
@@ -452,8 +382,9 @@ int main(int argc, char **argv)
 
         parse_seconds_env("MCP_RESTART_DELAY", RESTART_DELAY_MS_DEFAULT * USEC_PER_MSEC, &delay);
         /* Some delay always: a crash loop must not spin. */
-        h.restart_delay_usec = MAX(delay, (uint64_t)RESTART_DELAY_MS_MIN * USEC_PER_MSEC);
-        h.max_streak = RESTART_MAX_STREAK_DEFAULT;
+        h.upstream_env.restart_delay_usec =
+            MAX(delay, (uint64_t)RESTART_DELAY_MS_MIN * USEC_PER_MSEC);
+        h.upstream_env.max_streak = RESTART_MAX_STREAK_DEFAULT;
         {
                 const char *v = getenv("MCP_MAX_RETRIES");
                 char *end;
@@ -465,7 +396,7 @@ int main(int argc, char **argv)
                                 log_warning("MCP_MAX_RETRIES='%s' is not a count, using %d", v,
                                             RESTART_MAX_STREAK_DEFAULT);
                         else
-                                h.max_streak = (unsigned)n;
+                                h.upstream_env.max_streak = (unsigned)n;
                 }
         }
         parse_seconds_env("MCP_SESSION_IDLE_TIMEOUT", HUB_SESSION_IDLE_MS * USEC_PER_MSEC,
@@ -516,15 +447,15 @@ int main(int argc, char **argv)
                 log_error_errno(r, "cannot watch the socket: %m");
                 goto finish;
         }
-        r = setup_upstreams(&h);
+        h.upstream_env.event = h.event;
+        r = servers_setup(&h);
         if (r < 0)
                 goto finish;
         apply_log_levels(&h);
-        h.upstream_log_level = -1;
         (void)catalogue_rebuild(&h, NULL);
-        start_upstreams(&h);
+        servers_start(&h);
         log_notice("mcp-proxy-hub %s ready on '%s' with %zu upstream(s) from '%s'", VERSION,
-                   h.listen_fd_owned ? h.socket_path : "(socket activation)", h.n_upstreams,
+                   h.listen_fd_owned ? h.socket_path : "(socket activation)", h.n_servers,
                    h.config_path);
         (void)sd_notify(false, "READY=1\nSTATUS=Serving");
 

@@ -2,10 +2,12 @@
 /*
  * mcp-proxy-hub: the persistent daemon. One sd-event loop owns the front
  * listener and connections (conn.c), the client sessions (session.c) and
- * their SSE streams (stream.c), the upstreams (src/upstream/), the
- * aggregated catalogue (catalogue.c) and the router (route.c), whose
- * route_check() is the one choke point every client request passes before
- * an upstream sees it.
+ * their SSE streams (stream.c), the configured servers and their upstream
+ * instances (server.c, over src/upstream/), the aggregated catalogue
+ * (catalogue.c) and the router (route.c), whose route_check() is the one
+ * choke point every client request passes before an upstream sees it.
+ * What servers send on their own goes through notify.c (notifications),
+ * srv-request.c (requests to clients), loglevel.c and subs.c.
  */
 #pragma once
 
@@ -19,10 +21,13 @@
 #include "config/config.h"
 #include "hashmap.h"
 #include "proto/wire.h"
+#include "upstream/upstream.h"
 
 struct upstream;
 struct curl_glue;
 struct session;
+struct server;
+struct instance;
 
 struct hub {
         sd_event *event;
@@ -38,9 +43,12 @@ struct hub {
         const char *config_path;
         struct config config;
 
-        struct upstream **upstreams;
-        size_t n_upstreams;
-        bool prefix_names; /* more than one upstream configured */
+        struct upstream_env upstream_env; /* the loop and settings every upstream shares */
+        struct server **servers;          /* enabled servers, in config order */
+        size_t n_servers;
+        bool prefix_names;     /* more than one server configured */
+        struct hmap instances; /* instance id -> struct instance */
+        uint64_t next_instance_id;
 
         struct hmap conns; /* id -> struct conn */
         uint64_t next_conn_id;
@@ -49,17 +57,13 @@ struct hub {
         struct hmap sessions; /* hash(id) -> struct session */
 
         struct catalogue *catalogue;
-        struct curl_glue *curl; /* libcurl multi in the loop, made on first use (curl-glue.c) */
 
         struct hmap srv_requests; /* hub id -> struct srv_request (server -> client) */
         uint64_t next_srv_request_id;
-        struct hmap subs;       /* hash(upstream, uri) -> struct subscription */
-        int upstream_log_level; /* most verbose level any session asked for, -1 none */
+        struct hmap subs; /* hash(instance, uri) -> struct subscription */
 
-        uint64_t restart_delay_usec; /* first backoff delay */
-        uint64_t session_idle_usec;  /* MCP_SESSION_IDLE_TIMEOUT */
+        uint64_t session_idle_usec; /* MCP_SESSION_IDLE_TIMEOUT */
         sd_event_source *sweep_timer;
-        unsigned max_streak; /* failed starts before "failed" */
         bool shutting_down;
         uint64_t started_usec;
 
@@ -67,8 +71,6 @@ struct hub {
         uint64_t n_requests;
         uint64_t n_errors;
 };
-
-uint64_t now_usec(void);
 
 /*
  * Where a message for a client goes: the front connection waiting for it
@@ -188,8 +190,8 @@ int stream_parse_event_id(const char *s, uint32_t *ret_stream, uint32_t *ret_seq
 /* ---- catalogue.c: the aggregated tools, prompts, resources, templates ---- */
 struct catalogue_entry {
         char *key; /* name or URI as the client sees it */
-        struct upstream *upstream;
-        const cJSON *obj; /* the upstream's entry (borrowed from upstream->lists) */
+        struct server *server;
+        const cJSON *obj; /* the server's entry (borrowed from its hub session's lists) */
 };
 
 /* Rebuild from the ready upstreams; ret_changed[k] (may be NULL) says which lists differ. */
@@ -200,12 +202,98 @@ size_t catalogue_count(struct hub *h, int kind);
 cJSON *catalogue_list_json(struct hub *h, int kind, size_t offset, size_t limit);
 cJSON *catalogue_collisions_json(struct hub *h);
 void catalogue_free(struct hub *h);
-/* Client-visible names and URIs of an upstream's, and back. */
-char *catalogue_name_out(struct hub *h, const struct upstream *u, const char *name);
-char *catalogue_uri_out(struct hub *h, const struct upstream *u, const char *uri);
-int catalogue_uri_in(struct hub *h, const char *uri, struct upstream **ret_u, char **ret_orig);
+/* Client-visible names and URIs of a server's, and back. */
+char *catalogue_name_out(struct hub *h, const struct server *srv, const char *name);
+char *catalogue_uri_out(struct hub *h, const struct server *srv, const char *uri);
+int catalogue_uri_in(struct hub *h, const char *uri, struct server **ret_srv, char **ret_orig);
 
-/* ---- route.c and notify.c ---- */
+/* ---- server.c: configured servers and their upstream instances ---- */
+
+/*
+ * A configured server. Its hub session (hub_inst) is the hub's own: the
+ * catalogue comes from it, so listing never starts an instance; with
+ * "shared" isolation it serves every client's calls too. With "client" or
+ * "session" isolation, calls go to instances started on first use, one per
+ * client id or client session, stopped when idle or when their last session
+ * ends, at most cfg->max_instances at once.
+ */
+struct server {
+        struct hub *hub;
+        const struct server_config *cfg; /* in hub->config */
+        const char *name;
+        struct instance *hub_inst;
+        struct instance *instances; /* client/session isolation, newest first */
+        size_t n_instances;
+        unsigned long refused; /* requests refused at maxInstances */
+};
+
+/* A client request in flight on an instance, until its answer is delivered. */
+struct call {
+        struct instance *inst;
+        uint64_t handle; /* upstream_call()'s */
+        struct target target;
+        cJSON *client_id; /* the client's own JSON-RPC id */
+        char *method;
+        uint64_t started_usec;
+        struct call *prev, *next;
+};
+
+struct instance {
+        struct server *srv;
+        struct upstream *u;
+        uint64_t id;        /* unique in this hub: subscriptions and server requests name it */
+        bool hub_own;       /* the server's hub session */
+        bool serves_all;    /* shared isolation: every client session uses it */
+        char *client;       /* client/session isolation: whose */
+        char session[65];   /* session isolation: which */
+        struct call *calls; /* in flight here, newest first */
+        size_t n_calls;
+        int log_level; /* logging/setLevel asked of the server, -1 never */
+        bool stopping; /* stopped on purpose: freed once the server is gone */
+        sd_event_source *idle_timer;
+        sd_event_source *reap;
+        struct instance *next;
+};
+
+int servers_setup(struct hub *h);
+void servers_start(struct hub *h);
+/* Stop every upstream (shutdown); true once all are stopped. */
+void servers_stop_all(struct hub *h);
+bool servers_all_stopped(struct hub *h);
+void servers_free(struct hub *h);
+/* The instance that serves session s on srv, started if need be. NULL with errno:
+ * EUSERS (maxInstances reached), ENOMEM. */
+struct instance *server_instance_for(struct server *srv, struct session *s);
+/* The instance that serves s on srv if there is one (never starts one). */
+struct instance *server_instance_find(struct server *srv, const struct session *s);
+struct instance *instance_by_id(struct hub *h, uint64_t id);
+/* Does session s use (or may it use) instance i? */
+bool instance_has_session(const struct instance *i, const struct session *s);
+/* How many sessions may use it. */
+size_t instance_sessions(struct hub *h, const struct instance *i);
+/* The session a server's message belongs to: the one with requests in flight on i, or
+ * i's only session. *ret_call: its newest call in flight (NULL when none). NULL, with
+ * *ret_ambiguous set when several sessions have requests in flight. */
+struct session *instance_attribute(struct instance *i, struct call **ret_call, bool *ret_ambiguous);
+/* Sends a client request (takes msg) on inst for session s; the answer goes to t. */
+int instance_call(struct instance *inst, struct session *s, cJSON *msg, const cJSON *client_id,
+                  const struct target *t, const char *method);
+/* The client cancelled a request of session s: true if it was in flight somewhere. */
+bool hub_cancel_call(struct hub *h, struct session *s, const cJSON *client_id, const char *reason);
+/* A session ends: its instances stop when no other session uses them. */
+void servers_session_ending(struct hub *h, struct session *s);
+/* The server's state and its instances, for the state picture. */
+cJSON *server_describe(struct server *srv);
+/* The server whose hub session this is, by name. */
+struct server *server_by_name(struct hub *h, const char *name);
+const char *instance_label(const struct instance *i, char *buf, size_t len);
+
+/* ---- route.c ---- */
+/* Sends a client request (takes msg) through the choke point to inst; answers errors. */
+void route_forward(struct conn *c, struct session *s, struct instance *inst, cJSON *msg,
+                   const char *method, const char *name);
+/* Answers a request that found no instance of srv (errno from server_instance_for()). */
+void route_instance_error(struct conn *c, struct session *s, struct server *srv, const cJSON *id);
 /* Handles one client message from a POST exchange (takes msg). */
 void hub_route_message(struct conn *c, cJSON *msg);
 void hub_route_get(struct conn *c);
@@ -216,25 +304,38 @@ cJSON *hub_state_json(struct hub *h);
 /* A session ends: its subscriptions, server requests and streams go with it. */
 void hub_session_ending(struct hub *h, struct session *s);
 
-/* Upstream events the hub reacts to. */
-void hub_upstream_catalogue_changed(struct hub *h, struct upstream *u);
-void hub_upstream_ready(struct hub *h, struct upstream *u);
-void hub_upstream_stopped(struct hub *h, struct upstream *u);
+/* ---- notify.c, srv-request.c, loglevel.c, subs.c: what servers send, and its routing ---- */
+void hub_lists_changed(struct hub *h, struct server *srv);
+void hub_instance_ready(struct hub *h, struct instance *i);
 /* A request from the server to a client (sampling, elicitation, roots); takes msg. */
-void hub_upstream_request(struct hub *h, struct upstream *u, cJSON *msg);
-/* A notification from the server the hub routes to clients; takes msg. */
-void hub_upstream_notification(struct hub *h, struct upstream *u, cJSON *msg);
-/* Rewrites URIs in a result for the client (several upstreams). */
-void hub_result_for_client(struct hub *h, struct upstream *u, const char *method, cJSON *msg);
+void hub_instance_request(struct hub *h, struct instance *i, cJSON *msg);
+/* A notification from the server; takes msg. */
+void hub_instance_notification(struct hub *h, struct instance *i, cJSON *msg);
+/* Rewrites URIs in a result for the client (several servers). */
+void hub_result_for_client(struct hub *h, struct server *srv, const char *method, cJSON *msg);
 void srv_requests_sweep(struct hub *h);
-/* From clients (notify.c): notifications, responses to server requests,
- * logging/setLevel (returns the answer), resources/(un)subscribe. */
+/* Server requests of instance i are answered with an error (it is going away). */
+void srv_requests_instance_gone(struct hub *h, struct instance *i);
+/* From clients: notifications, responses to server requests, logging/setLevel (returns
+ * the answer), resources/(un)subscribe. */
 void hub_client_notification(struct hub *h, struct session *s, cJSON *msg);
 void hub_client_response(struct hub *h, struct session *s, cJSON *msg);
 cJSON *hub_set_log_level(struct hub *h, struct session *s, cJSON *msg);
+/* The levels asked of the instances follow their sessions' (leaving: one going away). */
+void loglevel_recompute(struct hub *h, const struct session *leaving);
+void loglevel_apply(struct hub *h, struct instance *i);
+int mcp_level_from_string(const char *s);
+const char *mcp_level_to_string(int level);
+/* resources/(un)subscribe (takes msg). */
 void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscribe);
-/* Shared upstream subscriptions: returns the count after the change. */
-unsigned hub_sub_ref(struct hub *h, struct upstream *u, const char *uri);
-unsigned hub_sub_unref(struct hub *h, struct upstream *u, const char *uri);
+void subs_resource_updated(struct hub *h, struct instance *i, cJSON *msg);
+void srv_requests_cancelled(struct hub *h, struct instance *inst, cJSON *msg);
+void srv_requests_elicitation_complete(struct hub *h, struct instance *inst, cJSON *msg);
+/* Subscriptions per instance: returns the count after the change. */
+unsigned hub_sub_ref(struct hub *h, const struct instance *i, const char *uri);
+unsigned hub_sub_unref(struct hub *h, const struct instance *i, const char *uri);
+void subs_resubscribe(struct hub *h, struct instance *i);
+void subs_session_ending(struct hub *h, struct session *s);
 void srv_requests_free_all(struct hub *h);
+void srv_requests_session_ending(struct hub *h, struct session *s);
 void subs_free_all(struct hub *h);

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The router: every client message from a front lands in
- * hub_route_message(). The hub answers the session-level methods itself
- * (initialize, ping, the aggregated lists, logging/setLevel, subscriptions)
- * and sends the rest (tools/call, prompts/get, resources/read,
- * completion/complete) through route_check(), the one choke point where
- * access rules, rate limits, audit and metrics plug in, before any upstream
- * sees it.
+ * hub_route_message(), parsed once; the request itself is renamed in place
+ * and handed on, never copied. The hub answers the session-level methods
+ * itself (initialize, ping, the aggregated lists, logging/setLevel) and
+ * sends the rest (tools/call, prompts/get, resources/read,
+ * completion/complete, subscriptions) through route_check(), the one choke
+ * point where access rules, rate limits, audit and metrics plug in, to the
+ * instance of the server that serves the session (server.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@
 #include "log.h"
 #include "mcp-limits.h"
 #include "proto/jsonrpc.h"
-#include "upstream/upstream.h"
+#include "hub/cursor.h"
 
 #define USEC_PER_SEC 1000000ULL
 
@@ -70,14 +71,14 @@ static struct session *find_session(struct conn *c)
         return s;
 }
 
-/* The choke point: every client request bound for an upstream passes here. */
-static int route_check(struct hub *h, const char *client, struct session *s, struct upstream *u,
-                       const char *method, const char *name)
+/* The choke point: every client request bound for an upstream passes here (access rules,
+ * rate limits, audit and metrics will hook in). */
+static void route_check(struct hub *h, const char *client, struct session *s, struct server *srv,
+                        const char *method, const char *name)
 {
         h->n_requests++;
         log_debug("client '%s' %s '%s' on upstream '%s'", client, method, name ? name : "",
-                  u->name);
-        return 0;
+                  srv->name);
 }
 
 /* The target for answers to this exchange. */
@@ -91,22 +92,59 @@ static void exchange_target(struct conn *c, struct session *s, struct target *t)
         snprintf(t->session, sizeof(t->session), "%s", s->id);
 }
 
-/* Sends msg (a copy of the client's request, already rewritten) to u on the client's behalf. */
-static void forward(struct conn *c, struct session *s, struct upstream *u, cJSON *msg,
-                    const char *method, const char *name)
+static cJSON *server_error_data(const struct server *srv)
+{
+        cJSON *data = cJSON_CreateObject();
+
+        if (data)
+                cJSON_AddStringToObject(data, "server", srv->name);
+        return data;
+}
+
+void route_instance_error(struct conn *c, struct session *s, struct server *srv, const cJSON *id)
+{
+        char err[512];
+
+        if (errno == EUSERS) {
+                snprintf(err, sizeof(err),
+                         "Upstream '%s' has no instance free for this client: maxInstances (%d) "
+                         "reached",
+                         srv->name, srv->cfg->max_instances);
+                log_warning("client '%s': %s", s->client, err);
+        } else
+                snprintf(err, sizeof(err),
+                         "Upstream '%s' is not available (cannot start an "
+                         "instance: %s)",
+                         srv->name, strerror(errno));
+        c->hub->n_errors++;
+        reply(c, jsonrpc_error_new(id, MCP_ERROR_CONNECTION_CLOSED, err, server_error_data(srv)));
+}
+
+/* The instance of srv that serves s (started if need be); answers and returns NULL when
+ * there is none. */
+static struct instance *route_instance(struct conn *c, struct session *s, struct server *srv,
+                                       const cJSON *id)
+{
+        struct instance *i = server_instance_for(srv, s);
+
+        if (!i)
+                route_instance_error(c, s, srv, id);
+        return i;
+}
+
+void route_forward(struct conn *c, struct session *s, struct instance *inst, cJSON *msg,
+                   const char *method, const char *name)
 {
         _cleanup_json_ cJSON *m = msg;
-        const cJSON *id = json_get(m, "id");
+        _cleanup_json_ cJSON *id = cJSON_Duplicate(json_get(m, "id"), true);
+        struct upstream *u = inst->u;
         struct target t;
         char err[512];
         int r;
 
-        if (route_check(c->hub, c->env.client, s, u, method, name) < 0) {
-                reply_error(c, id, JSONRPC_INVALID_REQUEST, "Not allowed");
-                return;
-        }
+        route_check(c->hub, c->env.client, s, inst->srv, method, name);
         exchange_target(c, s, &t);
-        r = upstream_call(u, m, id, &t, method);
+        r = instance_call(inst, s, TAKE_PTR(m), id, &t, method);
         if (r == -ENOBUFS) {
                 snprintf(err, sizeof(err), "Upstream '%s' is busy: too many requests waiting",
                          u->name);
@@ -127,8 +165,8 @@ static cJSON *instructions_json(struct hub *h)
         cJSON *s = NULL;
 
         buf_init(&b, 256 * 1024);
-        for (size_t i = 0; i < h->n_upstreams; i++) {
-                struct upstream *u = h->upstreams[i];
+        for (size_t i = 0; i < h->n_servers; i++) {
+                struct upstream *u = h->servers[i]->hub_inst->u;
                 const char *ins =
                     u->init_result ? json_get_string(u->init_result, "instructions") : NULL;
                 if (!ins || !*ins || u->state != UPSTREAM_READY)
@@ -221,66 +259,6 @@ oom:
 
 /* ---------------------------------------------------------------- lists and cursors */
 
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* Opaque cursors: base64url("mcp-proxy:<list>:<offset>"). */
-static void cursor_encode(int kind, size_t offset, char out[96])
-{
-        char raw[64];
-        int n = snprintf(raw, sizeof(raw), "mcp-proxy:%d:%zu", kind, offset);
-        size_t j = 0;
-
-        for (int i = 0; i < n; i += 3) {
-                unsigned v = (unsigned char)raw[i] << 16;
-                int left = n - i;
-                if (left > 1)
-                        v |= (unsigned char)raw[i + 1] << 8;
-                if (left > 2)
-                        v |= (unsigned char)raw[i + 2];
-                out[j++] = b64url[(v >> 18) & 63];
-                out[j++] = b64url[(v >> 12) & 63];
-                if (left > 1)
-                        out[j++] = b64url[(v >> 6) & 63];
-                if (left > 2)
-                        out[j++] = b64url[v & 63];
-        }
-        out[j] = 0;
-}
-
-static int cursor_decode(const char *s, int kind, size_t *ret_offset)
-{
-        char raw[64], want[32], *end;
-        size_t n = 0, bits = 0;
-        unsigned acc = 0;
-        unsigned long long off;
-
-        if (strlen(s) > 80)
-                return -EINVAL;
-        for (const char *p = s; *p; p++) {
-                const char *q = strchr(b64url, *p);
-                if (!q || !*p)
-                        return -EINVAL;
-                acc = (acc << 6) | (unsigned)(q - b64url);
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        if (n + 1 >= sizeof(raw))
-                                return -EINVAL;
-                        raw[n++] = (char)((acc >> bits) & 0xff);
-                }
-        }
-        raw[n] = 0;
-        snprintf(want, sizeof(want), "mcp-proxy:%d:", kind);
-        if (strncmp(raw, want, strlen(want)) != 0)
-                return -EINVAL;
-        errno = 0;
-        off = strtoull(raw + strlen(want), &end, 10);
-        if (errno || *end || end == raw + strlen(want))
-                return -EINVAL;
-        *ret_offset = (size_t)off;
-        return 0;
-}
-
 static void handle_list(struct conn *c, cJSON *msg, enum list_kind k)
 {
         struct hub *h = c->hub;
@@ -306,7 +284,7 @@ static void handle_list(struct conn *c, cJSON *msg, enum list_kind k)
                 return;
         }
         if (offset + HUB_LIST_PAGE_SIZE < total) {
-                char next[96];
+                char next[CURSOR_MAX];
                 cursor_encode(k, offset + HUB_LIST_PAGE_SIZE, next);
                 cJSON_AddStringToObject(result, "nextCursor", next);
         }
@@ -321,8 +299,8 @@ static void reply_unknown(struct conn *c, const cJSON *id, const char *what, con
         struct hub *h = c->hub;
         char err[512];
 
-        for (size_t i = 0; h->prefix_names && i < h->n_upstreams; i++) {
-                struct upstream *u = h->upstreams[i];
+        for (size_t i = 0; h->prefix_names && i < h->n_servers; i++) {
+                struct upstream *u = h->servers[i]->hub_inst->u;
                 size_t l = strlen(u->name);
                 if (strncmp(name, u->name, l) == 0 && name[l] == '_' &&
                     u->state != UPSTREAM_READY) {
@@ -336,15 +314,17 @@ static void reply_unknown(struct conn *c, const cJSON *id, const char *what, con
         reply_error(c, id, JSONRPC_INVALID_PARAMS, err);
 }
 
-/* tools/call and prompts/get: route by name, rename for the upstream. */
+/* tools/call and prompts/get: route by name, rename for the upstream (takes msg). */
 static void handle_named(struct conn *c, struct session *s, cJSON *msg, enum list_kind k,
                          const char *method, const char *what)
 {
-        const cJSON *id = json_get(msg, "id");
-        cJSON *params = json_get(msg, "params");
+        _cleanup_json_ cJSON *m = msg;
+        const cJSON *id = json_get(m, "id");
+        cJSON *params = json_get(m, "params");
         const char *name = cJSON_IsObject(params) ? json_get_string(params, "name") : NULL;
+        _cleanup_free_ char *client_name = NULL;
         const struct catalogue_entry *e;
-        cJSON *up;
+        struct instance *inst;
         char err[128];
 
         if (!name) {
@@ -357,19 +337,22 @@ static void handle_named(struct conn *c, struct session *s, cJSON *msg, enum lis
                 reply_unknown(c, id, what, name);
                 return;
         }
-        up = cJSON_Duplicate(msg, true);
-        if (!up || !json_set(json_get(up, "params"), "name",
-                             cJSON_CreateString(json_get_string(e->obj, "name")))) {
-                cJSON_Delete(up);
+        inst = route_instance(c, s, e->server, id);
+        if (!inst)
+                return;
+        client_name = strdup(name);
+        if (!client_name ||
+            !json_set(params, "name", cJSON_CreateString(json_get_string(e->obj, "name")))) {
                 reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
                 return;
         }
-        forward(c, s, e->upstream, up, method, name);
+        route_forward(c, s, inst, TAKE_PTR(m), method, client_name);
 }
 
-/* Routes a client URI: the upstream and the URI as that upstream knows it. */
-static struct upstream *route_uri(struct conn *c, const cJSON *id, const char *uri, char **ret_orig)
+/* Routes a client URI: the server and the URI as that server knows it. */
+static struct server *route_uri(struct conn *c, const cJSON *id, const char *uri, char **ret_orig)
 {
+        struct server *srv;
         struct upstream *u;
         char err[512];
 
@@ -377,11 +360,12 @@ static struct upstream *route_uri(struct conn *c, const cJSON *id, const char *u
                 reply_error(c, id, JSONRPC_INVALID_PARAMS, "params.uri is required");
                 return NULL;
         }
-        if (catalogue_uri_in(c->hub, uri, &u, ret_orig) < 0) {
+        if (catalogue_uri_in(c->hub, uri, &srv, ret_orig) < 0) {
                 snprintf(err, sizeof(err), "Resource not found: '%.300s'", uri);
                 reply_error(c, id, JSONRPC_INVALID_PARAMS, err);
                 return NULL;
         }
+        u = srv->hub_inst->u;
         if (u->state != UPSTREAM_READY) {
                 snprintf(err, sizeof(err), "Upstream '%s' is not available (state: %s)", u->name,
                          upstream_state_to_string(u->state));
@@ -390,48 +374,43 @@ static struct upstream *route_uri(struct conn *c, const cJSON *id, const char *u
                 reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);
                 return NULL;
         }
-        return u;
+        return srv;
 }
 
 static void handle_resources_read(struct conn *c, struct session *s, cJSON *msg)
 {
-        const cJSON *id = json_get(msg, "id");
-        cJSON *params = json_get(msg, "params");
+        _cleanup_json_ cJSON *m = msg;
+        const cJSON *id = json_get(m, "id");
+        cJSON *params = json_get(m, "params");
         const char *uri = cJSON_IsObject(params) ? json_get_string(params, "uri") : NULL;
-        _cleanup_free_ char *orig = NULL;
-        struct upstream *u = route_uri(c, id, uri, &orig);
-        cJSON *up;
+        _cleanup_free_ char *orig = NULL, *client_uri = uri ? strdup(uri) : NULL;
+        struct server *srv = route_uri(c, id, uri, &orig);
+        struct instance *inst;
 
-        if (!u)
+        if (!srv || !(inst = route_instance(c, s, srv, id)))
                 return;
-        up = cJSON_Duplicate(msg, true);
-        if (!up || !json_set(json_get(up, "params"), "uri", cJSON_CreateString(orig))) {
-                cJSON_Delete(up);
+        if (!client_uri || !json_set(params, "uri", cJSON_CreateString(orig))) {
                 reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
                 return;
         }
-        forward(c, s, u, up, "resources/read", uri);
+        route_forward(c, s, inst, TAKE_PTR(m), "resources/read", client_uri);
 }
 
 static void handle_complete(struct conn *c, struct session *s, cJSON *msg)
 {
-        const cJSON *id = json_get(msg, "id");
-        cJSON *params = json_get(msg, "params");
+        _cleanup_json_ cJSON *m = msg;
+        const cJSON *id = json_get(m, "id");
+        cJSON *params = json_get(m, "params");
         cJSON *ref = cJSON_IsObject(params) ? json_get(params, "ref") : NULL;
         const char *type = cJSON_IsObject(ref) ? json_get_string(ref, "type") : NULL;
-        _cleanup_json_ cJSON *up = NULL;
-        struct upstream *u;
+        _cleanup_free_ char *what = type ? strdup(type) : NULL;
+        struct server *srv;
+        struct instance *inst;
 
         if (!type) {
                 reply_error(c, id, JSONRPC_INVALID_PARAMS, "completion/complete needs params.ref");
                 return;
         }
-        up = cJSON_Duplicate(msg, true);
-        if (!up) {
-                reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
-                return;
-        }
-        ref = json_get(json_get(up, "params"), "ref");
         if (strcmp(type, "ref/prompt") == 0) {
                 const char *name = json_get_string(ref, "name");
                 const struct catalogue_entry *e =
@@ -442,18 +421,18 @@ static void handle_complete(struct conn *c, struct session *s, cJSON *msg)
                 }
                 if (!json_set(ref, "name", cJSON_CreateString(json_get_string(e->obj, "name"))))
                         return;
-                u = e->upstream;
+                srv = e->server;
         } else if (strcmp(type, "ref/resource") == 0) {
                 _cleanup_free_ char *orig = NULL;
-                u = route_uri(c, id, json_get_string(ref, "uri"), &orig);
-                if (!u || !json_set(ref, "uri", cJSON_CreateString(orig)))
+                srv = route_uri(c, id, json_get_string(ref, "uri"), &orig);
+                if (!srv || !json_set(ref, "uri", cJSON_CreateString(orig)))
                         return;
         } else {
                 reply_error(c, id, JSONRPC_INVALID_PARAMS,
                             "params.ref.type must be ref/prompt or ref/resource");
                 return;
         }
-        if (!u->has_completions) {
+        if (!srv->hub_inst->u->has_completions) {
                 /* Nothing to offer is a valid answer: no values. */
                 cJSON *r = cJSON_CreateObject(), *comp = cJSON_AddObjectToObject(r, "completion");
                 cJSON_AddArrayToObject(comp, "values");
@@ -461,7 +440,9 @@ static void handle_complete(struct conn *c, struct session *s, cJSON *msg)
                 reply_result(c, id, r);
                 return;
         }
-        forward(c, s, u, TAKE_PTR(up), "completion/complete", type);
+        inst = route_instance(c, s, srv, id);
+        if (inst)
+                route_forward(c, s, inst, TAKE_PTR(m), "completion/complete", what);
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -488,15 +469,17 @@ void hub_route_message(struct conn *c, cJSON *msg)
                 }
         }
         legacy = s && s->legacy;
-        route_message(c, s, m);
+        route_message(c, s, TAKE_PTR(m));
         /* A legacy POST is answered 202 once its message is dealt with; the answer itself
          * went on the session's SSE stream. */
         if (legacy && (c = hub_conn_get(h, cid)) && !c->finished)
                 (void)conn_send_simple(c, WIRE_REPLY_ACCEPTED);
 }
 
-static void route_message(struct conn *c, struct session *s, cJSON *m)
+/* Takes msg. */
+static void route_message(struct conn *c, struct session *s, cJSON *msg)
 {
+        _cleanup_json_ cJSON *m = msg;
         enum jsonrpc_kind kind = jsonrpc_classify(m);
         const char *method = json_get_string(m, "method");
         const cJSON *id = json_get(m, "id");
@@ -526,13 +509,13 @@ static void route_message(struct conn *c, struct session *s, cJSON *m)
                 break;
         }
         if (strcmp(method, "tools/call") == 0)
-                handle_named(c, s, m, LIST_TOOLS, "tools/call", "tool");
+                handle_named(c, s, TAKE_PTR(m), LIST_TOOLS, "tools/call", "tool");
         else if (strcmp(method, "prompts/get") == 0)
-                handle_named(c, s, m, LIST_PROMPTS, "prompts/get", "prompt");
+                handle_named(c, s, TAKE_PTR(m), LIST_PROMPTS, "prompts/get", "prompt");
         else if (strcmp(method, "resources/read") == 0)
-                handle_resources_read(c, s, m);
+                handle_resources_read(c, s, TAKE_PTR(m));
         else if (strcmp(method, "completion/complete") == 0)
-                handle_complete(c, s, m);
+                handle_complete(c, s, TAKE_PTR(m));
         else {
                 if (strcmp(method, "ping") == 0)
                         reply_result(c, id, cJSON_CreateObject());
@@ -548,7 +531,8 @@ static void route_message(struct conn *c, struct session *s, cJSON *m)
                         reply(c, hub_set_log_level(c->hub, s, m));
                 else if (strcmp(method, "resources/subscribe") == 0 ||
                          strcmp(method, "resources/unsubscribe") == 0)
-                        hub_subscription(c, s, m, strcmp(method, "resources/subscribe") == 0);
+                        hub_subscription(c, s, TAKE_PTR(m),
+                                         strcmp(method, "resources/subscribe") == 0);
                 else {
                         char err[256];
                         snprintf(err, sizeof(err), "Method not found: '%.200s'", method);
@@ -655,99 +639,4 @@ void hub_route_delete(struct conn *c)
         log_info("client '%s' ended session %.8s...", s->client, s->id);
         session_free(c->hub, s);
         (void)conn_send_simple(c, WIRE_REPLY_OK);
-}
-
-cJSON *hub_state_json(struct hub *h)
-{
-        cJSON *o = cJSON_CreateObject(), *ups;
-
-        if (!o)
-                return NULL;
-        cJSON_AddStringToObject(o, "service", "mcp-proxy-hub");
-        cJSON_AddStringToObject(o, "version", VERSION);
-        cJSON_AddNumberToObject(o, "uptime_seconds",
-                                (double)((now_usec() - h->started_usec) / USEC_PER_SEC));
-        if (h->config_path)
-                cJSON_AddStringToObject(o, "config", h->config_path);
-        ups = cJSON_AddArrayToObject(o, "upstreams");
-        for (size_t i = 0; ups && i < h->n_upstreams; i++)
-                (void)upstream_describe(h->upstreams[i], ups);
-        cJSON_AddItemToObject(o, "collisions", catalogue_collisions_json(h));
-        cJSON_AddNumberToObject(o, "tools", (double)catalogue_count(h, LIST_TOOLS));
-        cJSON_AddNumberToObject(o, "prompts", (double)catalogue_count(h, LIST_PROMPTS));
-        cJSON_AddNumberToObject(o, "resources", (double)catalogue_count(h, LIST_RESOURCES));
-        cJSON_AddNumberToObject(o, "resource_templates",
-                                (double)catalogue_count(h, LIST_TEMPLATES));
-        cJSON_AddNumberToObject(o, "sessions", (double)sessions_count(h));
-        cJSON_AddNumberToObject(o, "connections", (double)h->n_conns);
-        cJSON_AddNumberToObject(o, "requests", (double)h->n_requests);
-        cJSON_AddNumberToObject(o, "errors", (double)h->n_errors);
-        return o;
-}
-
-/* resources/subscribe and unsubscribe: one upstream subscription shared by the sessions. */
-void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscribe)
-{
-        const cJSON *id = json_get(msg, "id");
-        cJSON *params = json_get(msg, "params");
-        const char *uri = cJSON_IsObject(params) ? json_get_string(params, "uri") : NULL;
-        _cleanup_free_ char *orig = NULL;
-        struct upstream *u = route_uri(c, id, uri, &orig);
-        bool had = false;
-        size_t i;
-        cJSON *up;
-        char err[256];
-
-        if (!u)
-                return;
-        if (!u->can_subscribe) {
-                snprintf(err, sizeof(err), "Upstream '%s' does not support resource subscriptions",
-                         u->name);
-                reply_error(c, id, JSONRPC_METHOD_NOT_FOUND, err);
-                return;
-        }
-        for (i = 0; i < s->n_subs; i++)
-                if (strcmp(s->subs[i], uri) == 0) {
-                        had = true;
-                        break;
-                }
-        if (subscribe) {
-                char **n;
-                if (had) {
-                        reply_result(c, id, cJSON_CreateObject());
-                        return;
-                }
-                n = realloc(s->subs, (s->n_subs + 1) * sizeof(char *));
-                if (!n || !(n[s->n_subs] = strdup(uri))) {
-                        if (n)
-                                s->subs = n;
-                        reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
-                        return;
-                }
-                s->subs = n;
-                s->n_subs++;
-                if (hub_sub_ref(c->hub, u, orig) != 1) {
-                        /* Already subscribed upstream for another session. */
-                        reply_result(c, id, cJSON_CreateObject());
-                        return;
-                }
-        } else {
-                if (!had) {
-                        reply_result(c, id, cJSON_CreateObject());
-                        return;
-                }
-                free(s->subs[i]);
-                s->subs[i] = s->subs[--s->n_subs];
-                if (hub_sub_unref(c->hub, u, orig) != 0) {
-                        reply_result(c, id, cJSON_CreateObject());
-                        return;
-                }
-        }
-        up = cJSON_Duplicate(msg, true);
-        if (!up || !json_set(json_get(up, "params"), "uri", cJSON_CreateString(orig))) {
-                cJSON_Delete(up);
-                reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
-                return;
-        }
-        forward(c, s, u, up, subscribe ? "resources/subscribe" : "resources/unsubscribe", uri);
 }

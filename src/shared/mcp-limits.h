@@ -33,6 +33,10 @@
 #define REQUEST_TIMEOUT_MS_DEFAULT (60 * 1000)      /* per server "timeout" (s) */
 #define REQUEST_MAX_TIMEOUT_MS     (10 * 60 * 1000) /* per server "maxTimeout" (s) */
 #define CONNECT_TIMEOUT_MS_DEFAULT (10 * 1000)      /* per server "connectTimeout" (s) */
+#define INSTANCE_IDLE_MS_DEFAULT   (300 * 1000)     /* per server "idleTimeout" (s) */
+#define INSTANCE_MAX_DEFAULT       16               /* per server "maxInstances" */
+#define INSTANCE_MAX_LIMIT         4096             /* the most "maxInstances" may say */
+#define CONFIG_MAX_ROOTS           256              /* entries of a server's "roots" */
 
 /* ---- hub ---- */
 #define HUB_SOCKET_DEFAULT         "/run/mcp-proxy/hub.sock"

@@ -4,15 +4,16 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "clock.h"
 #include "hashmap.h"
-#include "hub/hub.h"
 #include "log.h"
 #include "upstream/curl-glue.h"
+#include "upstream/upstream.h"
 
 #define TIMER_ACCURACY_USEC 1000ULL /* 0 would mean sd-event's default of 250 ms */
 
 struct curl_glue {
-        struct hub *hub;
+        sd_event *event;
         CURLM *multi;
         sd_event_source *timer;
         struct hmap ios; /* fd + 1 -> io source, so none can outlive the glue */
@@ -123,7 +124,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
                         return -1;
                 return 0;
         }
-        if (sd_event_add_io(g->hub->event, &io, fd, events, on_io, g) < 0)
+        if (sd_event_add_io(g->event, &io, fd, events, on_io, g) < 0)
                 return -1;
         (void)sd_event_source_set_description(io, "curl-socket");
         if (hmap_put(&g->ios, (uint64_t)fd + 1, io) < 0) {
@@ -173,13 +174,13 @@ static struct curl_glue *glue_free(struct curl_glue *g)
         return NULL;
 }
 
-struct curl_glue *curl_glue_get(struct hub *h)
+struct curl_glue *curl_glue_get(struct upstream_env *env)
 {
         struct curl_glue *g;
         int r;
 
-        if (h->curl)
-                return h->curl;
+        if (env->curl)
+                return env->curl;
         if (!curl_global_done) {
                 /* Once per process, single-threaded, before the first handle. */
                 if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -195,9 +196,9 @@ struct curl_glue *curl_glue_get(struct hub *h)
                 errno = ENOMEM;
                 return NULL;
         }
-        g->hub = h;
-        r = sd_event_add_time(h->event, &g->timer, CLOCK_MONOTONIC, UINT64_MAX, TIMER_ACCURACY_USEC,
-                              on_timer, g);
+        g->event = env->event;
+        r = sd_event_add_time(env->event, &g->timer, CLOCK_MONOTONIC, UINT64_MAX,
+                              TIMER_ACCURACY_USEC, on_timer, g);
         if (r < 0) {
                 log_error_errno(r, "cannot add the curl timer: %m");
                 glue_free(g);
@@ -218,15 +219,15 @@ struct curl_glue *curl_glue_get(struct hub *h)
                 return NULL;
         }
         log_debug("curl: %s", curl_version());
-        h->curl = g;
+        env->curl = g;
         return g;
 }
 
-void curl_glue_free(struct hub *h)
+void curl_glue_free(struct upstream_env *env)
 {
-        if (!h->curl)
+        if (!env->curl)
                 return;
-        h->curl = glue_free(h->curl);
+        env->curl = glue_free(env->curl);
         if (curl_global_done) {
                 curl_global_cleanup();
                 curl_global_done = false;

@@ -12,16 +12,16 @@
  * and call back into the hub. Write and header callbacks do run inside
  * libcurl: they must only buffer.
  *
- * Made on first use, one per hub: curl_glue_get(h) keeps it in h->curl.
+ * Made on first use, one per loop: curl_glue_get(env) keeps it in env->curl.
  * Teardown order: every easy handle removed (upstreams freed) first, then
- * curl_glue_free(h) (curl_multi_cleanup, which may still call the socket
+ * curl_glue_free(env) (curl_multi_cleanup, which may still call the socket
  * callback, then the io and time sources), then the loop.
  */
 #pragma once
 
 #include <curl/curl.h>
 
-struct hub;
+struct upstream_env;
 struct curl_glue;
 
 struct curl_glue_xfer {
@@ -31,10 +31,11 @@ struct curl_glue_xfer {
         void (*done)(struct curl_glue_xfer *x, CURLcode result);
 };
 
-/* The hub's glue, made (and curl_global_init'ed) on the first call; NULL with errno set
- * on failure (ELIBACC: libcurl could not be loaded or initialized). */
-struct curl_glue *curl_glue_get(struct hub *h);
-void curl_glue_free(struct hub *h);
+/* The loop's glue, made (and curl_global_init'ed) on the first call and kept in
+ * env->curl; NULL with errno set on failure (ELIBACC: libcurl could not be loaded or
+ * initialized). */
+struct curl_glue *curl_glue_get(struct upstream_env *env);
+void curl_glue_free(struct upstream_env *env);
 
 /* Sets CURLOPT_PRIVATE to x and adds x->easy to the multi. 0 or -errno. */
 int curl_glue_add(struct curl_glue *g, struct curl_glue_xfer *x);

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "hub/hub.h"
 #include "json.h"
 #include "log.h"
 #include "mcp-limits.h"
@@ -49,15 +48,15 @@ static int remote_init(struct remote *r, struct upstream *u)
         int k;
 
         r->u = u;
-        r->glue = curl_glue_get(u->hub);
+        r->glue = curl_glue_get(u->env);
         if (!r->glue)
                 return errno > 0 ? -errno : -ENOMEM;
         r->url_shown = remote_url_shown(u->cfg.url);
         if (!r->url_shown)
                 return -ENOMEM;
-        if ((k = sd_event_add_defer(u->hub->event, &r->flush, flush_cb, r)) < 0 ||
+        if ((k = sd_event_add_defer(u->env->event, &r->flush, flush_cb, r)) < 0 ||
             (k = sd_event_source_set_enabled(r->flush, SD_EVENT_OFF)) < 0 ||
-            (k = sd_event_add_defer(u->hub->event, &r->finish, finish_cb, r)) < 0 ||
+            (k = sd_event_add_defer(u->env->event, &r->finish, finish_cb, r)) < 0 ||
             (k = sd_event_source_set_enabled(r->finish, SD_EVENT_OFF)) < 0)
                 return k;
         for (size_t i = 0; u->cfg.headers && u->cfg.headers[i]; i++)

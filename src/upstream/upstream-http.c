@@ -28,7 +28,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "hub/hub.h"
 #include "json.h"
 #include "log.h"
 #include "mcp-limits.h"
@@ -592,7 +591,7 @@ static void stream_retry(struct http_transport *t, uint64_t delay)
 {
         t->stream_state = STREAM_WAITING;
         t->stream_timer = sd_event_source_disable_unref(t->stream_timer);
-        if (sd_event_add_time_relative(t->r.u->hub->event, &t->stream_timer, CLOCK_MONOTONIC, delay,
+        if (sd_event_add_time_relative(t->r.u->env->event, &t->stream_timer, CLOCK_MONOTONIC, delay,
                                        USEC_PER_MSEC, stream_timer_cb, t) < 0)
                 upstream_log(t->r.u, LOG_WARNING, "cannot schedule the GET stream, going without");
 }

@@ -21,7 +21,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "hub/hub.h"
 #include "json.h"
 #include "log.h"
 #include "mcp-limits.h"

@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "hub/hub.h"
 #include "json.h"
 #include "mcp-limits.h"
+#include "proto/wire.h"
 #include "log.h"
 #include "strv.h"
 #include "upstream/upstream.h"
@@ -439,7 +439,7 @@ static int spawn(struct upstream *u, struct stdio_transport *t)
                 (void)waitpid(pid, NULL, 0);
                 goto out;
         }
-        r = sd_event_add_child_pidfd(u->hub->event, &t->child_source, pidfd, WEXITED, on_child, u);
+        r = sd_event_add_child_pidfd(u->env->event, &t->child_source, pidfd, WEXITED, on_child, u);
         if (r < 0) {
                 (void)kill(-pid, SIGKILL);
                 (void)waitpid(pid, NULL, 0);
@@ -450,11 +450,11 @@ static int spawn(struct upstream *u, struct stdio_transport *t)
         /* Freeing the source (hub teardown) kills and reaps the child. */
         (void)sd_event_source_set_child_process_own(t->child_source, true);
 
-        if ((r = sd_event_add_io(u->hub->event, &t->out_source, t->out_fd, EPOLLIN, on_stdout, u)) <
+        if ((r = sd_event_add_io(u->env->event, &t->out_source, t->out_fd, EPOLLIN, on_stdout, u)) <
                 0 ||
-            (r = sd_event_add_io(u->hub->event, &t->err_source, t->err_fd, EPOLLIN, on_stderr, u)) <
+            (r = sd_event_add_io(u->env->event, &t->err_source, t->err_fd, EPOLLIN, on_stderr, u)) <
                 0 ||
-            (r = sd_event_add_io(u->hub->event, &t->in_source, t->in_fd, EPOLLOUT, on_stdin, u)) <
+            (r = sd_event_add_io(u->env->event, &t->in_source, t->in_fd, EPOLLOUT, on_stdin, u)) <
                 0)
                 goto out;
         (void)sd_event_source_set_enabled(t->in_source, SD_EVENT_OFF);
@@ -534,7 +534,7 @@ static int kill_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
                 (void)kill(-t->pid, SIGKILL);
                 return 0;
         }
-        (void)sd_event_add_time_relative(u->hub->event, &t->kill_timer, CLOCK_MONOTONIC,
+        (void)sd_event_add_time_relative(u->env->event, &t->kill_timer, CLOCK_MONOTONIC,
                                          CHILD_STOP_GRACE_MS * USEC_PER_MSEC, USEC_PER_MSEC,
                                          kill_timer_cb, u);
         return 0;
@@ -557,7 +557,7 @@ static void stdio_stop(struct upstream *u)
         t->kill_stage = 1;
         close_in(t);
         /* A crashed or dead-pipe server gets no grace: go straight to SIGTERM. */
-        (void)sd_event_add_time_relative(u->hub->event, &t->kill_timer, CLOCK_MONOTONIC,
+        (void)sd_event_add_time_relative(u->env->event, &t->kill_timer, CLOCK_MONOTONIC,
                                          (t->down_reported && u->state != UPSTREAM_STOPPING)
                                              ? 1
                                              : CHILD_STOP_GRACE_MS * USEC_PER_MSEC,

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "hub/hub.h"
 #include "json.h"
 #include "mcp-limits.h"
 #include "log.h"
@@ -20,6 +20,40 @@
 #define USEC_PER_MSEC       1000ULL
 #define USEC_PER_SEC        1000000ULL
 #define TIMER_ACCURACY_USEC (1 * USEC_PER_MSEC)
+
+/* A request sent upstream, by upstream-side id. */
+enum pending_kind {
+        PENDING_CALL,     /* on an owner's behalf: ends with cb->done */
+        PENDING_INTERNAL, /* the upstream's own (initialize, list pages, setLevel) */
+};
+
+struct pending;
+typedef void (*pending_done_cb)(struct upstream *u, struct pending *p, cJSON *msg);
+
+struct pending {
+        struct turn turn; /* party, and the link while waiting (first: see turn_pending) */
+        int64_t upstream_id;
+        enum pending_kind kind;
+        char *method; /* for logs and errors */
+        /* calls */
+        const struct upstream_call_cb *cb;
+        void *cb_userdata;
+        cJSON *progress_token; /* the caller's _meta.progressToken, if it sent one */
+        bool counted;          /* turns_begin() done */
+        /* internal requests */
+        pending_done_cb done;
+        int list_kind; /* for list fetches */
+        sd_event_source *timer;
+        cJSON *queued_msg; /* waiting (session starting, or its turn), not sent yet */
+        uint64_t started_usec;
+        uint64_t timeout_usec;
+        struct upstream *upstream;
+};
+
+static struct pending *turn_pending(struct turn *t)
+{
+        return (struct pending *)t;
+}
 
 static const char *const state_table[_UPSTREAM_STATE_MAX] = {
     [UPSTREAM_STOPPED] = "stopped", [UPSTREAM_STARTING] = "starting",
@@ -50,7 +84,7 @@ void upstream_log(struct upstream *u, int level, const char *fmt, ...)
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         snprintf(fields, sizeof(fields), "MCP_UPSTREAM=%s", u->name);
-        (void)log_internal(level, 0, fields, "upstream '%s': %s", u->name, msg);
+        (void)log_internal(level, 0, fields, "upstream '%s': %s", u->label, msg);
 }
 
 void upstream_log_stderr(struct upstream *u, const char *line, size_t len)
@@ -60,13 +94,28 @@ void upstream_log_stderr(struct upstream *u, const char *line, size_t len)
         if (!upstream_log_enabled(u, LOG_INFO))
                 return;
         snprintf(fields, sizeof(fields), "MCP_UPSTREAM=%s", u->name);
-        (void)log_internal(LOG_INFO, 0, fields, "%s: %.*s", u->name, (int)len, line);
+        (void)log_internal(LOG_INFO, 0, fields, "%s: %.*s", u->label, (int)len, line);
 }
 
 static void set_last_error(struct upstream *u, const char *msg)
 {
         free(u->last_error);
         u->last_error = msg ? strdup(msg) : NULL;
+}
+
+static void set_state(struct upstream *u, enum upstream_state st)
+{
+        enum upstream_state old = u->state;
+
+        u->state = st;
+        if (old != st && u->events && u->events->state_changed)
+                u->events->state_changed(u, old, u->userdata);
+}
+
+static void lists_changed(struct upstream *u)
+{
+        if (u->events && u->events->lists_changed)
+                u->events->lists_changed(u, u->userdata);
 }
 
 /* ---------------------------------------------------------------- pending */
@@ -77,29 +126,29 @@ static void pending_free(struct pending *p)
                 return;
         sd_event_source_disable_unref(p->timer);
         cJSON_Delete(p->queued_msg);
-        cJSON_Delete(p->client_id);
         cJSON_Delete(p->progress_token);
         free(p->method);
         free(p);
 }
 
+/* Takes a sent request out of the table (and out of its party's turn). */
 static struct pending *pending_take(struct upstream *u, int64_t id)
 {
-        return hmap_remove(&u->pending, (uint64_t)id);
+        struct pending *p = hmap_remove(&u->pending, (uint64_t)id);
+
+        if (p && p->counted) {
+                turns_end(&u->turns, p->turn.party);
+                p->counted = false;
+        }
+        return p;
 }
 
-/* Answer a client request with an error naming this server. */
+/* End a request with an error naming this server. */
 static void pending_fail(struct upstream *u, struct pending *p, int code, const char *message)
 {
-        if (p->kind == PENDING_CLIENT) {
-                _cleanup_json_ cJSON *data = cJSON_CreateObject();
-                cJSON *err;
-                if (data)
-                        cJSON_AddStringToObject(data, "server", u->name);
-                err = jsonrpc_error_new(p->client_id, code, message, TAKE_PTR(data));
-                if (err)
-                        (void)hub_deliver(u->hub, &p->target, err, true);
-        } else if (p->done)
+        if (p->kind == PENDING_CALL)
+                p->cb->done(p->cb_userdata, NULL, code, message);
+        else if (p->done)
                 p->done(u, p, NULL);
 }
 
@@ -108,21 +157,22 @@ static void fail_all_pending(struct upstream *u, int code, const char *message)
         size_t i = 0;
         void *v;
         struct hmap m = u->pending;
+        struct turn *w;
 
-        /* Those still waiting their turn fail with the rest. */
-        while (u->queue_head) {
-                struct pending *p = u->queue_head;
-                u->queue_head = p->queue_next;
-                u->queue_len--;
+        /* Those still waiting fail with the rest. */
+        while ((w = turns_pop(&u->turns))) {
+                struct pending *p = turn_pending(w);
                 pending_fail(u, p, code, message);
                 pending_free(p);
         }
-        u->queue_tail = NULL;
 
         /* Detach the table first: callbacks may add new entries. */
         u->pending = (struct hmap){};
         while (hmap_next(&m, &i, NULL, &v)) {
                 struct pending *p = v;
+                if (p->counted)
+                        turns_end(&u->turns, p->turn.party);
+                p->counted = false;
                 pending_fail(u, p, code, message);
                 pending_free(p);
         }
@@ -141,22 +191,35 @@ static int send_message(struct upstream *u, const cJSON *msg)
         return u->ops->send(u, s, strlen(s));
 }
 
-static void queue_remove(struct upstream *u, struct pending *p);
 static void queue_dispatch(struct upstream *u);
+
+static void send_cancelled(struct upstream *u, int64_t id, const char *reason)
+{
+        _cleanup_json_ cJSON *note = NULL;
+        cJSON *params = cJSON_CreateObject();
+
+        if (!params || !cJSON_AddNumberToObject(params, "requestId", (double)id) ||
+            (reason && !cJSON_AddStringToObject(params, "reason", reason))) {
+                cJSON_Delete(params);
+                return;
+        }
+        note = jsonrpc_notification_new("notifications/cancelled", params);
+        if (note)
+                (void)send_message(u, note);
+}
 
 static int pending_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct pending *p = userdata;
         struct upstream *u = p->upstream;
         char msg[256];
-        _cleanup_json_ cJSON *cancel = NULL;
-        _cleanup_json_ cJSON *params = NULL;
 
         if (p->queued_msg) {
-                queue_remove(u, p);
+                (void)turns_remove(&u->turns, &p->turn);
                 snprintf(msg, sizeof(msg),
-                         "Request to upstream '%s' timed out after %.1f s waiting for its turn",
-                         u->name, (double)p->timeout_usec / USEC_PER_SEC);
+                         "Request to upstream '%s' timed out after %.1f s waiting %s", u->name,
+                         (double)p->timeout_usec / USEC_PER_SEC,
+                         u->state == UPSTREAM_READY ? "for its turn" : "for the server to start");
                 pending_fail(u, p, MCP_ERROR_REQUEST_TIMEOUT, msg);
                 pending_free(p);
                 return 0;
@@ -168,17 +231,8 @@ static int pending_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
                      p->upstream_id, p->method ? p->method : "?",
                      (double)p->timeout_usec / USEC_PER_SEC);
         /* Tell the server to stop working on it (not for initialize). */
-        if (p->method && strcmp(p->method, "initialize") != 0) {
-                params = cJSON_CreateObject();
-                if (params &&
-                    cJSON_AddNumberToObject(params, "requestId", (double)p->upstream_id) &&
-                    cJSON_AddStringToObject(params, "reason", "timed out in mcp-proxy")) {
-                        cancel =
-                            jsonrpc_notification_new("notifications/cancelled", TAKE_PTR(params));
-                        if (cancel)
-                                (void)send_message(u, cancel);
-                }
-        }
+        if (p->method && strcmp(p->method, "initialize") != 0)
+                send_cancelled(u, p->upstream_id, "timed out in mcp-proxy");
         snprintf(msg, sizeof(msg), "Request to upstream '%s' timed out after %.1f s", u->name,
                  (double)p->timeout_usec / USEC_PER_SEC);
         pending_fail(u, p, MCP_ERROR_REQUEST_TIMEOUT, msg);
@@ -187,36 +241,58 @@ static int pending_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-/* Registers p under a fresh id, sets msg's id and the timeout, sends msg. */
-static int pending_send(struct upstream *u, struct pending *p, cJSON *msg, uint64_t timeout_usec)
+static int pending_arm_timer(struct upstream *u, struct pending *p)
+{
+        if (p->timeout_usec == 0 || p->timer)
+                return 0;
+        return sd_event_add_time(u->env->event, &p->timer, CLOCK_MONOTONIC,
+                                 p->started_usec + p->timeout_usec, TIMER_ACCURACY_USEC,
+                                 pending_timeout_cb, p);
+}
+
+/* Registers p under its id, sets msg's id and the timeout, sends msg. */
+static int pending_send(struct upstream *u, struct pending *p, cJSON *msg)
 {
         int r;
 
-        p->upstream = u;
-        p->upstream_id = ++u->next_id;
-        if (!p->started_usec)
-                p->started_usec = now_usec();
-        p->timeout_usec = timeout_usec;
         if (!json_set(msg, "id", cJSON_CreateNumber((double)p->upstream_id)))
                 return -ENOMEM;
         r = hmap_put(&u->pending, (uint64_t)p->upstream_id, p);
         if (r < 0)
                 return r;
-        if (timeout_usec > 0 && !p->timer) {
-                r = sd_event_add_time_relative(u->hub->event, &p->timer, CLOCK_MONOTONIC,
-                                               timeout_usec, TIMER_ACCURACY_USEC,
-                                               pending_timeout_cb, p);
-                if (r < 0) {
-                        hmap_remove(&u->pending, (uint64_t)p->upstream_id);
-                        return r;
-                }
-        }
-        r = send_message(u, msg);
+        r = pending_arm_timer(u, p);
+        if (r >= 0)
+                r = send_message(u, msg);
         if (r < 0) {
                 hmap_remove(&u->pending, (uint64_t)p->upstream_id);
                 return r;
         }
+        u->last_used_usec = now_usec();
+        if (p->kind == PENDING_CALL) {
+                if (turns_begin(&u->turns, p->turn.party) >= 0)
+                        p->counted = true;
+        }
         return 0;
+}
+
+static struct pending *pending_new(struct upstream *u, enum pending_kind kind, const char *method,
+                                   uint64_t timeout_usec)
+{
+        struct pending *p = calloc(1, sizeof(*p));
+
+        if (!p)
+                return NULL;
+        p->kind = kind;
+        p->upstream = u;
+        p->upstream_id = ++u->next_id;
+        p->started_usec = now_usec();
+        p->timeout_usec = timeout_usec;
+        p->method = strdup(method);
+        if (!p->method) {
+                free(p);
+                return NULL;
+        }
+        return p;
 }
 
 static int internal_request(struct upstream *u, const char *method, cJSON *params,
@@ -228,14 +304,12 @@ static int internal_request(struct upstream *u, const char *method, cJSON *param
 
         if (!msg)
                 return -ENOMEM;
-        p = calloc(1, sizeof(*p));
+        p = pending_new(u, PENDING_INTERNAL, method, timeout_usec);
         if (!p)
                 return -ENOMEM;
-        p->kind = PENDING_INTERNAL;
         p->done = done;
         p->list_kind = list_kind;
-        p->method = strdup(method);
-        r = pending_send(u, p, msg, timeout_usec);
+        r = pending_send(u, p, msg);
         if (r < 0)
                 pending_free(p);
         return r;
@@ -279,7 +353,7 @@ static void list_fetch_finished(struct upstream *u, enum list_kind k, bool ok)
                                 return;
                 become_ready(u);
         } else if (ok && u->state == UPSTREAM_READY)
-                hub_upstream_catalogue_changed(u->hub, u);
+                lists_changed(u);
 }
 
 static void list_page_done(struct upstream *u, struct pending *p, cJSON *msg)
@@ -344,7 +418,7 @@ static int refresh_list(struct upstream *u, enum list_kind k)
 {
         int r;
 
-        if (!u->supports[k])
+        if (!u->supports[k] || !u->fetch_lists)
                 return 0;
         if (u->fetching[k])
                 return 0; /* already fetching: that fetch will see the new list */
@@ -367,7 +441,7 @@ static int healthy_cb(sd_event_source *s, uint64_t usec, void *userdata)
         u->healthy_timer = sd_event_source_disable_unref(u->healthy_timer);
         if (u->state == UPSTREAM_READY) {
                 u->streak = 0;
-                u->delay_usec = u->hub->restart_delay_usec;
+                u->delay_usec = u->env->restart_delay_usec;
         }
         return 0;
 }
@@ -375,20 +449,29 @@ static int healthy_cb(sd_event_source *s, uint64_t usec, void *userdata)
 static void become_ready(struct upstream *u)
 {
         u->startup_timer = sd_event_source_disable_unref(u->startup_timer);
-        u->state = UPSTREAM_READY;
-        u->up_since_usec = now_usec();
+        u->up_since_usec = u->last_used_usec = now_usec();
         set_last_error(u, NULL);
-        upstream_log(u, LOG_NOTICE, "ready (%s, protocol %s, %d tools, %d prompts, %d resources)",
-                     u->ops->name, u->protocol_version ? u->protocol_version : "?",
-                     u->lists[LIST_TOOLS] ? cJSON_GetArraySize(u->lists[LIST_TOOLS]) : 0,
-                     u->lists[LIST_PROMPTS] ? cJSON_GetArraySize(u->lists[LIST_PROMPTS]) : 0,
-                     u->lists[LIST_RESOURCES] ? cJSON_GetArraySize(u->lists[LIST_RESOURCES]) : 0);
+        if (u->fetch_lists)
+                upstream_log(
+                    u, LOG_NOTICE, "ready (%s, protocol %s, %d tools, %d prompts, %d resources)",
+                    u->ops->name, u->protocol_version ? u->protocol_version : "?",
+                    u->lists[LIST_TOOLS] ? cJSON_GetArraySize(u->lists[LIST_TOOLS]) : 0,
+                    u->lists[LIST_PROMPTS] ? cJSON_GetArraySize(u->lists[LIST_PROMPTS]) : 0,
+                    u->lists[LIST_RESOURCES] ? cJSON_GetArraySize(u->lists[LIST_RESOURCES]) : 0);
+        else
+                upstream_log(u, LOG_NOTICE, "ready (%s, protocol %s)", u->ops->name,
+                             u->protocol_version ? u->protocol_version : "?");
         u->healthy_timer = sd_event_source_disable_unref(u->healthy_timer);
-        (void)sd_event_add_time_relative(u->hub->event, &u->healthy_timer, CLOCK_MONOTONIC,
+        (void)sd_event_add_time_relative(u->env->event, &u->healthy_timer, CLOCK_MONOTONIC,
                                          RESTART_HEALTHY_MS * USEC_PER_MSEC, TIMER_ACCURACY_USEC,
                                          healthy_cb, u);
-        hub_upstream_catalogue_changed(u->hub, u);
-        hub_upstream_ready(u->hub, u);
+        set_state(u, UPSTREAM_READY);
+        if (u->state != UPSTREAM_READY)
+                return;
+        if (u->fetch_lists)
+                lists_changed(u);
+        /* Those that waited for the session go now. */
+        queue_dispatch(u);
 }
 
 static void handshake_failed(struct upstream *u, const char *why)
@@ -401,9 +484,13 @@ static void handshake_failed(struct upstream *u, const char *why)
         set_last_error(u, why);
         /* Tear the transport down; upstream_transport_stopped() schedules the restart. */
         u->transport_up = false;
-        u->state = UPSTREAM_BACKOFF;
+        set_state(u, UPSTREAM_BACKOFF);
         u->startup_timer = sd_event_source_disable_unref(u->startup_timer);
-        fail_all_pending(u, MCP_ERROR_CONNECTION_CLOSED, "Upstream handshake failed");
+        {
+                char msg[600];
+                snprintf(msg, sizeof(msg), "Upstream '%s' failed to start: %s", u->name, why);
+                fail_all_pending(u, MCP_ERROR_CONNECTION_CLOSED, msg);
+        }
         u->ops->stop(u);
 }
 
@@ -486,22 +573,12 @@ cJSON *upstream_initialize_params(struct upstream *u)
 
         if (!params || !cJSON_AddStringToObject(params, "protocolVersion", MCP_PROTOCOL_LATEST))
                 return NULL;
-        caps = cJSON_AddObjectToObject(params, "capabilities");
+        caps = u->client_capabilities ? cJSON_Duplicate(u->client_capabilities, true)
+                                      : cJSON_CreateObject();
+        if (!caps || !cJSON_AddItemToObject(params, "capabilities", caps))
+                return NULL;
         info = cJSON_AddObjectToObject(params, "clientInfo");
-        /* What the hub can route to a client session (capability-gated tools then appear). */
-        if (caps) {
-                cJSON *el, *roots;
-                cJSON_AddObjectToObject(caps, "sampling");
-                el = cJSON_AddObjectToObject(caps, "elicitation");
-                if (el) {
-                        cJSON_AddObjectToObject(el, "form");
-                        cJSON_AddObjectToObject(el, "url");
-                }
-                roots = cJSON_AddObjectToObject(caps, "roots");
-                if (roots)
-                        cJSON_AddTrueToObject(roots, "listChanged");
-        }
-        if (!caps || !info || !cJSON_AddStringToObject(info, "name", "mcp-proxy") ||
+        if (!info || !cJSON_AddStringToObject(info, "name", "mcp-proxy") ||
             !cJSON_AddStringToObject(info, "version", VERSION))
                 return NULL;
         return TAKE_PTR(params);
@@ -531,10 +608,10 @@ int upstream_start(struct upstream *u)
             u->state == UPSTREAM_STOPPING)
                 return 0;
         u->restart_timer = sd_event_source_disable_unref(u->restart_timer);
-        u->state = UPSTREAM_STARTING;
         u->stop_requested = false;
+        set_state(u, UPSTREAM_STARTING);
         upstream_log(u, LOG_INFO, "starting (%s)", u->ops->name);
-        r = sd_event_add_time_relative(u->hub->event, &u->startup_timer, CLOCK_MONOTONIC,
+        r = sd_event_add_time_relative(u->env->event, &u->startup_timer, CLOCK_MONOTONIC,
                                        (uint64_t)u->cfg.startup_timeout_ms * USEC_PER_MSEC,
                                        TIMER_ACCURACY_USEC, startup_timeout_cb, u);
         if (r < 0)
@@ -546,7 +623,7 @@ int upstream_start(struct upstream *u)
                 upstream_log(u, LOG_ERR, "%s", why);
                 set_last_error(u, why);
                 u->startup_timer = sd_event_source_disable_unref(u->startup_timer);
-                u->state = UPSTREAM_BACKOFF;
+                fail_all_pending(u, MCP_ERROR_CONNECTION_CLOSED, why);
                 schedule_restart(u);
         }
         return 0;
@@ -557,7 +634,7 @@ static int restart_cb(sd_event_source *s, uint64_t usec, void *userdata)
         struct upstream *u = userdata;
 
         u->restart_timer = sd_event_source_disable_unref(u->restart_timer);
-        if (u->state == UPSTREAM_BACKOFF && !u->hub->shutting_down) {
+        if (u->state == UPSTREAM_BACKOFF && !u->env->shutting_down) {
                 u->restarts++;
                 (void)upstream_start(u);
         }
@@ -566,28 +643,28 @@ static int restart_cb(sd_event_source *s, uint64_t usec, void *userdata)
 
 static void schedule_restart(struct upstream *u)
 {
-        int max = u->cfg.max_restarts >= 0 ? u->cfg.max_restarts : (int)u->hub->max_streak;
+        int max = u->cfg.max_restarts >= 0 ? u->cfg.max_restarts : (int)u->env->max_streak;
         uint64_t delay;
 
-        if (u->hub->shutting_down || u->stop_requested) {
-                u->state = UPSTREAM_STOPPED;
+        if (u->env->shutting_down || u->stop_requested) {
+                set_state(u, UPSTREAM_STOPPED);
                 return;
         }
         u->streak++;
         if ((int)u->streak >= max) {
-                u->state = UPSTREAM_FAILED;
+                set_state(u, UPSTREAM_FAILED);
                 upstream_log(u, LOG_ERR,
                              "failed %u times in a row, giving up until a reload or restart",
                              u->streak);
                 return;
         }
-        delay = u->delay_usec ? u->delay_usec : u->hub->restart_delay_usec;
-        u->state = UPSTREAM_BACKOFF;
+        delay = u->delay_usec ? u->delay_usec : u->env->restart_delay_usec;
+        set_state(u, UPSTREAM_BACKOFF);
         upstream_log(u, LOG_NOTICE, "restarting in %.1f s (failure %u of %d)",
                      (double)delay / USEC_PER_SEC, u->streak, max);
-        if (sd_event_add_time_relative(u->hub->event, &u->restart_timer, CLOCK_MONOTONIC, delay,
+        if (sd_event_add_time_relative(u->env->event, &u->restart_timer, CLOCK_MONOTONIC, delay,
                                        TIMER_ACCURACY_USEC, restart_cb, u) < 0)
-                u->state = UPSTREAM_FAILED;
+                set_state(u, UPSTREAM_FAILED);
         u->delay_usec = MIN(delay * 2, (uint64_t)RESTART_DELAY_MS_MAX * USEC_PER_MSEC);
 }
 
@@ -615,9 +692,10 @@ void upstream_transport_down(struct upstream *u, const char *reason)
                 u->fetching[k] = NULL;
         }
         if (u->state == UPSTREAM_READY || u->state == UPSTREAM_STARTING)
-                u->state = UPSTREAM_BACKOFF;
+                set_state(u, UPSTREAM_BACKOFF);
         fail_all_pending(u, MCP_ERROR_CONNECTION_CLOSED, msg);
-        hub_upstream_catalogue_changed(u->hub, u);
+        if (u->fetch_lists)
+                lists_changed(u);
         /* Make sure the rest is gone (process group killed); stopped() follows. */
         u->ops->stop(u);
 }
@@ -626,10 +704,9 @@ void upstream_transport_stopped(struct upstream *u)
 {
         u->transport_up = false;
         fail_all_pending(u, MCP_ERROR_CONNECTION_CLOSED, "Upstream stopped");
-        if (u->state == UPSTREAM_STOPPING || u->stop_requested || u->hub->shutting_down) {
-                u->state = UPSTREAM_STOPPED;
+        if (u->state == UPSTREAM_STOPPING || u->stop_requested || u->env->shutting_down) {
                 upstream_log(u, LOG_INFO, "stopped");
-                hub_upstream_stopped(u->hub, u);
+                set_state(u, UPSTREAM_STOPPED);
                 return;
         }
         if (u->state == UPSTREAM_BACKOFF || u->state == UPSTREAM_STARTING ||
@@ -645,23 +722,12 @@ void upstream_stop(struct upstream *u)
         u->healthy_timer = sd_event_source_disable_unref(u->healthy_timer);
         if (u->state == UPSTREAM_STOPPED || u->state == UPSTREAM_FAILED ||
             (u->state == UPSTREAM_BACKOFF && !u->transport)) {
-                u->state = UPSTREAM_STOPPED;
-                hub_upstream_stopped(u->hub, u);
+                fail_all_pending(u, MCP_ERROR_CONNECTION_CLOSED, "Upstream stopped");
+                set_state(u, UPSTREAM_STOPPED);
                 return;
         }
-        u->state = UPSTREAM_STOPPING;
+        set_state(u, UPSTREAM_STOPPING);
         u->ops->stop(u);
-}
-
-int upstream_restart(struct upstream *u)
-{
-        u->streak = 0;
-        u->delay_usec = u->hub->restart_delay_usec;
-        if (u->state == UPSTREAM_FAILED || u->state == UPSTREAM_STOPPED)
-                u->state = UPSTREAM_BACKOFF;
-        if (u->state == UPSTREAM_BACKOFF && !u->transport)
-                return upstream_start(u);
-        return 0;
 }
 
 /* ---------------------------------------------------------------- messages */
@@ -673,26 +739,22 @@ static void handle_response(struct upstream *u, cJSON *msg)
 
         if (!cJSON_IsNumber(id)) {
                 upstream_log(u, LOG_WARNING, "response with an id we never sent, ignoring");
+                cJSON_Delete(msg);
                 return;
         }
         p = pending_take(u, (int64_t)id->valuedouble);
         if (!p) {
                 upstream_log(u, LOG_DEBUG, "late response to %.0f, ignoring", id->valuedouble);
+                cJSON_Delete(msg);
                 return;
         }
+        u->last_used_usec = now_usec();
         if (p->kind == PENDING_INTERNAL) {
                 if (p->done)
                         p->done(u, p, msg);
-        } else {
-                /* Put the client's own id back; everything else passes untouched
-                 * (but URIs, renamed for the client when there are several upstreams). */
-                cJSON *cid = cJSON_Duplicate(p->client_id, true);
-                if (cid && cJSON_ReplaceItemInObjectCaseSensitive(msg, "id", cid)) {
-                        hub_result_for_client(u->hub, u, p->method, msg);
-                        (void)hub_deliver(u->hub, &p->target, cJSON_Duplicate(msg, true), true);
-                } else
-                        cJSON_Delete(cid);
-        }
+                cJSON_Delete(msg);
+        } else
+                p->cb->done(p->cb_userdata, msg, 0, NULL); /* passes untouched, as parsed */
         pending_free(p);
         queue_dispatch(u);
 }
@@ -700,47 +762,49 @@ static void handle_response(struct upstream *u, cJSON *msg)
 static void handle_server_request(struct upstream *u, cJSON *msg)
 {
         const char *method = json_get_string(msg, "method");
-        const cJSON *id = json_get(msg, "id");
         _cleanup_json_ cJSON *answer = NULL;
 
         if (strcmp(method, "ping") == 0) {
-                answer = jsonrpc_result_new(id, cJSON_CreateObject());
+                answer = jsonrpc_result_new(json_get(msg, "id"), cJSON_CreateObject());
                 if (answer)
                         (void)send_message(u, answer);
+                cJSON_Delete(msg);
                 return;
         }
-        /* Everything else is for a client: the hub finds which one. From now on the
-         * requests of different sessions take turns here. */
-        if (!u->asks_clients) {
-                upstream_log(u, LOG_INFO,
-                             "asks clients (%s): requests of different sessions "
-                             "take turns from now on",
-                             method);
-                u->asks_clients = true;
+        if (u->events && u->events->request) {
+                u->events->request(u, msg, u->userdata);
+                return;
         }
-        hub_upstream_request(u->hub, u, cJSON_Duplicate(msg, true));
+        answer = jsonrpc_error_new(json_get(msg, "id"), JSONRPC_METHOD_NOT_FOUND,
+                                   "Method not supported by mcp-proxy", NULL);
+        if (answer)
+                (void)send_message(u, answer);
+        cJSON_Delete(msg);
 }
 
-/* notifications/progress: our token is the upstream request id; the client gets its own
- * token back, on the stream of the request that asked for it. */
+/* notifications/progress: our token is the upstream request id; the caller gets its own
+ * token back. */
 static void forward_progress(struct upstream *u, cJSON *msg)
 {
         cJSON *params = json_get(msg, "params");
         const cJSON *tok = params ? json_get(params, "progressToken") : NULL;
         struct pending *p;
-        cJSON *out;
 
         if (!cJSON_IsNumber(tok)) {
                 upstream_log(u, LOG_DEBUG, "progress for a token we did not issue, ignoring");
+                cJSON_Delete(msg);
                 return;
         }
         p = hmap_get(&u->pending, (uint64_t)(int64_t)tok->valuedouble);
-        if (!p || p->kind != PENDING_CLIENT || !p->progress_token) {
+        if (!p || p->kind != PENDING_CALL || !p->progress_token || !p->cb->progress) {
                 upstream_log(u, LOG_DEBUG, "progress for a finished request, ignoring");
+                cJSON_Delete(msg);
                 return;
         }
-        if (!json_set(params, "progressToken", cJSON_Duplicate(p->progress_token, true)))
+        if (!json_set(params, "progressToken", cJSON_Duplicate(p->progress_token, true))) {
+                cJSON_Delete(msg);
                 return;
+        }
         /* Progress shows the request is alive: restart its timeout, within the hard maximum. */
         if (p->timer) {
                 uint64_t now = now_usec();
@@ -748,70 +812,63 @@ static void forward_progress(struct upstream *u, cJSON *msg)
                 uint64_t next = MIN(now + p->timeout_usec, hard);
                 (void)sd_event_source_set_time(p->timer, next);
         }
-        out = cJSON_Duplicate(msg, true);
-        if (out)
-                (void)hub_deliver(u->hub, &p->target, out, false);
+        p->cb->progress(p->cb_userdata, msg);
 }
 
 static void handle_notification(struct upstream *u, cJSON *msg)
 {
         const char *method = json_get_string(msg, "method");
+        bool refreshed = true;
 
         if (strcmp(method, "notifications/progress") == 0) {
                 forward_progress(u, msg);
-        } else if (strcmp(method, list_info[LIST_TOOLS].changed) == 0) {
-                upstream_log(u, LOG_INFO, "tool list changed, refreshing");
+                return;
+        }
+        if (strcmp(method, list_info[LIST_TOOLS].changed) == 0)
                 (void)refresh_list(u, LIST_TOOLS);
-        } else if (strcmp(method, list_info[LIST_PROMPTS].changed) == 0) {
-                upstream_log(u, LOG_INFO, "prompt list changed, refreshing");
+        else if (strcmp(method, list_info[LIST_PROMPTS].changed) == 0)
                 (void)refresh_list(u, LIST_PROMPTS);
-        } else if (strcmp(method, list_info[LIST_RESOURCES].changed) == 0) {
-                upstream_log(u, LOG_INFO, "resource list changed, refreshing");
+        else if (strcmp(method, list_info[LIST_RESOURCES].changed) == 0) {
                 (void)refresh_list(u, LIST_RESOURCES);
                 (void)refresh_list(u, LIST_TEMPLATES);
         } else
-                hub_upstream_notification(u->hub, u, cJSON_Duplicate(msg, true));
+                refreshed = false;
+        if (refreshed) {
+                upstream_log(u, u->fetch_lists ? LOG_INFO : LOG_DEBUG, "%s%s", method,
+                             u->fetch_lists ? ", refreshing"
+                                            : " (lists come from another session)");
+                cJSON_Delete(msg);
+                return;
+        }
+        if (u->events && u->events->notification)
+                u->events->notification(u, msg, u->userdata);
+        else
+                cJSON_Delete(msg);
 }
 
 void upstream_transport_message(struct upstream *u, cJSON *msg)
 {
-        _cleanup_json_ cJSON *m = msg;
-
-        switch (jsonrpc_classify(m)) {
+        switch (jsonrpc_classify(msg)) {
         case JSONRPC_RESPONSE:
-                handle_response(u, m);
+                handle_response(u, msg);
                 break;
         case JSONRPC_REQUEST:
-                handle_server_request(u, m);
+                handle_server_request(u, msg);
                 break;
         case JSONRPC_NOTIFICATION:
-                handle_notification(u, m);
+                handle_notification(u, msg);
                 break;
         default:
                 upstream_log(u, LOG_WARNING, "sent something that is not JSON-RPC 2.0, ignoring");
+                cJSON_Delete(msg);
                 break;
         }
 }
 
-/* ---------------------------------------------------------------- client calls */
+/* ---------------------------------------------------------------- calls */
 
-/* Would sending a request of this session now put two sessions in flight here? */
-static bool other_session_in_flight(struct upstream *u, const char *session)
-{
-        size_t i = 0;
-        void *v;
-
-        while (hmap_next(&u->pending, &i, NULL, &v)) {
-                const struct pending *p = v;
-                if (p->kind == PENDING_CLIENT && strcmp(p->target.session, session) != 0)
-                        return true;
-        }
-        return false;
-}
-
-/* Send a client request now: its progress token becomes ours (the upstream request id,
- * unique on this upstream). */
-static int send_client_request(struct upstream *u, struct pending *p, cJSON *msg)
+/* Send a call now: its progress token becomes ours (its upstream id, unique here). */
+static int send_call(struct upstream *u, struct pending *p, cJSON *msg)
 {
         cJSON *params = json_get(msg, "params");
         cJSON *meta = cJSON_IsObject(params) ? json_get(params, "_meta") : NULL;
@@ -820,44 +877,22 @@ static int send_client_request(struct upstream *u, struct pending *p, cJSON *msg
         if (tok && (cJSON_IsString(tok) || cJSON_IsNumber(tok))) {
                 if (!p->progress_token && !(p->progress_token = cJSON_Duplicate(tok, true)))
                         return -ENOMEM;
-                /* pending_send assigns next_id + 1 */
-                if (!json_set(meta, "progressToken", cJSON_CreateNumber((double)(u->next_id + 1))))
+                if (!json_set(meta, "progressToken", cJSON_CreateNumber((double)p->upstream_id)))
                         return -ENOMEM;
         }
-        return pending_send(u, p, msg, request_timeout_usec(u));
-}
-
-static void queue_remove(struct upstream *u, struct pending *p)
-{
-        struct pending **pp;
-
-        for (pp = &u->queue_head; *pp; pp = &(*pp)->queue_next)
-                if (*pp == p) {
-                        *pp = p->queue_next;
-                        u->queue_len--;
-                        break;
-                }
-        u->queue_tail = NULL;
-        for (struct pending *q = u->queue_head; q; q = q->queue_next)
-                u->queue_tail = q;
-        p->queue_next = NULL;
+        return pending_send(u, p, msg);
 }
 
 /* Send the waiting requests whose turn it is (first come, first served). */
 static void queue_dispatch(struct upstream *u)
 {
-        while (u->queue_head && u->state == UPSTREAM_READY &&
-               !other_session_in_flight(u, u->queue_head->target.session)) {
-                struct pending *p = u->queue_head;
-                _cleanup_json_ cJSON *msg = TAKE_PTR(p->queued_msg);
-                int r;
+        struct turn *w;
 
-                u->queue_head = p->queue_next;
-                if (!u->queue_head)
-                        u->queue_tail = NULL;
-                u->queue_len--;
-                p->queue_next = NULL;
-                r = send_client_request(u, p, msg);
+        while (u->state == UPSTREAM_READY && (w = turns_next(&u->turns))) {
+                struct pending *p = turn_pending(w);
+                _cleanup_json_ cJSON *msg = TAKE_PTR(p->queued_msg);
+                int r = send_call(u, p, msg);
+
                 if (r < 0) {
                         char err[256];
                         snprintf(err, sizeof(err), "Upstream '%s' is not available (%s)", u->name,
@@ -868,60 +903,76 @@ static void queue_dispatch(struct upstream *u)
         }
 }
 
-int upstream_call(struct upstream *u, cJSON *msg, const cJSON *client_id, const struct target *t,
-                  const char *method)
+int upstream_call(struct upstream *u, cJSON *msg, const char *party,
+                  const struct upstream_call_cb *cb, void *userdata, uint64_t *ret_handle)
 {
+        _cleanup_json_ cJSON *m = msg;
+        const char *method = json_get_string(m, "method");
         struct pending *p;
         int r;
 
-        if (u->state != UPSTREAM_READY)
+        if (u->state != UPSTREAM_READY && u->state != UPSTREAM_STARTING)
                 return -EAGAIN;
-        p = calloc(1, sizeof(*p));
+        p = pending_new(u, PENDING_CALL, method ? method : "?", request_timeout_usec(u));
         if (!p)
                 return -ENOMEM;
-        p->kind = PENDING_CLIENT;
-        p->upstream = u;
-        p->target = *t;
-        p->client_id = cJSON_Duplicate(client_id, true);
-        p->method = strdup(method);
-        if (!p->client_id || !p->method) {
-                pending_free(p);
-                return -ENOMEM;
-        }
-        if (u->asks_clients && (u->queue_head || other_session_in_flight(u, t->session))) {
-                if (u->queue_len >= UPSTREAM_QUEUE_MAX) {
+        p->cb = cb;
+        p->cb_userdata = userdata;
+        snprintf(p->turn.party, sizeof(p->turn.party), "%s", party ? party : "");
+        if (u->state != UPSTREAM_READY || !turns_may_go(&u->turns, p->turn.party)) {
+                /* Wait for the session to be ready, or for the other party's requests to
+                 * finish; the wait counts against the request's timeout. */
+                r = turns_wait(&u->turns, &p->turn);
+                if (r >= 0)
+                        r = pending_arm_timer(u, p);
+                if (r < 0) {
+                        (void)turns_remove(&u->turns, &p->turn);
                         pending_free(p);
-                        return -ENOBUFS;
+                        return r;
                 }
-                /* Wait for the other session's requests here to finish; the wait counts
-                 * against the request's timeout. */
-                p->queued_msg = cJSON_Duplicate(msg, true);
-                p->started_usec = now_usec();
-                p->timeout_usec = request_timeout_usec(u);
-                if (!p->queued_msg ||
-                    sd_event_add_time_relative(u->hub->event, &p->timer, CLOCK_MONOTONIC,
-                                               p->timeout_usec, TIMER_ACCURACY_USEC,
-                                               pending_timeout_cb, p) < 0) {
-                        pending_free(p);
-                        return -ENOMEM;
+                p->queued_msg = TAKE_PTR(m);
+                if (u->state == UPSTREAM_READY) {
+                        u->turns.waits++;
+                        upstream_log(u, LOG_DEBUG, "%s waits for its turn (%zu waiting)", p->method,
+                                     u->turns.len);
                 }
-                if (u->queue_tail)
-                        u->queue_tail->queue_next = p;
-                else
-                        u->queue_head = p;
-                u->queue_tail = p;
-                u->queue_len++;
-                upstream_log(u, LOG_DEBUG, "%s waits for another session's requests (%zu waiting)",
-                             method, u->queue_len);
+                *ret_handle = (uint64_t)p->upstream_id;
                 return 0;
         }
-        r = send_client_request(u, p, msg);
-        if (r < 0)
+        r = send_call(u, p, m);
+        if (r < 0) {
                 pending_free(p);
-        return r;
+                return r;
+        }
+        *ret_handle = (uint64_t)p->upstream_id;
+        return 0;
 }
 
-int upstream_notify(struct upstream *u, cJSON *msg)
+bool upstream_cancel(struct upstream *u, uint64_t handle, const char *reason)
+{
+        struct pending *p;
+
+        for (struct turn *w = u->turns.head; w; w = w->next)
+                if ((uint64_t)turn_pending(w)->upstream_id == handle) {
+                        /* Never sent: nothing to tell the server. */
+                        p = turn_pending(w);
+                        (void)turns_remove(&u->turns, w);
+                        pending_free(p);
+                        return true;
+                }
+        p = hmap_get(&u->pending, handle);
+        if (!p || p->kind != PENDING_CALL)
+                return false;
+        p = pending_take(u, (int64_t)handle);
+        send_cancelled(u, p->upstream_id, reason);
+        upstream_log(u, LOG_INFO, "request %" PRId64 " (%s) cancelled by the client",
+                     p->upstream_id, p->method);
+        pending_free(p);
+        queue_dispatch(u);
+        return true;
+}
+
+int upstream_send(struct upstream *u, cJSON *msg)
 {
         _cleanup_json_ cJSON *m = msg;
         return send_message(u, m);
@@ -936,123 +987,28 @@ int upstream_request_internal(struct upstream *u, const char *method, cJSON *par
         return internal_request(u, method, params, NULL, request_timeout_usec(u), -1);
 }
 
-static bool json_id_equal(const cJSON *a, const cJSON *b)
+void upstream_take_turns(struct upstream *u, const char *why)
 {
-        if (cJSON_IsNumber(a) && cJSON_IsNumber(b))
-                return a->valuedouble == b->valuedouble;
-        if (cJSON_IsString(a) && cJSON_IsString(b))
-                return strcmp(a->valuestring, b->valuestring) == 0;
-        return false;
+        if (u->turns.enabled)
+                return;
+        upstream_log(u, LOG_INFO,
+                     "asks clients (%s): requests of different sessions take turns from now on",
+                     why);
+        u->turns.enabled = true;
 }
 
-int upstream_cancel(struct upstream *u, const char *session, const cJSON *client_id,
-                    const char *reason)
+size_t upstream_in_flight(struct upstream *u)
 {
-        size_t i = 0;
+        size_t n = 0, i = 0;
         void *v;
 
-        for (struct pending *q = u->queue_head; q; q = q->queue_next)
-                if (strcmp(q->target.session, session) == 0 &&
-                    json_id_equal(q->client_id, client_id)) {
-                        /* Never sent: nothing to tell the server. */
-                        queue_remove(u, q);
-                        (void)hub_deliver_end(u->hub, &q->target);
-                        pending_free(q);
-                        return 1;
-                }
-
-        while (hmap_next(&u->pending, &i, NULL, &v)) {
-                struct pending *p = v;
-                _cleanup_json_ cJSON *note = NULL;
-                cJSON *params;
-
-                if (p->kind != PENDING_CLIENT || strcmp(p->target.session, session) != 0 ||
-                    !json_id_equal(p->client_id, client_id))
-                        continue;
-                p = pending_take(u, p->upstream_id);
-                params = cJSON_CreateObject();
-                if (params) {
-                        cJSON_AddNumberToObject(params, "requestId", (double)p->upstream_id);
-                        if (reason)
-                                cJSON_AddStringToObject(params, "reason", reason);
-                        note = jsonrpc_notification_new("notifications/cancelled", params);
-                        if (note)
-                                (void)send_message(u, note);
-                }
-                upstream_log(u, LOG_INFO, "request %" PRId64 " (%s) cancelled by the client",
-                             p->upstream_id, p->method);
-                /* No answer is owed for a cancelled request: end the exchange without one. */
-                (void)hub_deliver_end(u->hub, &p->target);
-                pending_free(p);
-                queue_dispatch(u);
-                return 1;
-        }
-        return 0;
-}
-
-const struct pending *upstream_latest_client_request(
-    struct upstream *u, bool (*accept)(const struct pending *p, void *userdata), void *userdata)
-{
-        const struct pending *best = NULL;
-        size_t i = 0;
-        void *v;
-
-        while (hmap_next(&u->pending, &i, NULL, &v)) {
-                const struct pending *p = v;
-                if (p->kind != PENDING_CLIENT || (accept && !accept(p, userdata)))
-                        continue;
-                if (!best || p->started_usec > best->started_usec ||
-                    (p->started_usec == best->started_usec && p->upstream_id > best->upstream_id))
-                        best = p;
-        }
-        return best;
+        while (hmap_next(&u->pending, &i, NULL, &v))
+                if (((const struct pending *)v)->kind == PENDING_CALL)
+                        n++;
+        return n;
 }
 
 /* ---------------------------------------------------------------- construction */
-
-static int copy_strv(char **src, char ***ret)
-{
-        size_t n = 0;
-        char **v;
-
-        *ret = NULL;
-        if (!src)
-                return 0;
-        while (src[n])
-                n++;
-        v = calloc(n + 1, sizeof(char *));
-        if (!v)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                if (!(v[i] = strdup(src[i]))) {
-                        for (size_t j = 0; j < i; j++)
-                                free(v[j]);
-                        free(v);
-                        return -ENOMEM;
-                }
-        *ret = v;
-        return 0;
-}
-
-static void free_strv(char **v)
-{
-        if (!v)
-                return;
-        for (size_t i = 0; v[i]; i++)
-                free(v[i]);
-        free(v);
-}
-
-static char *strdup_or_null(const char *s, bool *oom)
-{
-        char *d;
-        if (!s)
-                return NULL;
-        d = strdup(s);
-        if (!d)
-                *oom = true;
-        return d;
-}
 
 const struct upstream_ops *upstream_ops_for(enum upstream_transport t)
 {
@@ -1069,28 +1025,32 @@ const struct upstream_ops *upstream_ops_for(enum upstream_transport t)
         }
 }
 
-struct upstream *upstream_new(struct hub *hub, const struct server_config *cfg)
+struct upstream *upstream_new(struct upstream_env *env, const struct server_config *cfg,
+                              const char *label, cJSON *capabilities, bool fetch_lists,
+                              const struct upstream_events *events, void *userdata)
 {
         struct upstream *u = calloc(1, sizeof(*u));
-        bool oom = false;
 
-        if (!u)
+        if (!u) {
+                cJSON_Delete(capabilities);
                 return NULL;
-        u->hub = hub;
-        u->cfg = *cfg;
-        u->cfg.name = strdup_or_null(cfg->name, &oom);
-        u->cfg.command = strdup_or_null(cfg->command, &oom);
-        u->cfg.cwd = strdup_or_null(cfg->cwd, &oom);
-        u->cfg.url = strdup_or_null(cfg->url, &oom);
-        u->cfg.args = u->cfg.env = u->cfg.headers = NULL;
-        if (oom || copy_strv(cfg->args, &u->cfg.args) < 0 || copy_strv(cfg->env, &u->cfg.env) < 0 ||
-            copy_strv(cfg->headers, &u->cfg.headers) < 0 || !u->cfg.name)
+        }
+        u->env = env;
+        u->events = events;
+        u->userdata = userdata;
+        u->client_capabilities = capabilities;
+        u->fetch_lists = fetch_lists;
+        if (server_config_copy(cfg, &u->cfg) < 0)
                 return upstream_free(u);
         u->name = u->cfg.name;
-        u->delay_usec = hub->restart_delay_usec;
+        u->label = strdup(label ? label : cfg->name);
+        if (!u->label)
+                return upstream_free(u);
+        u->delay_usec = env->restart_delay_usec;
         u->ops = upstream_ops_for(cfg->transport);
         u->state = UPSTREAM_STOPPED;
         u->log_level = -1;
+        turns_init(&u->turns, UPSTREAM_QUEUE_MAX);
         return u;
 }
 
@@ -1098,6 +1058,7 @@ struct upstream *upstream_free(struct upstream *u)
 {
         if (!u)
                 return NULL;
+        u->events = NULL; /* the owner is letting go: no more callbacks but the calls' */
         fail_all_pending(u, MCP_ERROR_CONNECTION_CLOSED, "Upstream removed");
         if (u->ops && u->transport)
                 u->ops->free(u);
@@ -1105,42 +1066,46 @@ struct upstream *upstream_free(struct upstream *u)
         sd_event_source_disable_unref(u->startup_timer);
         sd_event_source_disable_unref(u->healthy_timer);
         hmap_done(&u->pending);
+        turns_done(&u->turns);
         cJSON_Delete(u->init_result);
+        cJSON_Delete(u->client_capabilities);
         for (int k = 0; k < _LIST_KIND_MAX; k++) {
                 cJSON_Delete(u->lists[k]);
                 cJSON_Delete(u->fetching[k]);
         }
         free(u->protocol_version);
         free(u->last_error);
-        free(u->cfg.name);
-        free(u->cfg.command);
-        free(u->cfg.cwd);
-        free(u->cfg.url);
-        free_strv(u->cfg.args);
-        free_strv(u->cfg.env);
-        free_strv(u->cfg.headers);
+        free(u->label);
+        server_config_done(&u->cfg);
         free(u);
         return NULL;
 }
 
-int upstream_describe(struct upstream *u, cJSON *arr)
+cJSON *upstream_describe(struct upstream *u)
 {
         cJSON *o = cJSON_CreateObject();
         const cJSON *info = u->init_result ? json_get(u->init_result, "serverInfo") : NULL;
 
         if (!o)
-                return -ENOMEM;
+                return NULL;
         cJSON_AddStringToObject(o, "name", u->name);
         cJSON_AddStringToObject(o, "transport", transport_to_string(u->cfg.transport));
         cJSON_AddStringToObject(o, "state", upstream_state_to_string(u->state));
         cJSON_AddNumberToObject(o, "restarts", u->restarts);
         cJSON_AddNumberToObject(o, "failures_in_a_row", u->streak);
-        for (int k = 0; k < _LIST_KIND_MAX; k++)
-                cJSON_AddNumberToObject(o, list_info[k].key,
-                                        u->lists[k] ? cJSON_GetArraySize(u->lists[k]) : 0);
-        cJSON_AddNumberToObject(o, "in_flight", (double)u->pending.n);
-        if (u->queue_len)
-                cJSON_AddNumberToObject(o, "waiting", (double)u->queue_len);
+        if (u->fetch_lists)
+                for (int k = 0; k < _LIST_KIND_MAX; k++)
+                        cJSON_AddNumberToObject(o, list_info[k].key,
+                                                u->lists[k] ? cJSON_GetArraySize(u->lists[k]) : 0);
+        cJSON_AddNumberToObject(o, "in_flight", (double)upstream_in_flight(u));
+        if (u->turns.len)
+                cJSON_AddNumberToObject(o, "waiting", (double)u->turns.len);
+        if (u->turns.enabled) {
+                cJSON_AddTrueToObject(o, "takes_turns");
+                cJSON_AddNumberToObject(o, "turn_waits", (double)u->turns.waits);
+        }
+        cJSON_AddNumberToObject(o, "idle_seconds",
+                                (double)((now_usec() - u->last_used_usec) / USEC_PER_SEC));
         if (u->protocol_version)
                 cJSON_AddStringToObject(o, "protocol_version", u->protocol_version);
         if (cJSON_IsObject(info))
@@ -1152,6 +1117,5 @@ int upstream_describe(struct upstream *u, cJSON *arr)
                 cJSON_AddStringToObject(o, "last_error", u->last_error);
         if (u->ops && u->ops->describe && u->transport)
                 u->ops->describe(u, o);
-        cJSON_AddItemToArray(arr, o);
-        return 0;
+        return o;
 }

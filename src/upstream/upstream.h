@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * An upstream MCP server, whatever carries it. The transport-neutral part
- * (upstream.c) owns the MCP session with the server: the handshake, the
- * cached catalogue, the table of requests in flight with id remapping,
- * timeouts, restart with backoff. Transports (upstream-stdio.c, later
- * HTTP and SSE) implement struct upstream_ops: they only move whole
- * JSON-RPC messages and report when their channel comes up or goes down.
- * Everything is asynchronous: send() queues, results arrive through
+ * An upstream session with an MCP server, whatever carries it. The
+ * transport-neutral part (upstream.c) owns the session: the handshake, the
+ * cached lists, the requests in flight with their id and progress-token
+ * remapping, timeouts, turn-taking, restart with backoff. Transports
+ * (upstream-stdio.c, upstream-http.c, upstream-sse.c) implement struct
+ * upstream_ops: they only move whole JSON-RPC messages and report when
+ * their channel comes up or goes down.
+ *
+ * The dependency points one way. This module knows the event loop and what
+ * its owner hands it (struct upstream_env, struct upstream_events); it never
+ * includes a hub header. It completes every request by a callback to
+ * whoever sent it (struct upstream_call_cb) and keeps its table of requests
+ * private. Everything is asynchronous: send() queues, results arrive through
  * upstream_transport_message().
  */
 #pragma once
@@ -17,12 +23,22 @@
 #include <systemd/sd-event.h>
 #include <sys/types.h>
 
+#include "clock.h"
 #include "config/config.h"
 #include "hashmap.h"
-#include "hub/hub.h"
+#include "upstream/turns.h"
 
-struct hub;
 struct upstream;
+struct curl_glue;
+
+/* What the owner gives every upstream: the loop and the settings they share. */
+struct upstream_env {
+        sd_event *event;
+        struct curl_glue *curl;      /* libcurl multi in the loop, made on first use */
+        uint64_t restart_delay_usec; /* first backoff delay */
+        unsigned max_streak;         /* failed starts in a row before "failed" */
+        bool shutting_down;          /* no restarts from now on */
+};
 
 /* The lists a server may offer. */
 enum list_kind {
@@ -71,38 +87,37 @@ struct upstream_ops {
         void (*describe)(struct upstream *u, cJSON *obj);
 };
 
-/* A request the hub sent upstream, by upstream-side id. */
-enum pending_kind {
-        PENDING_CLIENT,   /* on behalf of a client request: answer goes to a front conn */
-        PENDING_INTERNAL, /* the hub's own (initialize, tools/list pages) */
+/* What an upstream tells its owner (every member optional). */
+struct upstream_events {
+        /* The state changed: ready, backoff, failed, stopped... (old: the one before). */
+        void (*state_changed)(struct upstream *u, enum upstream_state old, void *userdata);
+        /* A list was fetched again while ready (or the lists went with the server). */
+        void (*lists_changed)(struct upstream *u, void *userdata);
+        /* A request from the server (not ping); takes msg. The owner answers it with
+         * upstream_send(). */
+        void (*request)(struct upstream *u, cJSON *msg, void *userdata);
+        /* A notification from the server (not progress, not list_changed); takes msg. */
+        void (*notification)(struct upstream *u, cJSON *msg, void *userdata);
 };
 
-struct pending;
-typedef void (*pending_done_cb)(struct upstream *u, struct pending *p, cJSON *msg);
-
-struct pending {
-        int64_t upstream_id;
-        enum pending_kind kind;
-        /* client requests */
-        struct target target;  /* where the answer (and progress, server requests) go */
-        cJSON *client_id;      /* the client's own JSON-RPC id */
-        char *method;          /* for logs and errors */
-        cJSON *progress_token; /* the client's _meta.progressToken, if it sent one */
-        /* internal requests */
-        pending_done_cb done;
-        int list_kind; /* for list fetches */
-        sd_event_source *timer;
-        cJSON *queued_msg; /* waiting its turn (see upstream->queue), not sent yet */
-        struct pending *queue_next;
-        uint64_t started_usec;
-        uint64_t timeout_usec;
-        struct upstream *upstream;
+/* How a request sent with upstream_call() ends. */
+struct upstream_call_cb {
+        /* Called once: the response (takes msg; its "id" is the caller's own again), or
+         * msg NULL and an error code and message that name the server. */
+        void (*done)(void *userdata, cJSON *msg, int code, const char *message);
+        /* A notifications/progress for it, its token the caller's own again (takes msg). */
+        void (*progress)(void *userdata, cJSON *msg);
 };
+
+struct pending; /* private to upstream.c */
 
 struct upstream {
-        struct hub *hub;
+        struct upstream_env *env;
+        const struct upstream_events *events;
+        void *userdata;
         struct server_config cfg; /* owned copy */
-        const char *name;         /* = cfg.name */
+        const char *name;         /* = cfg.name: what clients and errors see */
+        char *label;              /* for logs: the name, and whose instance it is */
         const struct upstream_ops *ops;
         void *transport;
         enum upstream_state state;
@@ -111,22 +126,22 @@ struct upstream {
 
         int64_t next_id;
         struct hmap pending; /* upstream_id -> struct pending */
-        /* The server asks clients things (sampling, elicitation, roots): requests of
-         * different sessions then take turns, so that whatever it asks goes to the one
-         * session that can have caused it (its shared session carries no other clue). */
-        bool asks_clients;
-        struct pending *queue_head, *queue_tail;
-        size_t queue_len;
+        /* Requests waiting to be sent: for the session to be ready, or their turn (see
+         * turns.h: switched on by the owner when the server asks clients things). */
+        struct turns turns;
+        uint64_t last_used_usec; /* last request sent or answered */
 
         /* what the server said in its handshake */
         cJSON *init_result;
         char *protocol_version;
+        cJSON *client_capabilities; /* what we declare in initialize (owned) */
         bool supports[_LIST_KIND_MAX];
         bool can_subscribe;
         bool has_logging;
         bool has_completions;
+        bool fetch_lists; /* keep the lists (the owner's catalogue reads them) */
 
-        /* catalogue: each list complete, as the server sent it */
+        /* lists: each complete, as the server sent it */
         cJSON *lists[_LIST_KIND_MAX];
         cJSON *fetching[_LIST_KIND_MAX]; /* pages being fetched */
         int pages[_LIST_KIND_MAX];
@@ -144,44 +159,51 @@ struct upstream {
         int log_level; /* from MCP_LOG_LEVELS, -1 = MCP_LOG_LEVEL */
 };
 
-struct upstream *upstream_new(struct hub *hub, const struct server_config *cfg);
+/*
+ * A new upstream session for cfg (copied). label: how logs name it (NULL: the
+ * server's name). capabilities: the client capabilities declared to the server
+ * (taken). fetch_lists: fetch and keep tools, prompts, resources and templates.
+ */
+struct upstream *upstream_new(struct upstream_env *env, const struct server_config *cfg,
+                              const char *label, cJSON *capabilities, bool fetch_lists,
+                              const struct upstream_events *events, void *userdata);
 struct upstream *upstream_free(struct upstream *u);
 int upstream_start(struct upstream *u);
-/* Graceful stop for shutdown: no restart afterwards. */
+/* Graceful stop: no restart afterwards; state_changed reports "stopped". */
 void upstream_stop(struct upstream *u);
-/* Restart a failed/backing-off upstream now (resets the streak). */
-int upstream_restart(struct upstream *u);
 
 /*
- * Sends a client request upstream. msg is the request as it goes upstream
- * (its "id" is replaced here); client_id is the client's own id (copied).
- * The answer goes to front connection conn_id through hub_conn_deliver().
- * Returns 0, or -errno if it could not be sent (the caller answers the client).
+ * Sends a request on a caller's behalf (takes msg; its "id" and any
+ * _meta.progressToken are replaced here and given back in the answer).
+ * party: whose it is, for turn-taking (NULL or "": nobody's). While the
+ * session is starting, or it is not the party's turn, the request waits,
+ * bounded by the request timeout. *ret_handle names it for upstream_cancel().
+ * Returns 0 (cb->done will be called), or -EAGAIN (not starting nor ready),
+ * -ENOBUFS (too many waiting), -ENOMEM, -ENOTCONN: then cb is never called.
  */
-int upstream_call(struct upstream *u, cJSON *msg, const cJSON *client_id, const struct target *t,
-                  const char *method);
-/* Send a notification or a response upstream as it is (takes msg). */
-int upstream_notify(struct upstream *u, cJSON *msg);
-/* A request of the hub's own whose answer does not matter (logging/setLevel,
+int upstream_call(struct upstream *u, cJSON *msg, const char *party,
+                  const struct upstream_call_cb *cb, void *userdata, uint64_t *ret_handle);
+/* The caller gives up on a request: the server is told (notifications/cancelled) if it
+ * was sent; cb->done is NOT called. Returns whether it was in flight or waiting here. */
+bool upstream_cancel(struct upstream *u, uint64_t handle, const char *reason);
+/* Send a notification or a response as it is (takes msg). */
+int upstream_send(struct upstream *u, cJSON *msg);
+/* A request of the owner's own whose answer does not matter (logging/setLevel,
  * resubscriptions); takes params. */
 int upstream_request_internal(struct upstream *u, const char *method, cJSON *params);
-/* The client cancelled its request: tell the server, answer the waiting exchange.
- * Returns 1 if such a request was in flight here, else 0. */
-int upstream_cancel(struct upstream *u, const char *session, const cJSON *client_id,
-                    const char *reason);
-/* The most recently started client request in flight here from a session that
- * satisfies accept (NULL: any); NULL if none. */
-const struct pending *upstream_latest_client_request(
-    struct upstream *u, bool (*accept)(const struct pending *p, void *userdata), void *userdata);
+/* Switch turn-taking on (see turns.h); it stays on for the life of the session. */
+void upstream_take_turns(struct upstream *u, const char *why);
+/* Requests in flight (sent, not answered). */
+size_t upstream_in_flight(struct upstream *u);
 
-/* Log "upstream 'NAME': ..." with the MCP_UPSTREAM= field, at this upstream's level. */
+/* Log "upstream 'LABEL': ..." with the MCP_UPSTREAM= field, at this upstream's level. */
 void upstream_log(struct upstream *u, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Log one line the server wrote on stderr ("NAME: line"), at info. */
+/* Log one line the server wrote on stderr ("LABEL: line"), at info. */
 void upstream_log_stderr(struct upstream *u, const char *line, size_t len);
 
-/* Adds this upstream's state to arr (an array). */
-int upstream_describe(struct upstream *u, cJSON *arr);
+/* This upstream's state as an object (owned by the caller). */
+cJSON *upstream_describe(struct upstream *u);
 
 /* ---- for transports ---- */
 void upstream_transport_up(struct upstream *u);
@@ -192,9 +214,9 @@ void upstream_transport_down(struct upstream *u, const char *reason);
 /* The transport is fully stopped after a stop() request. */
 void upstream_transport_stopped(struct upstream *u);
 
-/* The initialize params the hub sends upstream (protocol version, the client
- * capabilities the hub can route, clientInfo); a transport that must
- * re-initialize on its own (HTTP, on 404) uses it too. */
+/* The initialize params sent to the server (protocol version, the declared client
+ * capabilities, clientInfo); a transport that must re-initialize on its own (HTTP, on
+ * 404) uses it too. */
 cJSON *upstream_initialize_params(struct upstream *u);
 
 /* The ops for a configured transport; NULL when this build has none. */
@@ -202,6 +224,6 @@ const struct upstream_ops *upstream_ops_for(enum upstream_transport t);
 
 extern const struct upstream_ops upstream_stdio_ops;
 /* Streamable HTTP (also TRANSPORT_AUTO: detects legacy SSE and switches u->ops) and
- * legacy HTTP+SSE, both on libcurl's multi interface inside the hub's loop. */
+ * legacy HTTP+SSE, both on libcurl's multi interface inside the loop. */
 extern const struct upstream_ops upstream_http_ops;
 extern const struct upstream_ops upstream_sse_ops;

@@ -20,7 +20,9 @@ write_config "$(config_of \
         slow "$(srv_fixture slow --slow-start 3000)" \
         dead "$(srv_fixture dead --exit-at-start 3 --starts-file "$T/dead.starts")" \
         garb "$(srv_fixture garb --garbage-at-start)" \
-        stubborn "$(srv_fixture stubborn --ignore-sigterm --ignore-eof)")"
+        stubborn "$(srv_fixture stubborn --ignore-sigterm --ignore-eof)" |
+        # The faults of the one session that serves everyone (instances: e2e-instances.sh).
+        jq -c '.mcpServers[] += {isolation: "shared"}')"
 
 export SECRET_TOKEN=xyz-secret-of-the-hub
 start_hub MCP_RESTART_DELAY=1 MCP_MAX_RETRIES=3 || exit 1

@@ -10,7 +10,8 @@ require_binaries
 [[ -x $EVERYTHING ]] || { fail "server-everything installed" "$EVERYTHING missing (npm ci --prefix tests)"; exit 1; }
 KEY2=e2e-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 
-write_config "$(config_of everything "$(srv_everything)")"
+# One upstream session for everyone ("shared"): the hardest case for keeping clients apart.
+write_config "$(config_of everything "$(srv_everything | jq -c '.isolation = "shared"')")"
 start_hub || exit 1
 start_front "MCP_API_KEYS=$KEY:alice,$KEY2:bob" || exit 1
 check "upstream everything becomes ready" wait_upstream everything ready 60

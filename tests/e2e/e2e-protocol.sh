@@ -15,7 +15,8 @@ export CURL_MAX_TIME=20
 sdk_protocol() { E2E_MARK=$MARK EVERYTHING_BIN=$EVERYTHING node tests/e2e/sdk-protocol.mjs "$@"; }
 
 # ---------------------------------------------------------------- one upstream
-write_config "$(config_of everything "$(srv_everything)")"
+# The client's roots reach its own instance (forwardRoots; e2e-roots.sh has the rest).
+write_config "$(config_of everything "$(srv_everything | jq -c '.forwardRoots = true')")"
 start_hub || exit 1
 start_front || exit 1
 check "upstream everything becomes ready" wait_upstream everything ready 60
@@ -27,13 +28,13 @@ relay_checks sdk_protocol "$URL/mcp" "$KEY" everything
 # longer than it runs: the hub sent notifications/cancelled upstream, and the
 # upstream, having seen it, never answered that request (the SDK server drops
 # the answer of a request it aborted).
-CANCELLED=$(sed -n "s/.*upstream 'everything': request \([0-9]*\) (tools\/call) cancelled by the client.*/\1/p" "$T/hub.log" | head -n 1)
+CANCELLED=$(sed -n "s/.*upstream 'everything\(\[[^]]*\]\)\?': request \([0-9]*\) (tools\/call) cancelled by the client.*/\2/p" "$T/hub.log" | head -n 1)
 if [[ -n $CANCELLED ]]; then
         pass "hub log: the cancel was forwarded upstream (request $CANCELLED)"
         check "hub log: the upstream never answered the cancelled request (it saw the cancel)" \
                 bash -c '! grep -q "late response to $1\b" "$2"' _ "$CANCELLED" "$T/hub.log"
         check "hub log: the upstream's later progress for it stayed in the hub" \
-                grep -q "everything': progress for a finished request, ignoring" "$T/hub.log"
+                grep -qE "everything(\[[^]]*\])?': progress for a finished request, ignoring" "$T/hub.log"
 else
         fail "hub log: the cancel was forwarded upstream" "no 'cancelled by the client' line in hub.log"
 fi

@@ -279,9 +279,9 @@ async function everything() {
 
   // ---- roots
   await step('roots', async () => {
-    seen.roots = 0;
+    // Its own instance asked this client when it started (forwardRoots) or asks now.
     let r = await within(client.callTool({ name: 'get-roots-list', arguments: {} }), 'get-roots-list');
-    check('roots: get-roots-list asks this client and returns its root',
+    check('roots: the server asked this client for its roots and returns its root',
       seen.roots >= 1 && /file:\/\/\/e2e\/root-one/.test(text(r)) && /Root One/.test(text(r)), `roots calls ${seen.roots}: ${J(r)}`);
     roots = [
       { uri: 'file:///e2e/root-two', name: 'Root Two' },

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * resources/subscribe and unsubscribe. A session's subscriptions are kept as
+ * the client named them; upstream, each instance holds one subscription per
+ * URI however many of its sessions asked (counted here), made again when it
+ * restarts. notifications/resources/updated from an instance goes to the
+ * sessions of that instance that subscribed to the URI, and to no other.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub/hub.h"
+#include "json.h"
+#include "log.h"
+#include "proto/jsonrpc.h"
+
+struct subscription {
+        uint64_t instance;
+        char *uri; /* as the server knows it */
+        unsigned refs;
+};
+
+static uint64_t sub_key(uint64_t instance, const char *uri)
+{
+        uint64_t k = (instance * 1099511628211ULL) ^ hash_string(uri);
+        return k ? k : 1;
+}
+
+static struct subscription *sub_get(struct hub *h, uint64_t instance, const char *uri)
+{
+        struct subscription *sub = hmap_get(&h->subs, sub_key(instance, uri));
+
+        if (sub && sub->instance == instance && strcmp(sub->uri, uri) == 0)
+                return sub;
+        return NULL;
+}
+
+unsigned hub_sub_ref(struct hub *h, const struct instance *i, const char *uri)
+{
+        struct subscription *sub = sub_get(h, i->id, uri);
+
+        if (!sub) {
+                sub = calloc(1, sizeof(*sub));
+                if (!sub)
+                        return 0;
+                sub->instance = i->id;
+                sub->uri = strdup(uri);
+                if (!sub->uri || hmap_put(&h->subs, sub_key(i->id, uri), sub) < 0) {
+                        free(sub->uri);
+                        free(sub);
+                        return 0;
+                }
+        }
+        return ++sub->refs;
+}
+
+unsigned hub_sub_unref(struct hub *h, const struct instance *i, const char *uri)
+{
+        struct subscription *sub = sub_get(h, i->id, uri);
+
+        if (!sub)
+                return 0;
+        if (--sub->refs > 0)
+                return sub->refs;
+        hmap_remove(&h->subs, sub_key(i->id, uri));
+        free(sub->uri);
+        free(sub);
+        return 0;
+}
+
+void subs_free_all(struct hub *h)
+{
+        size_t i = 0;
+        void *v;
+
+        while (hmap_next(&h->subs, &i, NULL, &v)) {
+                struct subscription *sub = v;
+                free(sub->uri);
+                free(sub);
+        }
+        hmap_done(&h->subs);
+}
+
+static void request_uri(struct instance *i, const char *method, const char *uri)
+{
+        cJSON *params = cJSON_CreateObject();
+
+        if (params && cJSON_AddStringToObject(params, "uri", uri))
+                (void)upstream_request_internal(i->u, method, params);
+        else
+                cJSON_Delete(params);
+}
+
+/* After a (re)start the server knows nothing of our subscriptions: make them again. */
+void subs_resubscribe(struct hub *h, struct instance *i)
+{
+        size_t k = 0;
+        void *v;
+
+        if (!i->u->can_subscribe && !i->srv->hub_inst->u->can_subscribe)
+                return;
+        while (hmap_next(&h->subs, &k, NULL, &v)) {
+                struct subscription *sub = v;
+                if (sub->instance == i->id)
+                        request_uri(i, "resources/subscribe", sub->uri);
+        }
+}
+
+static bool session_subscribed(const struct session *s, const char *uri)
+{
+        for (size_t i = 0; i < s->n_subs; i++)
+                if (strcmp(s->subs[i], uri) == 0)
+                        return true;
+        return false;
+}
+
+void subs_session_ending(struct hub *h, struct session *s)
+{
+        for (size_t n = 0; n < s->n_subs; n++) {
+                struct server *srv;
+                struct instance *i;
+                _cleanup_free_ char *orig = NULL;
+
+                if (catalogue_uri_in(h, s->subs[n], &srv, &orig) < 0 ||
+                    !(i = server_instance_find(srv, s)))
+                        continue;
+                if (hub_sub_unref(h, i, orig) == 0 && i->u->state == UPSTREAM_READY)
+                        request_uri(i, "resources/unsubscribe", orig);
+        }
+}
+
+/* notifications/resources/updated: the sessions of this instance subscribed to it. */
+void subs_resource_updated(struct hub *h, struct instance *inst, cJSON *msg)
+{
+        _cleanup_json_ cJSON *m = msg;
+        cJSON *params = json_get(m, "params");
+        const char *uri = cJSON_IsObject(params) ? json_get_string(params, "uri") : NULL;
+        _cleanup_free_ char *client_uri = uri ? catalogue_uri_out(h, inst->srv, uri) : NULL;
+        char label[256];
+        size_t i = 0, n = 0;
+        void *v;
+
+        if (!client_uri)
+                return;
+        while (hmap_next(&h->sessions, &i, NULL, &v)) {
+                struct session *s = v;
+                struct target t;
+                cJSON *out;
+
+                if (!instance_has_session(inst, s) || !session_subscribed(s, client_uri))
+                        continue;
+                out = cJSON_Duplicate(m, true);
+                if (!out ||
+                    !json_set(json_get(out, "params"), "uri", cJSON_CreateString(client_uri))) {
+                        cJSON_Delete(out);
+                        continue;
+                }
+                target_for_get(&t, s);
+                if (hub_deliver(h, &t, out, false) == 0)
+                        n++;
+        }
+        log_debug("upstream '%s': resource '%s' updated, told %zu session(s)",
+                  instance_label(inst, label, sizeof(label)), client_uri, n);
+}
+
+static void reply(struct conn *c, struct session *s, cJSON *msg)
+{
+        struct target t = {.conn_id = c->id};
+
+        if (s->legacy)
+                target_for_get(&t, s);
+        (void)hub_deliver(c->hub, &t, msg, true);
+}
+
+static void reply_error(struct conn *c, struct session *s, const cJSON *id, int code,
+                        const char *message)
+{
+        c->hub->n_errors++;
+        reply(c, s, jsonrpc_error_new(id, code, message, NULL));
+}
+
+/* resources/subscribe and unsubscribe: one upstream subscription per instance and URI. */
+void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscribe)
+{
+        _cleanup_json_ cJSON *m = msg;
+        struct hub *h = c->hub;
+        const cJSON *id = json_get(m, "id");
+        cJSON *params = json_get(m, "params");
+        const char *uri = cJSON_IsObject(params) ? json_get_string(params, "uri") : NULL;
+        const char *method = subscribe ? "resources/subscribe" : "resources/unsubscribe";
+        _cleanup_free_ char *orig = NULL;
+        struct server *srv;
+        struct instance *inst;
+        bool had = false;
+        size_t i;
+        char err[512];
+
+        if (!uri) {
+                reply_error(c, s, id, JSONRPC_INVALID_PARAMS, "params.uri is required");
+                return;
+        }
+        if (catalogue_uri_in(h, uri, &srv, &orig) < 0) {
+                snprintf(err, sizeof(err), "Unknown resource: '%.200s'", uri);
+                reply_error(c, s, id, JSONRPC_INVALID_PARAMS, err);
+                return;
+        }
+        if (!srv->hub_inst->u->can_subscribe) {
+                snprintf(err, sizeof(err), "Upstream '%s' does not support resource subscriptions",
+                         srv->name);
+                reply_error(c, s, id, JSONRPC_METHOD_NOT_FOUND, err);
+                return;
+        }
+        for (i = 0; i < s->n_subs; i++)
+                if (strcmp(s->subs[i], uri) == 0) {
+                        had = true;
+                        break;
+                }
+        if (subscribe == had) {
+                reply(c, s, jsonrpc_result_new(id, cJSON_CreateObject())); /* nothing to do */
+                return;
+        }
+        inst = subscribe ? server_instance_for(srv, s) : server_instance_find(srv, s);
+        if (!inst) {
+                if (subscribe) {
+                        route_instance_error(c, s, srv, id);
+                        return;
+                }
+                /* Its instance is gone, and the subscription with it. */
+                free(s->subs[i]);
+                s->subs[i] = s->subs[--s->n_subs];
+                reply(c, s, jsonrpc_result_new(id, cJSON_CreateObject()));
+                return;
+        }
+        if (subscribe) {
+                char **n = realloc(s->subs, (s->n_subs + 1) * sizeof(char *));
+                if (!n || !(n[s->n_subs] = strdup(uri))) {
+                        if (n)
+                                s->subs = n;
+                        reply_error(c, s, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
+                        return;
+                }
+                s->subs = n;
+                s->n_subs++;
+                if (hub_sub_ref(h, inst, orig) != 1) {
+                        /* Already subscribed on this instance for another session. */
+                        reply(c, s, jsonrpc_result_new(id, cJSON_CreateObject()));
+                        return;
+                }
+        } else {
+                free(s->subs[i]);
+                s->subs[i] = s->subs[--s->n_subs];
+                if (hub_sub_unref(h, inst, orig) != 0) {
+                        reply(c, s, jsonrpc_result_new(id, cJSON_CreateObject()));
+                        return;
+                }
+        }
+        if (!json_set(params, "uri", cJSON_CreateString(orig))) {
+                reply_error(c, s, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
+                return;
+        }
+        route_forward(c, s, inst, TAKE_PTR(m), method, uri);
+}
