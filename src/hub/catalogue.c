@@ -20,7 +20,9 @@
 
 #include "hub/hub.h"
 #include "json.h"
+#include "hub/naming.h"
 #include "log.h"
+#include "mcp-limits.h"
 
 struct collision {
         int kind;
@@ -105,72 +107,37 @@ static int add_collision(struct catalogue *c, int kind, const char *name, const 
 
 char *catalogue_name_out(struct hub *h, const struct server *srv, const char *name)
 {
-        char *s;
-
-        if (!h->prefix_names)
-                return strdup(name);
-        if (asprintf(&s, "%s_%s", srv->name, name) < 0)
-                return NULL;
-        return s;
+        return h->prefix_names ? naming_name_out(srv->name, name) : strdup(name);
 }
 
 char *catalogue_uri_out(struct hub *h, const struct server *srv, const char *uri)
 {
-        const char *sep;
-        char *s;
-
-        if (!h->prefix_names)
-                return strdup(uri);
-        sep = strstr(uri, "://");
-        if (sep) {
-                if (asprintf(&s, "%.*s://%s/%s", (int)(sep - uri), uri, srv->name, sep + 3) < 0)
-                        return NULL;
-        } else if (asprintf(&s, "%s:%s", srv->name, uri) < 0)
-                return NULL;
-        return s;
+        return h->prefix_names ? naming_uri_out(srv->name, uri) : strdup(uri);
 }
 
-int catalogue_uri_in(struct hub *h, const char *uri, struct server **ret_u, char **ret_orig)
+int catalogue_uri_in(struct hub *h, const char *uri, struct server **ret_srv, char **ret_orig)
 {
-        const char *sep;
+        const char *names[CONFIG_MAX_SERVERS];
+        int r;
 
-        *ret_u = NULL;
+        *ret_srv = NULL;
         *ret_orig = NULL;
         if (!uri)
                 return -EINVAL;
         if (!h->prefix_names) {
                 if (h->n_servers == 0)
                         return -ENOENT;
-                *ret_u = h->servers[0];
+                *ret_srv = h->servers[0];
                 *ret_orig = strdup(uri);
                 return *ret_orig ? 0 : -ENOMEM;
         }
-        sep = strstr(uri, "://");
-        if (sep) {
-                const char *server = sep + 3, *slash = strchr(server, '/');
-                size_t l = slash ? (size_t)(slash - server) : strlen(server);
-                for (size_t i = 0; i < h->n_servers; i++) {
-                        struct server *u = h->servers[i];
-                        if (strlen(u->name) == l && strncmp(server, u->name, l) == 0) {
-                                if (asprintf(ret_orig, "%.*s://%s", (int)(sep - uri), uri,
-                                             slash ? slash + 1 : "") < 0)
-                                        return -ENOMEM;
-                                *ret_u = u;
-                                return 0;
-                        }
-                }
-        }
-        for (size_t i = 0; i < h->n_servers; i++) {
-                struct server *u = h->servers[i];
-                size_t l = strlen(u->name);
-                if (strncmp(uri, u->name, l) == 0 && uri[l] == ':' &&
-                    strncmp(uri + l, "://", 3) != 0) {
-                        *ret_orig = strdup(uri + l + 1);
-                        *ret_u = u;
-                        return *ret_orig ? 0 : -ENOMEM;
-                }
-        }
-        return -ENOENT;
+        for (size_t i = 0; i < h->n_servers && i < CONFIG_MAX_SERVERS; i++)
+                names[i] = h->servers[i]->name;
+        r = naming_uri_in(uri, names, MIN(h->n_servers, (size_t)CONFIG_MAX_SERVERS), ret_orig);
+        if (r < 0)
+                return r;
+        *ret_srv = h->servers[r];
+        return 0;
 }
 
 /* The client-visible key of an upstream entry. */

@@ -248,8 +248,9 @@ struct instance {
         char session[65];   /* session isolation: which */
         struct call *calls; /* in flight here, newest first */
         size_t n_calls;
-        int log_level; /* logging/setLevel asked of the server, -1 never */
-        bool stopping; /* stopped on purpose: freed once the server is gone */
+        int log_level;  /* logging/setLevel asked of the server, -1 never */
+        bool stopping;  /* stopped on purpose: freed once the server is gone */
+        bool was_ready; /* ready before: a restart must subscribe again */
         sd_event_source *idle_timer;
         sd_event_source *reap;
         struct instance *next;
@@ -335,6 +336,9 @@ void srv_requests_elicitation_complete(struct hub *h, struct instance *inst, cJS
 unsigned hub_sub_ref(struct hub *h, const struct instance *i, const char *uri);
 unsigned hub_sub_unref(struct hub *h, const struct instance *i, const char *uri);
 void subs_resubscribe(struct hub *h, struct instance *i);
+/* Subscriptions held on instance i; forgetting them when it goes away. */
+size_t subs_of_instance(struct hub *h, const struct instance *i);
+void subs_instance_gone(struct hub *h, const struct instance *i);
 void subs_session_ending(struct hub *h, struct session *s);
 void srv_requests_free_all(struct hub *h);
 void srv_requests_session_ending(struct hub *h, struct session *s);

@@ -143,7 +143,11 @@ void hub_session_ending(struct hub *h, struct session *s)
 
 void hub_instance_ready(struct hub *h, struct instance *i)
 {
-        subs_resubscribe(h, i);
+        /* After a restart the server knows nothing of our subscriptions. The first time,
+         * those made while it started are on their way already. */
+        if (i->was_ready)
+                subs_resubscribe(h, i);
+        i->was_ready = true;
         loglevel_apply(h, i);
 }
 

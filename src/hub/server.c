@@ -399,6 +399,7 @@ static void reap_instance(struct instance *i)
                 }
         log_debug("instance %s gone", instance_label(i, label, sizeof(label)));
         srv_requests_instance_gone(srv->hub, i);
+        subs_instance_gone(srv->hub, i);
         instance_free(i);
 }
 
@@ -421,7 +422,9 @@ static int idle_cb(sd_event_source *s, uint64_t usec, void *userdata)
         uint64_t idle = (uint64_t)i->srv->cfg->idle_timeout_ms * USEC_PER_MSEC;
         uint64_t now = now_usec(), last = MAX(i->u->last_used_usec, i->u->up_since_usec);
 
-        if (i->n_calls == 0 && i->u->turns.len == 0 && now >= last + idle) {
+        /* A session subscribed to a resource here waits for its updates: in use. */
+        if (i->n_calls == 0 && i->u->turns.len == 0 && now >= last + idle &&
+            subs_of_instance(i->srv->hub, i) == 0) {
                 char why[64];
                 snprintf(why, sizeof(why), "unused for %.0f s",
                          (double)(now - last) / USEC_PER_SEC);

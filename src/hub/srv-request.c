@@ -87,9 +87,10 @@ void hub_instance_request(struct hub *h, struct instance *inst, cJSON *msg)
         struct call *call;
         struct srv_request *r;
         struct session *s;
-        struct target t;
+        struct target t, g;
         bool ambiguous;
         char err[256], label[256];
+        uint64_t rid;
         cJSON *out;
 
         instance_label(inst, label, sizeof(label));
@@ -163,24 +164,30 @@ void hub_instance_request(struct hub *h, struct instance *inst, cJSON *msg)
                 answer_error(inst, id, JSONRPC_INTERNAL_ERROR, "Out of memory in mcp-proxy");
                 return;
         }
-        out = cJSON_Duplicate(m, true); /* kept for a second try on the GET stream */
-        if (hub_deliver(h, &t, TAKE_PTR(m), false) < 0) {
-                /* The exchange it was pinned on is gone: try the session's GET stream. */
-                struct target g;
-                target_for_get(&g, s);
-                if (!g.stream || !out || hub_deliver(h, &g, TAKE_PTR(out), false) < 0) {
-                        hmap_remove(&h->srv_requests, r->id);
-                        answer_error(inst, r->upstream_id, JSONRPC_INTERNAL_ERROR,
-                                     "The client session has no open stream");
-                        srv_request_free(r);
-                        cJSON_Delete(out);
-                        return;
-                }
-                r->target = g;
-        }
-        cJSON_Delete(out);
         log_debug("upstream '%s': %s routed to session %.8s... as request %" PRIu64, label, method,
                   s->id, r->id);
+        rid = r->id;
+        out = cJSON_Duplicate(m, true); /* kept for a second try on the GET stream */
+        /* Delivering may end the session (a legacy one whose stream is gone), and with it
+         * r: from here on, r is looked up again. */
+        target_for_get(&g, s);
+        if (hub_deliver(h, &t, TAKE_PTR(m), false) >= 0) {
+                cJSON_Delete(out);
+                return;
+        }
+        /* The exchange it was pinned on is gone: try the session's GET stream. */
+        if (g.stream && out && hmap_get(&h->srv_requests, rid) &&
+            hub_deliver(h, &g, TAKE_PTR(out), false) >= 0) {
+                if ((r = hmap_get(&h->srv_requests, rid)))
+                        r->target = g;
+                return;
+        }
+        cJSON_Delete(out);
+        if ((r = hmap_remove(&h->srv_requests, rid))) {
+                answer_error(inst, r->upstream_id, JSONRPC_INTERNAL_ERROR,
+                             "The client session has no open stream");
+                srv_request_free(r);
+        }
 }
 
 void hub_client_response(struct hub *h, struct session *s, cJSON *msg)
@@ -220,9 +227,11 @@ void srv_requests_cancelled(struct hub *h, struct instance *inst, cJSON *msg)
                                       strcmp(rid->valuestring, r->upstream_id->valuestring) == 0;
                 if (!same || r->instance != inst->id)
                         continue;
-                if (json_set(params, "requestId", cJSON_CreateNumber((double)r->id)))
-                        (void)hub_deliver(h, &r->target, TAKE_PTR(m), false);
+                struct target t = r->target;
+                /* Forgotten first: delivering may end the session, and r with it. */
                 hmap_remove(&h->srv_requests, k);
+                if (json_set(params, "requestId", cJSON_CreateNumber((double)r->id)))
+                        (void)hub_deliver(h, &t, TAKE_PTR(m), false);
                 srv_request_free(r);
                 return;
         }
@@ -263,30 +272,35 @@ void srv_requests_elicitation_complete(struct hub *h, struct instance *inst, cJS
         (void)hub_deliver(h, &t, TAKE_PTR(m), false);
 }
 
+struct drop {
+        struct hub *h;
+        const void *x;
+        const char *why; /* the servers hear it, or NULL */
+        bool (*match)(const struct srv_request *r, const void *x);
+};
+
+static int drop_match(void *v, const void *userdata)
+{
+        const struct drop *d = userdata;
+        return d->match(v, d->x);
+}
+
+static void drop_done(void *v, const void *userdata)
+{
+        const struct drop *d = userdata;
+        struct srv_request *r = v;
+        struct instance *inst = d->why ? instance_by_id(d->h, r->instance) : NULL;
+
+        if (inst)
+                answer_error(inst, r->upstream_id, JSONRPC_INTERNAL_ERROR, d->why);
+        srv_request_free(r);
+}
+
 static void drop_where(struct hub *h, bool (*match)(const struct srv_request *r, const void *x),
                        const void *x, const char *why)
 {
-        bool again = true;
-
-        while (again) {
-                size_t i = 0;
-                uint64_t k;
-                void *v;
-                again = false;
-                while (hmap_next(&h->srv_requests, &i, &k, &v)) {
-                        struct srv_request *r = v;
-                        struct instance *inst;
-                        if (!match(r, x))
-                                continue;
-                        inst = why ? instance_by_id(h, r->instance) : NULL;
-                        if (inst)
-                                answer_error(inst, r->upstream_id, JSONRPC_INTERNAL_ERROR, why);
-                        hmap_remove(&h->srv_requests, k);
-                        srv_request_free(r);
-                        again = true;
-                        break;
-                }
-        }
+        struct drop d = {.h = h, .x = x, .why = why, .match = match};
+        (void)hmap_remove_if(&h->srv_requests, drop_match, drop_done, &d);
 }
 
 static bool of_session(const struct srv_request *r, const void *x)

@@ -83,6 +83,34 @@ void subs_free_all(struct hub *h)
         hmap_done(&h->subs);
 }
 
+size_t subs_of_instance(struct hub *h, const struct instance *i)
+{
+        size_t n = 0, k = 0;
+        void *v;
+
+        while (hmap_next(&h->subs, &k, NULL, &v))
+                if (((struct subscription *)v)->instance == i->id)
+                        n++;
+        return n;
+}
+
+static int sub_of(void *v, const void *userdata)
+{
+        return ((struct subscription *)v)->instance == ((const struct instance *)userdata)->id;
+}
+
+static void sub_free(void *v, const void *userdata)
+{
+        struct subscription *sub = v;
+        free(sub->uri);
+        free(sub);
+}
+
+void subs_instance_gone(struct hub *h, const struct instance *i)
+{
+        (void)hmap_remove_if(&h->subs, sub_of, sub_free, i);
+}
+
 static void request_uri(struct instance *i, const char *method, const char *uri)
 {
         cJSON *params = cJSON_CreateObject();
@@ -190,7 +218,7 @@ void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscr
         cJSON *params = json_get(m, "params");
         const char *uri = cJSON_IsObject(params) ? json_get_string(params, "uri") : NULL;
         const char *method = subscribe ? "resources/subscribe" : "resources/unsubscribe";
-        _cleanup_free_ char *orig = NULL;
+        _cleanup_free_ char *orig = NULL, *client_uri = NULL;
         struct server *srv;
         struct instance *inst;
         bool had = false;
@@ -256,9 +284,11 @@ void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscr
                         return;
                 }
         }
-        if (!json_set(params, "uri", cJSON_CreateString(orig))) {
+        /* uri lives in params.uri, which the server's own URI replaces: keep a copy. */
+        client_uri = strdup(uri);
+        if (!client_uri || !json_set(params, "uri", cJSON_CreateString(orig))) {
                 reply_error(c, s, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
                 return;
         }
-        route_forward(c, s, inst, TAKE_PTR(m), method, uri);
+        route_forward(c, s, inst, TAKE_PTR(m), method, client_uri);
 }

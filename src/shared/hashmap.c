@@ -92,6 +92,26 @@ void *hmap_remove(struct hmap *m, uint64_t key)
         return v;
 }
 
+size_t hmap_remove_if(struct hmap *m, int (*pred)(void *value, const void *userdata),
+                      void (*done)(void *value, const void *userdata), const void *userdata)
+{
+        size_t n = 0, i = 0;
+
+        /* A removal shifts later entries back into the hole: look at slot i again. */
+        while (i < m->cap) {
+                void *v;
+                if (!m->e[i].key || !pred(m->e[i].value, userdata)) {
+                        i++;
+                        continue;
+                }
+                v = hmap_remove(m, m->e[i].key);
+                if (done)
+                        done(v, userdata);
+                n++;
+        }
+        return n;
+}
+
 void hmap_done(struct hmap *m)
 {
         free(m->e);

@@ -28,6 +28,11 @@ int hmap_put(struct hmap *m, uint64_t key, void *value);
 void *hmap_remove(struct hmap *m, uint64_t key);
 void hmap_done(struct hmap *m);
 
+/* Removes every entry pred() holds true for, handing each to done() (which must not touch
+ * m); returns how many. */
+size_t hmap_remove_if(struct hmap *m, int (*pred)(void *value, const void *userdata),
+                      void (*done)(void *value, const void *userdata), const void *userdata);
+
 /* Iterate: for (size_t i = 0; hmap_next(m, &i, &k, &v); ) ... (no insertions meanwhile). */
 int hmap_next(const struct hmap *m, size_t *i, uint64_t *ret_key, void **ret_value);
 

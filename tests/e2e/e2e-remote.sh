@@ -101,7 +101,10 @@ write_config "$(config_of \
         hole "{\"url\":\"http://127.0.0.1:$P_HOLE/mcp\",\"startupTimeout\":3}" \
         gone "{\"url\":\"http://127.0.0.1:$P_GONE/mcp\",\"transport\":\"streamable-http\"}" \
         tls "{\"url\":\"https://127.0.0.1:$P_TLS/mcp\",\"transport\":\"http\"}" \
-        fx "$(srv_fixture fx)")"
+        fx "$(srv_fixture fx)" |
+        # The transports' own behaviour, on the one session that serves everyone (instances of
+        # remote servers: e2e-instances.sh).
+        jq -c '.mcpServers[] += {isolation: "shared"}')"
 start_hub MCP_RESTART_DELAY=0.2 E2E_UP_TOKEN="$UP_TOKEN" E2E_UP_KEY="$UP_KEY" || exit 1
 start_front || exit 1
 for s in web legacy old rec fx; do

@@ -49,4 +49,31 @@ TEST(hash_string_never_zero)
         ASSERT_NE(hash_string("a"), hash_string("b"));
 }
 
+static int is_even(void *v, const void *ud)
+{
+        return (uintptr_t)v % 2 == 0;
+}
+
+static void count_done(void *v, const void *ud)
+{
+        (*(size_t *)(uintptr_t)ud)++;
+}
+
+TEST(remove_if)
+{
+        struct hmap m = {};
+        size_t done = 0;
+
+        /* enough keys for long clusters and wrap-around in a small table */
+        for (uint64_t k = 1; k <= 1000; k++)
+                ASSERT_OK(hmap_put(&m, k * 7919, (void *)(uintptr_t)k));
+        ASSERT_EQ(hmap_remove_if(&m, is_even, count_done, &done), 500);
+        ASSERT_EQ(done, 500);
+        ASSERT_EQ(m.n, 500);
+        for (uint64_t k = 1; k <= 1000; k++)
+                ASSERT_EQ((uintptr_t)hmap_get(&m, k * 7919), k % 2 ? k : 0);
+        ASSERT_EQ(hmap_remove_if(&m, is_even, NULL, NULL), 0);
+        hmap_done(&m);
+}
+
 HARNESS_MAIN()
