@@ -273,7 +273,8 @@ static int conn_process_input(struct conn *c)
                                         hub_route_legacy_open(c);
                                         break;
                                 case WIRE_OP_HEALTH:
-                                        (void)conn_send_health(c, hub_state_json(c->hub));
+                                        (void)conn_send_health(
+                                            c, hub_state_json(c->hub, c->env.client));
                                         break;
                                 default:
                                         break;

@@ -283,8 +283,9 @@ int instance_call(struct instance *inst, struct session *s, cJSON *msg, const cJ
 bool hub_cancel_call(struct hub *h, struct session *s, const cJSON *client_id, const char *reason);
 /* A session ends: its instances stop when no other session uses them. */
 void servers_session_ending(struct hub *h, struct session *s);
-/* The server's state and its instances, for the state picture. */
-cJSON *server_describe(struct server *srv);
+/* The server's state and its instances (client: only that client's), for the state
+ * picture. */
+cJSON *server_describe(struct server *srv, const char *client);
 /* The server whose hub session this is, by name. */
 struct server *server_by_name(struct hub *h, const char *name);
 const char *instance_label(const struct instance *i, char *buf, size_t len);
@@ -301,7 +302,8 @@ void hub_route_get(struct conn *c);
 void hub_route_delete(struct conn *c);
 void hub_route_legacy_open(struct conn *c);
 /* The hub's whole state as JSON: /health, control socket, metrics read this. */
-cJSON *hub_state_json(struct hub *h);
+/* client: only that client's instances (NULL: everyone's). */
+cJSON *hub_state_json(struct hub *h, const char *client);
 /* A session ends: its subscriptions, server requests and streams go with it. */
 void hub_session_ending(struct hub *h, struct session *s);
 

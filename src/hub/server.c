@@ -224,7 +224,10 @@ struct session *instance_attribute(struct instance *i, struct call **ret_call, b
                 *ret_ambiguous = true;
                 return NULL;
         }
-        if (i->hub_own && !i->serves_all)
+        /* Nothing in flight: the instance's one session, if it has one. The shared session
+         * has none of its own (the only session in the hub now is not the one a late
+         * message was about), nor does the hub's own session of an isolated server. */
+        if (i->hub_own)
                 return NULL;
         while (hmap_next(&h->sessions, &k, NULL, &v))
                 if (instance_has_session(i, v)) {
@@ -456,9 +459,9 @@ struct instance *server_instance_for(struct server *srv, struct session *s)
 
         if (i)
                 return i;
+        /* Those still stopping count too: their processes are not gone yet. */
         for (struct instance *k = srv->instances; k; k = k->next)
-                if (!k->stopping)
-                        live++;
+                live++;
         if (live >= (size_t)srv->cfg->max_instances || h->shutting_down) {
                 srv->refused++;
                 errno = EUSERS;
@@ -605,7 +608,7 @@ void servers_free(struct hub *h)
         hmap_done(&h->instances);
 }
 
-cJSON *server_describe(struct server *srv)
+cJSON *server_describe(struct server *srv, const char *client)
 {
         struct hub *h = srv->hub;
         cJSON *o = upstream_describe(srv->hub_inst->u), *arr;
@@ -622,12 +625,20 @@ cJSON *server_describe(struct server *srv)
                 cJSON_AddNumberToObject(o, "instances_refused", (double)srv->refused);
         arr = cJSON_AddArrayToObject(o, "instances");
         for (struct instance *i = srv->instances; arr && i; i = i->next) {
-                cJSON *d = upstream_describe(i->u);
+                cJSON *d;
                 char sid[16];
+                if (client && strcmp(client, i->client) != 0)
+                        continue;
+                d = upstream_describe(i->u);
                 if (!d)
                         continue;
                 cJSON_DeleteItemFromObjectCaseSensitive(d, "name");
                 cJSON_DeleteItemFromObjectCaseSensitive(d, "transport");
+                /* A remote transport's "session" (whether it has one) is "upstream_session"
+                 * here: "session" names the client session an instance serves. */
+                cJSON *us = cJSON_DetachItemFromObjectCaseSensitive(d, "session");
+                if (us)
+                        cJSON_AddItemToObject(d, "upstream_session", us);
                 cJSON_AddNumberToObject(d, "id", (double)i->id);
                 cJSON_AddStringToObject(d, "client", i->client);
                 if (i->session[0]) {

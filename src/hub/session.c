@@ -34,8 +34,9 @@ static int random_id(char out[65])
         return 0;
 }
 
-/* At the cap, the session unused the longest (and without a GET stream) makes room. */
-static bool evict_one(struct hub *h)
+/* At a cap, the client's own session unused the longest (and without a stream attached)
+ * makes room: one client never ends another's sessions. */
+static bool evict_one(struct hub *h, const char *client)
 {
         struct session *oldest = NULL;
         size_t i = 0;
@@ -43,16 +44,16 @@ static bool evict_one(struct hub *h)
 
         while (hmap_next(&h->sessions, &i, NULL, &v)) {
                 struct session *s = v;
-                if (session_in_use(h, s))
+                if (strcmp(s->client, client) != 0 || session_in_use(h, s))
                         continue;
                 if (!oldest || s->last_used_usec < oldest->last_used_usec)
                         oldest = s;
         }
         if (!oldest)
                 return false;
-        log_notice("session limit (%d) reached: ending session %.8s... of client '%s', unused "
+        log_notice("session limit reached: ending session %.8s... of client '%s', unused "
                    "for %llu s",
-                   HUB_MAX_SESSIONS, oldest->id, oldest->client,
+                   oldest->id, oldest->client,
                    (unsigned long long)((now_usec() - oldest->last_used_usec) / 1000000));
         session_free(h, oldest);
         return true;
@@ -84,8 +85,17 @@ void sessions_expire(struct hub *h, uint64_t idle_usec)
 struct session *session_new(struct hub *h, const char *client, const char *version)
 {
         struct session *s;
+        size_t mine = 0, i = 0;
+        void *v;
 
-        if (h->sessions.n >= HUB_MAX_SESSIONS && !evict_one(h)) {
+        while (hmap_next(&h->sessions, &i, NULL, &v))
+                if (strcmp(((struct session *)v)->client, client) == 0)
+                        mine++;
+        if ((mine >= HUB_MAX_SESSIONS_PER_CLIENT || h->sessions.n >= HUB_MAX_SESSIONS) &&
+            !evict_one(h, client)) {
+                log_warning("client '%s': session limit reached (%zu of its own, %zu in all), "
+                            "refusing a new one",
+                            client, mine, (size_t)h->sessions.n);
                 errno = EUSERS;
                 return NULL;
         }

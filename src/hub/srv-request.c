@@ -30,6 +30,7 @@ struct srv_request {
         struct target target;
         char *method;
         char *elicitation_id; /* URL-mode elicitation, for notifications/elicitation/complete */
+        bool answered;        /* kept only to route its elicitation/complete */
         uint64_t created_usec;
 };
 
@@ -196,16 +197,22 @@ void hub_client_response(struct hub *h, struct session *s, cJSON *msg)
         struct srv_request *r;
         struct instance *i;
 
-        if (!cJSON_IsNumber(id) || !(r = hmap_get(&h->srv_requests, (uint64_t)id->valuedouble)) ||
+        if (!cJSON_IsNumber(id) || id->valuedouble < 1 || id->valuedouble > 9007199254740992.0 ||
+            !(r = hmap_get(&h->srv_requests, (uint64_t)id->valuedouble)) || r->answered ||
             strcmp(r->session, s->id) != 0) {
                 log_debug("client '%s': response to a request we did not send, ignoring",
                           s->client);
                 return;
         }
-        hmap_remove(&h->srv_requests, r->id);
         i = instance_by_id(h, r->instance);
-        if (i && json_set(msg, "id", TAKE_PTR(r->upstream_id)))
+        if (i && json_set(msg, "id", cJSON_Duplicate(r->upstream_id, true)))
                 (void)upstream_send(i->u, cJSON_Duplicate(msg, true));
+        /* A URL elicitation completes later: remember whose it was until then. */
+        if (r->elicitation_id) {
+                r->answered = true;
+                return;
+        }
+        hmap_remove(&h->srv_requests, r->id);
         srv_request_free(r);
 }
 
@@ -225,7 +232,7 @@ void srv_requests_cancelled(struct hub *h, struct instance *inst, cJSON *msg)
                                 ? rid->valuedouble == r->upstream_id->valuedouble
                                 : cJSON_IsString(rid) && cJSON_IsString(r->upstream_id) &&
                                       strcmp(rid->valuestring, r->upstream_id->valuestring) == 0;
-                if (!same || r->instance != inst->id)
+                if (!same || r->instance != inst->id || r->answered)
                         continue;
                 struct target t = r->target;
                 /* Forgotten first: delivering may end the session, and r with it. */
@@ -250,11 +257,17 @@ void srv_requests_elicitation_complete(struct hub *h, struct instance *inst, cJS
         size_t i = 0;
         void *v;
 
-        while (eid && hmap_next(&h->srv_requests, &i, NULL, &v)) {
+        uint64_t k;
+
+        while (eid && hmap_next(&h->srv_requests, &i, &k, &v)) {
                 struct srv_request *r = v;
                 if (r->elicitation_id && strcmp(r->elicitation_id, eid) == 0 &&
                     r->instance == inst->id) {
                         s = session_get(h, r->session);
+                        if (r->answered) {
+                                hmap_remove(&h->srv_requests, k);
+                                srv_request_free(r);
+                        }
                         break;
                 }
         }
@@ -289,7 +302,7 @@ static void drop_done(void *v, const void *userdata)
 {
         const struct drop *d = userdata;
         struct srv_request *r = v;
-        struct instance *inst = d->why ? instance_by_id(d->h, r->instance) : NULL;
+        struct instance *inst = d->why && !r->answered ? instance_by_id(d->h, r->instance) : NULL;
 
         if (inst)
                 answer_error(inst, r->upstream_id, JSONRPC_INTERNAL_ERROR, d->why);

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One picture of the hub's state, as JSON: /health (authenticated), and
- * what the control socket and metrics will read.
+ * what the control socket and metrics will read. A client sees the
+ * instances of its own client id only.
  */
 #include "hub/hub.h"
 #include "json.h"
 
 #define USEC_PER_SEC 1000000ULL
 
-cJSON *hub_state_json(struct hub *h)
+cJSON *hub_state_json(struct hub *h, const char *client)
 {
         cJSON *o = cJSON_CreateObject(), *ups;
         size_t instances = 0;
@@ -23,7 +24,7 @@ cJSON *hub_state_json(struct hub *h)
                 cJSON_AddStringToObject(o, "config", h->config_path);
         ups = cJSON_AddArrayToObject(o, "upstreams");
         for (size_t i = 0; ups && i < h->n_servers; i++) {
-                cJSON *d = server_describe(h->servers[i]);
+                cJSON *d = server_describe(h->servers[i], client);
                 if (d)
                         cJSON_AddItemToArray(ups, d);
                 instances += h->servers[i]->n_instances;

@@ -41,6 +41,10 @@ unsigned hub_sub_ref(struct hub *h, const struct instance *i, const char *uri)
 {
         struct subscription *sub = sub_get(h, i->id, uri);
 
+        /* Another subscription under the same key (a hash collision, which a client could
+         * aim for): refuse, never replace someone else's. */
+        if (!sub && hmap_get(&h->subs, sub_key(i->id, uri)))
+                return 0;
         if (!sub) {
                 sub = calloc(1, sizeof(*sub));
                 if (!sub)
@@ -271,7 +275,15 @@ void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscr
                 }
                 s->subs = n;
                 s->n_subs++;
-                if (hub_sub_ref(h, inst, orig) != 1) {
+                switch (hub_sub_ref(h, inst, orig)) {
+                case 0:
+                        free(s->subs[--s->n_subs]);
+                        reply_error(c, s, id, JSONRPC_INTERNAL_ERROR,
+                                    "Cannot subscribe to this URI now");
+                        return;
+                case 1:
+                        break;
+                default:
                         /* Already subscribed on this instance for another session. */
                         reply(c, s, jsonrpc_result_new(id, cJSON_CreateObject()));
                         return;

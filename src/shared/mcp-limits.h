@@ -39,27 +39,29 @@
 #define CONFIG_MAX_ROOTS           256              /* entries of a server's "roots" */
 
 /* ---- hub ---- */
-#define HUB_SOCKET_DEFAULT         "/run/mcp-proxy/hub.sock"
-#define HUB_SOCKET_NAME            "hub.sock"         /* under $RUNTIME_DIRECTORY */
-#define HUB_MAX_LINE               (16 * 1024 * 1024) /* one wire line, hub side */
-#define HUB_MAX_CONNECTIONS        4096
-#define HUB_READ_CHUNK             16384 /* bytes read from a front at a time */
-#define HUB_MAX_SESSIONS           4096
-#define HUB_CONN_OUT_MAX           (64 * 1024 * 1024)   /* queued bytes to one front */
-#define HUB_SESSION_IDLE_MS        (24LL * 3600 * 1000) /* MCP_SESSION_IDLE_TIMEOUT (s) */
-#define SESSION_SWEEP_MS           (60 * 1000)          /* how often idle sessions are swept */
-#define UPSTREAM_MAX_LINE          (16 * 1024 * 1024)   /* one stdio message from an upstream */
-#define UPSTREAM_STDIN_MAX         (64 * 1024 * 1024)   /* queued bytes to one child */
-#define UPSTREAM_STDERR_LINE       4096
-#define UPSTREAM_QUEUE_MAX         1024 /* requests waiting their turn on one upstream */
-#define UPSTREAM_LIST_MAX_PAGES    1000
-#define RESTART_DELAY_MS_DEFAULT   1000 /* MCP_RESTART_DELAY (s) */
-#define RESTART_DELAY_MS_MAX       30000
-#define RESTART_DELAY_MS_MIN       100
-#define RESTART_HEALTHY_MS         60000 /* uptime that resets the backoff */
-#define RESTART_MAX_STREAK_DEFAULT 10    /* MCP_MAX_RETRIES */
-#define CHILD_STOP_GRACE_MS        2000  /* close stdin .. SIGTERM .. SIGKILL */
-#define HUB_SHUTDOWN_MAX_MS        10000
+#define HUB_SOCKET_DEFAULT          "/run/mcp-proxy/hub.sock"
+#define HUB_SOCKET_NAME             "hub.sock"         /* under $RUNTIME_DIRECTORY */
+#define HUB_MAX_LINE                (16 * 1024 * 1024) /* one wire line, hub side */
+#define HUB_MAX_CONNECTIONS         4096
+#define HUB_READ_CHUNK              16384 /* bytes read from a front at a time */
+#define HUB_MAX_SESSIONS            4096
+#define HUB_MAX_SESSIONS_PER_CLIENT 1024 /* a client at it ends its own oldest unused one */
+#define HUB_CONN_OUT_MAX            (64 * 1024 * 1024)   /* queued bytes to one front */
+#define HUB_SESSION_IDLE_MS         (24LL * 3600 * 1000) /* MCP_SESSION_IDLE_TIMEOUT (s) */
+#define SESSION_SWEEP_MS            (60 * 1000)          /* how often idle sessions are swept */
+#define UPSTREAM_MAX_LINE           (16 * 1024 * 1024)   /* one stdio message from an upstream */
+#define UPSTREAM_STDIN_MAX          (64 * 1024 * 1024)   /* queued bytes to one child */
+#define UPSTREAM_STDERR_LINE        4096
+#define UPSTREAM_QUEUE_MAX          1024 /* requests waiting their turn on one upstream */
+#define TURN_LINGER_MS              1000 /* a cancelled/timed-out request keeps its turn */
+#define UPSTREAM_LIST_MAX_PAGES     1000
+#define RESTART_DELAY_MS_DEFAULT    1000 /* MCP_RESTART_DELAY (s) */
+#define RESTART_DELAY_MS_MAX        30000
+#define RESTART_DELAY_MS_MIN        100
+#define RESTART_HEALTHY_MS          60000 /* uptime that resets the backoff */
+#define RESTART_MAX_STREAK_DEFAULT  10    /* MCP_MAX_RETRIES */
+#define CHILD_STOP_GRACE_MS         2000  /* close stdin .. SIGTERM .. SIGKILL */
+#define HUB_SHUTDOWN_MAX_MS         10000
 
 /* ---- SSE streams (hub) ---- */
 #define SSE_REPLAY_EVENTS      256               /* events kept per stream for Last-Event-ID */

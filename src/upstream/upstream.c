@@ -131,16 +131,66 @@ static void pending_free(struct pending *p)
         free(p);
 }
 
-/* Takes a sent request out of the table (and out of its party's turn). */
-static struct pending *pending_take(struct upstream *u, int64_t id)
+/* Takes a sent request out of the table; keep_turn: it stays counted in its party's turn
+ * (see pending_linger), else it leaves it. */
+static struct pending *pending_take(struct upstream *u, int64_t id, bool keep_turn)
 {
         struct pending *p = hmap_remove(&u->pending, (uint64_t)id);
 
-        if (p && p->counted) {
+        if (p && p->counted && !keep_turn) {
                 turns_end(&u->turns, p->turn.party);
                 p->counted = false;
         }
         return p;
+}
+
+static void queue_dispatch(struct upstream *u);
+
+static int linger_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct pending *p = userdata;
+        struct upstream *u = p->upstream;
+
+        for (struct turn **w = &u->lingering; *w; w = &(*w)->next)
+                if (*w == &p->turn) {
+                        *w = p->turn.next;
+                        break;
+                }
+        turns_end(&u->turns, p->turn.party);
+        pending_free(p);
+        queue_dispatch(u);
+        return 0;
+}
+
+/*
+ * A request its caller gave up on (cancelled, timed out) that the server may still be
+ * working on: while requests take turns, its party keeps the turn a little longer, so
+ * that what the server still says about it is not taken for the next party's. Takes p.
+ */
+static void pending_linger(struct upstream *u, struct pending *p)
+{
+        p->timer = sd_event_source_disable_unref(p->timer);
+        if (p->counted && u->turns.enabled && u->turns.head &&
+            sd_event_add_time_relative(u->env->event, &p->timer, CLOCK_MONOTONIC,
+                                       TURN_LINGER_MS * USEC_PER_MSEC, TIMER_ACCURACY_USEC,
+                                       linger_cb, p) >= 0) {
+                p->turn.next = u->lingering;
+                u->lingering = &p->turn;
+                return;
+        }
+        if (p->counted)
+                turns_end(&u->turns, p->turn.party);
+        pending_free(p);
+}
+
+static void lingering_free_all(struct upstream *u)
+{
+        while (u->lingering) {
+                struct pending *p = turn_pending(u->lingering);
+                u->lingering = p->turn.next;
+                turns_end(&u->turns, p->turn.party);
+                pending_free(p);
+        }
 }
 
 /* End a request with an error naming this server. */
@@ -166,6 +216,7 @@ static void fail_all_pending(struct upstream *u, int code, const char *message)
                 pending_free(p);
         }
 
+        lingering_free_all(u);
         /* Detach the table first: callbacks may add new entries. */
         u->pending = (struct hmap){};
         while (hmap_next(&m, &i, NULL, &v)) {
@@ -224,7 +275,7 @@ static int pending_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
                 pending_free(p);
                 return 0;
         }
-        p = pending_take(u, p->upstream_id);
+        p = pending_take(u, p->upstream_id, true);
         if (!p)
                 return 0;
         upstream_log(u, LOG_WARNING, "request %" PRId64 " (%s) timed out after %.1f s, cancelling",
@@ -236,7 +287,10 @@ static int pending_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
         snprintf(msg, sizeof(msg), "Request to upstream '%s' timed out after %.1f s", u->name,
                  (double)p->timeout_usec / USEC_PER_SEC);
         pending_fail(u, p, MCP_ERROR_REQUEST_TIMEOUT, msg);
-        pending_free(p);
+        if (p->kind == PENDING_CALL)
+                pending_linger(u, p);
+        else
+                pending_free(p);
         queue_dispatch(u);
         return 0;
 }
@@ -742,7 +796,7 @@ static void handle_response(struct upstream *u, cJSON *msg)
                 cJSON_Delete(msg);
                 return;
         }
-        p = pending_take(u, (int64_t)id->valuedouble);
+        p = pending_take(u, (int64_t)id->valuedouble, false);
         if (!p) {
                 upstream_log(u, LOG_DEBUG, "late response to %.0f, ignoring", id->valuedouble);
                 cJSON_Delete(msg);
@@ -963,11 +1017,11 @@ bool upstream_cancel(struct upstream *u, uint64_t handle, const char *reason)
         p = hmap_get(&u->pending, handle);
         if (!p || p->kind != PENDING_CALL)
                 return false;
-        p = pending_take(u, (int64_t)handle);
+        p = pending_take(u, (int64_t)handle, true);
         send_cancelled(u, p->upstream_id, reason);
         upstream_log(u, LOG_INFO, "request %" PRId64 " (%s) cancelled by the client",
                      p->upstream_id, p->method);
-        pending_free(p);
+        pending_linger(u, p);
         queue_dispatch(u);
         return true;
 }

@@ -129,6 +129,7 @@ struct upstream {
         /* Requests waiting to be sent: for the session to be ready, or their turn (see
          * turns.h: switched on by the owner when the server asks clients things). */
         struct turns turns;
+        struct turn *lingering;  /* cancelled or timed-out requests still holding their turn */
         uint64_t last_used_usec; /* last request sent or answered */
 
         /* what the server said in its handshake */

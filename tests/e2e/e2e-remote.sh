@@ -104,7 +104,9 @@ write_config "$(config_of \
         fx "$(srv_fixture fx)" |
         # The transports' own behaviour, on the one session that serves everyone (instances of
         # remote servers: e2e-instances.sh).
-        jq -c '.mcpServers[] += {isolation: "shared"}')"
+        jq -c '.mcpServers[] += {isolation: "shared"}' |
+        # ... and rec once more as "recs", with an MCP session per client session (the default).
+        jq -c '.mcpServers.recs = (.mcpServers.rec | del(.isolation) | .idleTimeout = 30)')"
 start_hub MCP_RESTART_DELAY=0.2 E2E_UP_TOKEN="$UP_TOKEN" E2E_UP_KEY="$UP_KEY" || exit 1
 start_front || exit 1
 for s in web legacy old rec fx; do
@@ -298,8 +300,37 @@ check_jq "rec_echo answers in the third session" '.result.content[0].text == "Ec
 mcp_call "$S" hole_anything '{}'
 check_jq "a call to the never-ready server gets an error naming it" '.error.message | test("hole")'
 
-# ---- stop: DELETE of the upstream sessions, nothing left behind
 SID=$(rec_reqs | jq -rs '[.[] | select(.rpc.method == "tools/call")] | .[-1].headers["mcp-session-id"]')
+
+# ---- instances of a remote server: one MCP session upstream per client session
+mcp_initialize || fail "curl: initialize (recs 1)" "HTTP $INIT_CODE" "$INIT_BODY"
+R1=$SESSION
+mcp_initialize || fail "curl: initialize (recs 2)" "HTTP $INIT_CODE" "$INIT_BODY"
+R2=$SESSION
+mcp_call "$R1" recs_echo '{"message":"r1"}'
+check_jq "recs: session 1's call answers" '.result.content[0].text == "Echo: r1"'
+mcp_call "$R2" recs_echo '{"message":"r2"}'
+check_jq "recs: session 2's call answers" '.result.content[0].text == "Echo: r2"'
+recs_sid() { # MESSAGE: the upstream session id the call carrying it came with
+        rec_reqs | jq -rs --arg m "$1" \
+                '[.[] | select(.rpc.method == "tools/call" and .rpc.params.arguments.message == $m)]
+                 | .[-1].headers["mcp-session-id"] // empty'
+}
+U1=$(recs_sid r1) U2=$(recs_sid r2)
+check "recs: each client session's call reached the server in an MCP session of its own" \
+        test -n "$U1" -a -n "$U2" -a "$U1" != "$U2" -a "$U1" != "$SID" -a "$U2" != "$SID"
+check_jq "/health: recs lists two ready instances, each with its upstream session" \
+        '.isolation == "session" and ([.instances[] | select(.state == "ready" and .upstream_session == true)] | length == 2)' \
+        "$(health | jq -c '.upstreams[] | select(.name == "recs")')"
+mcp_post "$R2" '{}' -X DELETE
+recs_one_left() { [[ $(upstream_field recs '.instances | length') == 1 ]]; }
+check "recs: the instance of a deleted client session stops" wait_for 5 recs_one_left
+recs_deleted() {
+        rec_reqs | jq -es --arg s "$U2" '[.[] | select(.method == "DELETE" and .headers["mcp-session-id"] == $s)] | length == 1' >/dev/null
+}
+check "recs: ... and the hub DELETEd its upstream session" wait_for 5 recs_deleted
+
+# ---- stop: DELETE of the upstream sessions, nothing left behind
 check_no_keys_in_logs "$KEY" "$UP_TOKEN" "$UP_KEY"
 stop_hub 15
 check_eq "hub exits 0 on SIGTERM" 0 "$HUB_RC"

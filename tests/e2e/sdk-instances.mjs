@@ -52,9 +52,21 @@ const median = (a) => {
 };
 process.on('unhandledRejection', (e) => fail('no unhandled rejection', e?.stack ?? e));
 
+// /health shows each client its own instances only: the whole picture is the union of
+// what every key sees (and each key must see its own and no other client's).
+const healthLeaks = [];
 async function health() {
-  const r = await fetch(`${base}/health`, { headers: { Authorization: `Bearer ${keys[0]}` } });
-  return r.json();
+  const views = await Promise.all(keys.map(async (k) => (await fetch(`${base}/health`, { headers: { Authorization: `Bearer ${k}` } })).json()));
+  const h = views[0];
+  for (const u of h.upstreams ?? []) {
+    if (!Array.isArray(u.instances)) continue;
+    u.instances = views.flatMap((v, n) => {
+      const mine = (v.upstreams ?? []).find((x) => x.name === u.name)?.instances ?? [];
+      for (const i of mine) if (i.client !== views[n].client) healthLeaks.push({ key: n, saw: i.client });
+      return mine;
+    });
+  }
+  return h;
 }
 const up = (h, name) => (h.upstreams ?? []).find((u) => u.name === name);
 const alive = (pid) => {
@@ -287,4 +299,5 @@ await step('maxInstances', async () => {
   await c.close();
 });
 
+check("/health: each key saw only its own client's instances", healthLeaks.length === 0, J(healthLeaks.slice(0, 5)));
 process.exit(failed ? 1 : 0);

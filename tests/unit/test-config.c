@@ -671,6 +671,121 @@ TEST(max_restarts_and_disabled)
                        "t.json: $.mcpServers.s.disabled: expected true or false");
 }
 
+/* ---- instances and roots ---- */
+
+TEST(isolation_defaults_and_values)
+{
+        struct config c;
+
+        ASSERT_EQ(load(ONE("{\"command\": \"a\"}"), &c), 0);
+        ASSERT_EQ(c.servers[0].isolation, ISOLATION_CLIENT);
+        ASSERT_EQ(c.servers[0].idle_timeout_ms, INSTANCE_IDLE_MS_DEFAULT);
+        ASSERT_EQ(c.servers[0].max_instances, INSTANCE_MAX_DEFAULT);
+        ASSERT_FALSE(c.servers[0].forward_roots);
+        ASSERT_NULL(c.servers[0].roots);
+        config_done(&c);
+        ASSERT_EQ(load(ONE("{\"url\": \"http://h/mcp\"}"), &c), 0);
+        ASSERT_EQ(c.servers[0].isolation, ISOLATION_SESSION);
+        config_done(&c);
+        ASSERT_EQ(load(ONE("{\"command\": \"a\", \"isolation\": \"shared\", \"idleTimeout\": 2.5, "
+                           "\"maxInstances\": 3}"),
+                       &c),
+                  0);
+        ASSERT_EQ(c.servers[0].isolation, ISOLATION_SHARED);
+        ASSERT_EQ(c.servers[0].idle_timeout_ms, 2500);
+        ASSERT_EQ(c.servers[0].max_instances, 3);
+        config_done(&c);
+        ASSERT_EQ(load(ONE("{\"url\": \"http://h/mcp\", \"isolation\": \"client\", "
+                           "\"forwardRoots\": true}"),
+                       &c),
+                  0);
+        ASSERT_EQ(c.servers[0].isolation, ISOLATION_CLIENT);
+        ASSERT_TRUE(c.servers[0].forward_roots);
+        config_done(&c);
+
+        ASSERT_INVALID(ONE("{\"command\": \"a\", \"isolation\": \"per-user\"}"),
+                       "t.json: $.mcpServers.s.isolation: expected one of \"shared\", \"client\", "
+                       "\"session\"");
+        ASSERT_INVALID(ONE("{\"command\": \"a\", \"maxInstances\": 0}"),
+                       "t.json: $.mcpServers.s.maxInstances: expected an integer from 1 to 4096");
+        ASSERT_INVALID(ONE("{\"command\": \"a\", \"maxInstances\": 4097}"),
+                       "t.json: $.mcpServers.s.maxInstances: expected an integer from 1 to 4096");
+        ASSERT_INVALID(ONE("{\"command\": \"a\", \"idleTimeout\": 0}"),
+                       "t.json: $.mcpServers.s.idleTimeout: expected a positive number of seconds");
+        ASSERT_INVALID(ONE("{\"command\": \"a\", \"forwardRoots\": 1}"),
+                       "t.json: $.mcpServers.s.forwardRoots: expected true or false");
+}
+
+TEST(forward_roots_needs_an_isolated_instance)
+{
+        ASSERT_INVALID(
+            ONE("{\"command\": \"a\", \"isolation\": \"shared\", \"forwardRoots\": true}"),
+            "t.json: $.mcpServers.s.forwardRoots: needs \"isolation\": \"client\" or "
+            "\"session\" (a client's roots would apply to every client's calls)");
+        /* in either order of the keys */
+        ASSERT_INVALID(
+            ONE("{\"command\": \"a\", \"forwardRoots\": true, \"isolation\": \"shared\"}"),
+            "t.json: $.mcpServers.s.forwardRoots: needs \"isolation\": \"client\" or "
+            "\"session\" (a client's roots would apply to every client's calls)");
+}
+
+TEST(roots)
+{
+        struct config c;
+
+        setenv("MCP_TEST_ROOT", "/srv/x", 1);
+        ASSERT_EQ(load(ONE("{\"command\": \"a\", \"roots\": [\"/srv/share\", \"file:///data\", "
+                           "{\"uri\": \"${MCP_TEST_ROOT}\", \"name\": \"X\"}]}"),
+                       &c),
+                  0);
+        ASSERT_STREQ(c.servers[0].roots[0], "file:///srv/share");
+        ASSERT_STREQ(c.servers[0].roots[1], "file:///data");
+        ASSERT_STREQ(c.servers[0].roots[2], "file:///srv/x");
+        ASSERT_NULL(c.servers[0].roots[3]);
+        ASSERT_STREQ(c.servers[0].root_names[0], "");
+        ASSERT_STREQ(c.servers[0].root_names[2], "X");
+        config_done(&c);
+        ASSERT_EQ(load(ONE("{\"command\": \"a\", \"roots\": []}"), &c), 0);
+        ASSERT_NOT_NULL(c.servers[0].roots);
+        ASSERT_NULL(c.servers[0].roots[0]);
+        config_done(&c);
+
+        ASSERT_INVALID(ONE("{\"command\": \"a\", \"roots\": \"/srv\"}"),
+                       "t.json: $.mcpServers.s.roots: expected an array of paths, file:// URIs or "
+                       "{\"uri\", \"name\"}");
+        ASSERT_INVALID(
+            ONE("{\"command\": \"a\", \"roots\": [\"srv\"]}"),
+            "t.json: $.mcpServers.s.roots[0]: expected an absolute path or a file:/// URI");
+        ASSERT_INVALID(
+            ONE("{\"command\": \"a\", \"roots\": [\"http://h/x\"]}"),
+            "t.json: $.mcpServers.s.roots[0]: expected an absolute path or a file:/// URI");
+        ASSERT_INVALID(ONE("{\"command\": \"a\", \"roots\": [{\"name\": \"n\"}]}"),
+                       "t.json: $.mcpServers.s.roots[0].uri: missing");
+}
+
+TEST(server_config_copy)
+{
+        struct config c;
+        struct server_config d;
+
+        ASSERT_EQ(load(ONE("{\"command\": \"a\", \"args\": [\"x\"], \"env\": {\"K\": \"v\"}, "
+                           "\"roots\": [\"/r\"], \"isolation\": \"session\"}"),
+                       &c),
+                  0);
+        ASSERT_OK(server_config_copy(&c.servers[0], &d));
+        ASSERT_TRUE(d.command != c.servers[0].command);
+        ASSERT_STREQ(d.command, "a");
+        ASSERT_STREQ(d.args[0], "x");
+        ASSERT_STREQ(d.env[0], "K=v");
+        ASSERT_STREQ(d.roots[0], "file:///r");
+        ASSERT_EQ(d.isolation, ISOLATION_SESSION);
+        ASSERT_STREQ(d.hash, c.servers[0].hash);
+        config_done(&c);
+        ASSERT_STREQ(d.args[0], "x"); /* its own */
+        server_config_done(&d);
+        ASSERT_NULL(d.command);
+}
+
 /* ---- JSON syntax ---- */
 
 TEST(syntax_errors)
@@ -1053,6 +1168,13 @@ TEST(hash_changes_with_every_meaningful_field)
             ONE("{\"url\": \"https://h/mcp\", \"headers\": {\"A\": \"1\"}}"),
             ONE("{\"url\": \"https://h/mcp\", \"headers\": {\"A\": \"2\"}}"),
             ONE("{\"url\": \"https://h/mcp\", \"headers\": {\"A\": \"1\", \"B\": \"1\"}}"),
+            ONE("{\"command\": \"run\", \"isolation\": \"shared\"}"),
+            ONE("{\"command\": \"run\", \"isolation\": \"session\"}"),
+            ONE("{\"command\": \"run\", \"idleTimeout\": 1}"),
+            ONE("{\"command\": \"run\", \"maxInstances\": 1}"),
+            ONE("{\"command\": \"run\", \"forwardRoots\": true}"),
+            ONE("{\"command\": \"run\", \"roots\": [\"/a\"]}"),
+            ONE("{\"command\": \"run\", \"roots\": [{\"uri\": \"/a\", \"name\": \"A\"}]}"),
         };
         char hashes[ELEMENTSOF(variants)][65];
 
