@@ -258,6 +258,10 @@ record() { # ROUND < RESULT lines on stdin
 }
 
 # ---- the proxy: hub, then the front under socket activation ----
+# The default config measures the proxy's own cost: one warmed server-everything, as direct
+# stdio has ("isolation": "shared"; with the default "client" every round's new session of
+# the bench's one client id would start a fresh, cold instance). What isolation costs is the
+# isolation section's.
 start_proxy() { # [TAG CONFIG]: the hub with CONFIG (default: server-everything over stdio)
         local t0 i body sfx=${1:+-$1}
         local sock=$TMP/hub$sfx.sock conf=$TMP/config$sfx.json hlog=$OUT/hub$sfx.log
@@ -266,7 +270,7 @@ start_proxy() { # [TAG CONFIG]: the hub with CONFIG (default: server-everything 
                 printf '%s\n' "$2" >"$conf"
         else
                 cat >"$conf" <<EOF
-{"mcpServers":{"everything":{"command":"$EVERYTHING","args":["stdio"]}}}
+{"mcpServers":{"everything":{"command":"$EVERYTHING","args":["stdio"],"isolation":"shared"}}}
 EOF
         fi
         t0=$(now_ms)
