@@ -8,7 +8,7 @@
 
 void turns_init(struct turns *t, size_t max)
 {
-        *t = (struct turns){.max = max};
+        *t = (struct turns){.max = max, .max_per_party = max / 8 ? max / 8 : 1};
 }
 
 void turns_done(struct turns *t)
@@ -44,8 +44,13 @@ bool turns_may_go(const struct turns *t, const char *party)
 
 int turns_wait(struct turns *t, struct turn *w)
 {
+        size_t mine = 0;
+
         if (t->len >= t->max)
                 return -ENOBUFS;
+        for (struct turn *q = t->head; w->party[0] && q; q = q->next)
+                if (strcmp(q->party, w->party) == 0 && ++mine >= t->max_per_party)
+                        return -ENOBUFS;
         w->next = NULL;
         if (t->tail)
                 t->tail->next = w;

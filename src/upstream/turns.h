@@ -34,9 +34,11 @@ struct turns {
         size_t n_flight;
         struct turn *head, *tail;
         size_t len, max;
+        size_t max_per_party; /* waiting at once for one party: no one fills the queue alone */
         unsigned long waits; /* requests that had to wait for their turn, ever (the owner counts) */
 };
 
+/* max waiting in all; one party may have max / 8 (at least 1) of them. */
 void turns_init(struct turns *t, size_t max);
 /* Frees the in-flight table; waiting turns belong to their owners (see turns_pop). */
 void turns_done(struct turns *t);
@@ -44,7 +46,8 @@ void turns_done(struct turns *t);
 /* May a request of party go now (turn-taking off, or no one else in flight and no one
  * waiting)? */
 bool turns_may_go(const struct turns *t, const char *party);
-/* Queue w (its party set by the caller) at the tail. -ENOBUFS when full. */
+/* Queue w (its party set by the caller) at the tail. -ENOBUFS when full, or when its
+ * party has its share waiting already. */
 int turns_wait(struct turns *t, struct turn *w);
 /* Take w out of the queue wherever it is (timeout, cancel). Returns whether it was there. */
 bool turns_remove(struct turns *t, struct turn *w);

@@ -111,9 +111,30 @@ TEST(bounded)
 
         turns_init(&t, 2);
         ASSERT_OK(turns_wait(&t, mk(&w[0], "a")));
-        ASSERT_OK(turns_wait(&t, mk(&w[1], "a")));
-        ASSERT_EQ(turns_wait(&t, mk(&w[2], "a")), -ENOBUFS);
+        ASSERT_OK(turns_wait(&t, mk(&w[1], "b")));
+        ASSERT_EQ(turns_wait(&t, mk(&w[2], "c")), -ENOBUFS);
         ASSERT_EQ(t.len, 2);
+        turns_done(&t);
+}
+
+TEST(one_party_gets_its_share)
+{
+        struct turns t;
+        struct turn a[3], b, n[3];
+
+        turns_init(&t, 16); /* 2 each */
+        ASSERT_EQ(t.max_per_party, 2);
+        ASSERT_OK(turns_wait(&t, mk(&a[0], "a")));
+        ASSERT_OK(turns_wait(&t, mk(&a[1], "a")));
+        ASSERT_EQ(turns_wait(&t, mk(&a[2], "a")), -ENOBUFS);
+        ASSERT_OK(turns_wait(&t, mk(&b, "b"))); /* another party still gets in */
+        for (int i = 0; i < 3; i++)             /* nobody's are not counted as one party */
+                ASSERT_OK(turns_wait(&t, mk(&n[i], "")));
+        ASSERT_TRUE(turns_pop(&t) == &a[0]);
+        ASSERT_OK(turns_wait(&t, &a[2]));
+        turns_done(&t);
+        turns_init(&t, 3);
+        ASSERT_EQ(t.max_per_party, 1);
         turns_done(&t);
 }
 
