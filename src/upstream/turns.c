@@ -48,7 +48,7 @@ int turns_wait(struct turns *t, struct turn *w)
 
         if (t->len >= t->max)
                 return -ENOBUFS;
-        for (struct turn *q = t->head; w->party[0] && q; q = q->next)
+        for (struct turn *q = t->head; t->enabled && w->party[0] && q; q = q->next)
                 if (strcmp(q->party, w->party) == 0 && ++mine >= t->max_per_party)
                         return -ENOBUFS;
         w->next = NULL;

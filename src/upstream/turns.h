@@ -46,8 +46,8 @@ void turns_done(struct turns *t);
 /* May a request of party go now (turn-taking off, or no one else in flight and no one
  * waiting)? */
 bool turns_may_go(const struct turns *t, const char *party);
-/* Queue w (its party set by the caller) at the tail. -ENOBUFS when full, or when its
- * party has its share waiting already. */
+/* Queue w (its party set by the caller) at the tail. -ENOBUFS when full, or, while
+ * turns are taken, when its party has its share waiting already. */
 int turns_wait(struct turns *t, struct turn *w);
 /* Take w out of the queue wherever it is (timeout, cancel). Returns whether it was there. */
 bool turns_remove(struct turns *t, struct turn *w);

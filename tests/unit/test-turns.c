@@ -124,6 +124,7 @@ TEST(one_party_gets_its_share)
 
         turns_init(&t, 16); /* 2 each */
         ASSERT_EQ(t.max_per_party, 2);
+        t.enabled = true;
         ASSERT_OK(turns_wait(&t, mk(&a[0], "a")));
         ASSERT_OK(turns_wait(&t, mk(&a[1], "a")));
         ASSERT_EQ(turns_wait(&t, mk(&a[2], "a")), -ENOBUFS);
@@ -135,6 +136,9 @@ TEST(one_party_gets_its_share)
         turns_done(&t);
         turns_init(&t, 3);
         ASSERT_EQ(t.max_per_party, 1);
+        /* not taking turns (a session starting): only the whole queue is bounded */
+        ASSERT_OK(turns_wait(&t, mk(&a[0], "a")));
+        ASSERT_OK(turns_wait(&t, mk(&a[1], "a")));
         turns_done(&t);
 }
 
