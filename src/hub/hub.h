@@ -146,6 +146,10 @@ void sessions_free_all(struct hub *h);
 /* End sessions unused for idle_usec (a session with an attached stream is in use). */
 void sessions_expire(struct hub *h, uint64_t idle_usec);
 size_t sessions_count(struct hub *h);
+/* The GET streams of the sessions want() accepts (NULL: all), collected first: delivering
+ * to them may end a session (a legacy one whose stream is gone). *ret is malloc'd. */
+int sessions_get_targets(struct hub *h, bool (*want)(const struct session *s, const void *userdata),
+                         const void *userdata, struct target **ret, size_t *ret_n);
 bool session_has_capability(const struct session *s, const char *cap, const char *sub);
 bool session_in_use(struct hub *h, const struct session *s);
 

@@ -159,8 +159,8 @@ void hub_lists_changed(struct hub *h, struct server *srv)
         static const char *const notes[_LIST_KIND_MAX] = {
             "notifications/tools/list_changed", "notifications/prompts/list_changed",
             "notifications/resources/list_changed", "notifications/resources/list_changed"};
-        size_t i = 0;
-        void *v;
+        _cleanup_free_ struct target *t = NULL;
+        size_t n = 0;
 
         if (catalogue_rebuild(h, changed) < 0) {
                 log_error("out of memory rebuilding the catalogue");
@@ -168,15 +168,13 @@ void hub_lists_changed(struct hub *h, struct server *srv)
         }
         changed[LIST_RESOURCES] = changed[LIST_RESOURCES] || changed[LIST_TEMPLATES];
         changed[LIST_TEMPLATES] = false;
-        while (hmap_next(&h->sessions, &i, NULL, &v)) {
-                struct session *s = v;
-                struct target t;
-                if (!s->get_stream)
-                        continue;
-                target_for_get(&t, s);
+        if (sessions_get_targets(h, NULL, NULL, &t, &n) < 0) {
+                log_error("out of memory telling sessions of a list change");
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
                 for (int k = 0; k < _LIST_KIND_MAX; k++)
                         if (changed[k])
-                                (void)hub_deliver(h, &t, jsonrpc_notification_new(notes[k], NULL),
-                                                  false);
-        }
+                                (void)hub_deliver(h, &t[i],
+                                                  jsonrpc_notification_new(notes[k], NULL), false);
 }

@@ -194,6 +194,28 @@ void sessions_free_all(struct hub *h)
         hmap_done(&h->sessions);
 }
 
+int sessions_get_targets(struct hub *h, bool (*want)(const struct session *s, const void *userdata),
+                         const void *userdata, struct target **ret, size_t *ret_n)
+{
+        struct target *t = NULL;
+        size_t n = 0, i = 0;
+        void *v;
+
+        *ret = NULL;
+        *ret_n = 0;
+        while (hmap_next(&h->sessions, &i, NULL, &v)) {
+                const struct session *s = v;
+                if (!s->get_stream || (want && !want(s, userdata)))
+                        continue;
+                if (!t && !(t = calloc(h->sessions.n, sizeof(*t))))
+                        return -ENOMEM;
+                target_for_get(&t[n++], s);
+        }
+        *ret = t;
+        *ret_n = n;
+        return 0;
+}
+
 size_t sessions_count(struct hub *h)
 {
         return h->sessions.n;

@@ -163,6 +163,17 @@ void subs_session_ending(struct hub *h, struct session *s)
         }
 }
 
+struct updated {
+        const struct instance *inst;
+        const char *uri; /* as the client knows it */
+};
+
+static bool wants_update(const struct session *s, const void *userdata)
+{
+        const struct updated *u = userdata;
+        return instance_has_session(u->inst, s) && session_subscribed(s, u->uri);
+}
+
 /* notifications/resources/updated: the sessions of this instance subscribed to it. */
 void subs_resource_updated(struct hub *h, struct instance *inst, cJSON *msg)
 {
@@ -170,31 +181,19 @@ void subs_resource_updated(struct hub *h, struct instance *inst, cJSON *msg)
         cJSON *params = json_get(m, "params");
         const char *uri = cJSON_IsObject(params) ? json_get_string(params, "uri") : NULL;
         _cleanup_free_ char *client_uri = uri ? catalogue_uri_out(h, inst->srv, uri) : NULL;
+        _cleanup_free_ struct target *t = NULL;
         char label[256];
-        size_t i = 0, n = 0;
-        void *v;
+        size_t n = 0, told = 0;
 
-        if (!client_uri)
+        if (!client_uri || !json_set(params, "uri", cJSON_CreateString(client_uri)))
                 return;
-        while (hmap_next(&h->sessions, &i, NULL, &v)) {
-                struct session *s = v;
-                struct target t;
-                cJSON *out;
-
-                if (!instance_has_session(inst, s) || !session_subscribed(s, client_uri))
-                        continue;
-                out = cJSON_Duplicate(m, true);
-                if (!out ||
-                    !json_set(json_get(out, "params"), "uri", cJSON_CreateString(client_uri))) {
-                        cJSON_Delete(out);
-                        continue;
-                }
-                target_for_get(&t, s);
-                if (hub_deliver(h, &t, out, false) == 0)
-                        n++;
-        }
+        if (sessions_get_targets(h, wants_update, &(struct updated){inst, client_uri}, &t, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                if (hub_deliver(h, &t[i], cJSON_Duplicate(m, true), false) == 0)
+                        told++;
         log_debug("upstream '%s': resource '%s' updated, told %zu session(s)",
-                  instance_label(inst, label, sizeof(label)), client_uri, n);
+                  instance_label(inst, label, sizeof(label)), client_uri, told);
 }
 
 static void reply(struct conn *c, struct session *s, cJSON *msg)
