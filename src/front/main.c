@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -214,6 +215,10 @@ int main(int argc, char **argv)
         int n, r;
 
         log_setup("mcp-proxy");
+        /* Not dumpable: a process of our uid (a stdio upstream, say) cannot read our
+         * /proc/PID/environ or memory, where keys and tokens are; no core dumps either. */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                log_warning_errno(errno, "prctl(PR_SET_DUMPABLE): %m, continuing");
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? 2 : 0;

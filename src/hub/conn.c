@@ -382,16 +382,21 @@ static int conn_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userda
 
 /*
  * The hub believes the client id a front sends, so only fronts may talk to
- * it: root, our own user, the socket file's owner or group (e.g. systemd's
+ * it: root, the socket file's owner or group (e.g. systemd's SocketUser= and
  * SocketGroup=), or anyone when the admin made the socket world-writable.
+ * Our own user only when the socket is ours too (one user for everything,
+ * as without systemd): when the fronts run as another user, the hub's own
+ * children (any stdio upstream) must not be able to speak as a front.
  */
 static bool peer_allowed(struct hub *h, int fd, const struct ucred *cred)
 {
         gid_t groups[64];
         socklen_t l = sizeof(groups);
 
-        if (cred->uid == 0 || cred->uid == geteuid())
+        if (cred->uid == 0)
                 return true;
+        if (cred->uid == geteuid())
+                return !h->socket_known || h->socket_uid == geteuid();
         if (!h->socket_known)
                 return false;
         if ((h->socket_mode & 0006) == 0006)

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -357,6 +358,10 @@ int main(int argc, char **argv)
         int r;
 
         log_setup("mcp-proxy-hub");
+        /* Not dumpable: a process of our uid (a stdio upstream, say) cannot read our
+         * /proc/PID/environ or memory, where keys and tokens are; no core dumps either. */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                log_warning_errno(errno, "prctl(PR_SET_DUMPABLE): %m, continuing");
         if (lvl && *lvl) {
                 int l = log_level_from_string(lvl);
                 if (l < 0)
