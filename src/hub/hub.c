@@ -5,8 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +279,111 @@ static int sweep_cb(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+/*
+ * SIGHUP (ExecReload=, the path unit, MCP_LIVE_RELOAD): the new configuration is read
+ * and checked first; a bad one leaves everything as it was, and says why in the log,
+ * the service manager's STATUS= and /health. A good one is applied by difference
+ * (servers_reload()).
+ */
+static void reload(struct hub *h)
+{
+        struct config c = {};
+        char err[1024], status[1200];
+        int r;
+
+        (void)sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_usec());
+        log_notice("reloading '%s'", h->config_path);
+        h->reload_usec = now_usec();
+        free(h->reload_error);
+        h->reload_error = NULL;
+        r = config_load_file(h->config_path, &c, err, sizeof(err), config_warn, NULL);
+        if (r >= 0) {
+                r = servers_reload(h, &c);
+                if (r < 0)
+                        snprintf(err, sizeof(err), "%s", strerror(-r));
+        }
+        if (r < 0) {
+                log_error("reload failed, keeping the running configuration: %s", err);
+                h->reload_error = strdup(err);
+                config_done(&c);
+                snprintf(status, sizeof(status),
+                         "Reload failed, serving the previous configuration: %s", err);
+                (void)sd_notifyf(false, "READY=1\nSTATUS=%s", status);
+                return;
+        }
+        config_done(&h->config);
+        h->config = c;
+        apply_log_levels(h);
+        hub_lists_changed(h, NULL);
+        loglevel_recompute(h, NULL);
+        (void)sd_notify(false, "READY=1\nSTATUS=Serving");
+}
+
+static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        struct hub *h = userdata;
+
+        if (!h->shutting_down)
+                reload(h);
+        return 0;
+}
+
+/* MCP_LIVE_RELOAD: the config's directory is watched; a write closed on it or a file moved
+ * onto it (an editor's atomic save) reloads, once things have been quiet for a while. */
+static int live_reload_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct hub *h = userdata;
+
+        if (!h->shutting_down)
+                reload(h);
+        return 0;
+}
+
+static int live_reload_inotify_cb(sd_event_source *s, const struct inotify_event *ev,
+                                  void *userdata)
+{
+        struct hub *h = userdata;
+        const char *base = strrchr(h->config_path, '/');
+
+        base = base ? base + 1 : h->config_path;
+        if (!ev->len || strcmp(ev->name, base) != 0)
+                return 0;
+        log_debug("'%s' changed, reloading in %d ms unless it changes again", h->config_path,
+                  LIVE_RELOAD_DEBOUNCE_MS);
+        (void)sd_event_source_set_time_relative(h->live_reload_timer,
+                                                LIVE_RELOAD_DEBOUNCE_MS * USEC_PER_MSEC);
+        (void)sd_event_source_set_enabled(h->live_reload_timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static int live_reload_setup(struct hub *h)
+{
+        _cleanup_free_ char *dir = strdup(h->config_path);
+        char *slash;
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (!slash)
+                strcpy(dir, ".");
+        else if (slash == dir)
+                dir[1] = 0;
+        else
+                *slash = 0;
+        r = sd_event_add_time(h->event, &h->live_reload_timer, CLOCK_MONOTONIC, UINT64_MAX,
+                              10 * USEC_PER_MSEC, live_reload_timer_cb, h);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(h->live_reload_timer, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_inotify(h->event, &h->live_reload_watch, dir,
+                                         IN_CLOSE_WRITE | IN_MOVED_TO, live_reload_inotify_cb, h);
+        if (r < 0)
+                return log_error_errno(r, "MCP_LIVE_RELOAD: cannot watch '%s': %m", dir);
+        log_info("MCP_LIVE_RELOAD: watching '%s' for changes of '%s'", dir, h->config_path);
+        return 0;
+}
+
 static int shutdown_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct hub *h = userdata;
@@ -345,6 +452,9 @@ static void hub_done(struct hub *h)
         if (h->listen_fd >= 0)
                 safe_close(h->listen_fd);
         config_done(&h->config);
+        free(h->reload_error);
+        sd_event_source_disable_unref(h->live_reload_watch);
+        sd_event_source_disable_unref(h->live_reload_timer);
         free(h->socket_path);
         sd_event_unref(h->event);
 }
@@ -415,9 +525,9 @@ int main(int argc, char **argv)
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
-        signal(SIGHUP, SIG_IGN);
 
         r = load_config(&h);
         if (r < 0)
@@ -434,7 +544,8 @@ int main(int argc, char **argv)
         if (r < 0)
                 goto finish;
         if ((r = sd_event_add_signal(h.event, NULL, SIGTERM, on_terminate, &h)) < 0 ||
-            (r = sd_event_add_signal(h.event, NULL, SIGINT, on_terminate, &h)) < 0) {
+            (r = sd_event_add_signal(h.event, NULL, SIGINT, on_terminate, &h)) < 0 ||
+            (r = sd_event_add_signal(h.event, NULL, SIGHUP, on_reload, &h)) < 0) {
                 log_error_errno(r, "cannot watch signals: %m");
                 goto finish;
         }
@@ -457,6 +568,8 @@ int main(int argc, char **argv)
         if (r < 0)
                 goto finish;
         apply_log_levels(&h);
+        if (env_is_true(getenv("MCP_LIVE_RELOAD")) && live_reload_setup(&h) < 0)
+                log_warning("MCP_LIVE_RELOAD: reload with SIGHUP instead");
         (void)catalogue_rebuild(&h, NULL);
         servers_start(&h);
         log_notice("mcp-proxy-hub %s ready on '%s' with %zu upstream(s) from '%s'", VERSION,

@@ -46,8 +46,14 @@ struct hub {
         struct upstream_env upstream_env; /* the loop and settings every upstream shares */
         struct server **servers;          /* enabled servers, in config order */
         size_t n_servers;
-        bool prefix_names;     /* more than one server configured */
-        struct hmap instances; /* instance id -> struct instance */
+        bool prefix_names;      /* more than one server configured */
+        struct hmap instances;  /* instance id -> struct instance */
+        struct server *retired; /* servers a reload took out, until they have stopped */
+        /* the last reload (SIGHUP): when, and its error if it failed */
+        uint64_t reload_usec;
+        char *reload_error;
+        sd_event_source *live_reload_watch; /* MCP_LIVE_RELOAD: inotify on the config's dir */
+        sd_event_source *live_reload_timer; /* ... and its debounce */
         uint64_t next_instance_id;
 
         struct hmap conns; /* id -> struct conn */
@@ -219,16 +225,19 @@ int catalogue_uri_in(struct hub *h, const char *uri, struct server **ret_srv, ch
  * "shared" isolation it serves every client's calls too. With "client" or
  * "session" isolation, calls go to instances started on first use, one per
  * client id or client session, stopped when idle or when their last session
- * ends, at most cfg->max_instances at once.
+ * ends, at most cfg.max_instances at once.
  */
 struct server {
         struct hub *hub;
-        const struct server_config *cfg; /* in hub->config */
+        struct server_config cfg; /* its own copy: a reload replaces hub->config */
         const char *name;
         struct instance *hub_inst;
         struct instance *instances; /* client/session isolation, newest first */
         size_t n_instances;
         unsigned long refused; /* requests refused at maxInstances */
+        bool retired;          /* removed or changed by a reload: stopping, then freed */
+        struct server *next_retired;
+        sd_event_source *reap;
 };
 
 /* A client request in flight on an instance, until its answer is delivered. */
@@ -262,6 +271,11 @@ struct instance {
 
 int servers_setup(struct hub *h);
 void servers_start(struct hub *h);
+/* Reload by diff: servers whose name and configuration hash are unchanged keep running
+ * (processes, instances, sessions); changed ones restart, removed ones stop (their
+ * requests in flight get an error), new ones start. Copies what it needs of c. 0 or
+ * -ENOMEM (then nothing changed). */
+int servers_reload(struct hub *h, const struct config *c);
 /* Stop every upstream (shutdown); true once all are stopped. */
 void servers_stop_all(struct hub *h);
 bool servers_all_stopped(struct hub *h);

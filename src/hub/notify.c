@@ -120,7 +120,7 @@ void hub_client_notification(struct hub *h, struct session *s, cJSON *msg)
                 for (size_t k = 0; k < h->n_servers; k++) {
                         struct server *srv = h->servers[k];
                         struct instance *i;
-                        if (!srv->cfg->forward_roots || !(i = server_instance_find(srv, s)) ||
+                        if (!srv->cfg.forward_roots || !(i = server_instance_find(srv, s)) ||
                             i->hub_own || i->u->state != UPSTREAM_READY)
                                 continue;
                         (void)upstream_send(i->u, cJSON_Duplicate(msg, true));

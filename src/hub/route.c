@@ -109,7 +109,7 @@ void route_instance_error(struct conn *c, struct session *s, struct server *srv,
                 snprintf(err, sizeof(err),
                          "Upstream '%s' has no instance free for this client: maxInstances (%d) "
                          "reached",
-                         srv->name, srv->cfg->max_instances);
+                         srv->name, srv->cfg.max_instances);
                 log_warning("client '%s': %s", s->client, err);
         } else
                 snprintf(err, sizeof(err),

@@ -241,6 +241,7 @@ struct session *instance_attribute(struct instance *i, struct call **ret_call, b
 /* ---------------------------------------------------------------- upstream events */
 
 static void reap_instance(struct instance *i);
+static void server_maybe_reap(struct server *srv);
 
 static int reap_cb(sd_event_source *s, void *userdata)
 {
@@ -266,6 +267,8 @@ static void on_state_changed(struct upstream *u, enum upstream_state old, void *
         if (!i->hub_own && i->stopping && !i->reap &&
             sd_event_add_defer(h->upstream_env.event, &i->reap, reap_cb, i) < 0)
                 log_warning("cannot schedule freeing instance %" PRIu64 ", keeping it", i->id);
+        if (i->hub_own)
+                server_maybe_reap(i->srv);
 }
 
 static void on_lists_changed(struct upstream *u, void *userdata)
@@ -342,7 +345,7 @@ static void instance_free(struct instance *i)
 static struct instance *instance_new(struct server *srv, bool hub_own, const struct session *s)
 {
         struct hub *h = srv->hub;
-        enum isolation iso = srv->cfg->isolation;
+        enum isolation iso = srv->cfg.isolation;
         struct instance *i = calloc(1, sizeof(*i));
         char label[256];
         cJSON *caps;
@@ -368,11 +371,11 @@ static struct instance *instance_new(struct server *srv, bool hub_own, const str
                 instance_free(i);
                 return NULL;
         }
-        caps = instance_capabilities(srv->cfg, !hub_own);
-        i->u =
-            caps ? upstream_new(&h->upstream_env, srv->cfg, instance_label(i, label, sizeof(label)),
-                                caps, hub_own, &instance_events, i)
-                 : NULL;
+        caps = instance_capabilities(&srv->cfg, !hub_own);
+        i->u = caps ? upstream_new(&h->upstream_env, &srv->cfg,
+                                   instance_label(i, label, sizeof(label)), caps, hub_own,
+                                   &instance_events, i)
+                    : NULL;
         if (!i->u) {
                 instance_free(i);
                 return NULL;
@@ -404,6 +407,7 @@ static void reap_instance(struct instance *i)
         srv_requests_instance_gone(srv->hub, i);
         subs_instance_gone(srv->hub, i);
         instance_free(i);
+        server_maybe_reap(srv);
 }
 
 static void instance_stop(struct instance *i, const char *why)
@@ -422,7 +426,7 @@ static void instance_stop(struct instance *i, const char *why)
 static int idle_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct instance *i = userdata;
-        uint64_t idle = (uint64_t)i->srv->cfg->idle_timeout_ms * USEC_PER_MSEC;
+        uint64_t idle = (uint64_t)i->srv->cfg.idle_timeout_ms * USEC_PER_MSEC;
         uint64_t now = now_usec(), last = MAX(i->u->last_used_usec, i->u->up_since_usec);
 
         /* A session subscribed to a resource here waits for its updates: in use. */
@@ -442,7 +446,7 @@ static int idle_cb(sd_event_source *s, uint64_t usec, void *userdata)
 
 struct instance *server_instance_find(struct server *srv, const struct session *s)
 {
-        if (srv->cfg->isolation == ISOLATION_SHARED)
+        if (srv->cfg.isolation == ISOLATION_SHARED)
                 return srv->hub_inst;
         for (struct instance *i = srv->instances; i; i = i->next)
                 if (!i->stopping && instance_has_session(i, s))
@@ -462,7 +466,7 @@ struct instance *server_instance_for(struct server *srv, struct session *s)
         /* Those still stopping count too: their processes are not gone yet. */
         for (struct instance *k = srv->instances; k; k = k->next)
                 live++;
-        if (live >= (size_t)srv->cfg->max_instances || h->shutting_down) {
+        if (live >= (size_t)srv->cfg.max_instances || h->shutting_down) {
                 srv->refused++;
                 errno = EUSERS;
                 return NULL;
@@ -473,7 +477,7 @@ struct instance *server_instance_for(struct server *srv, struct session *s)
                 return NULL;
         }
         if (sd_event_add_time_relative(h->upstream_env.event, &i->idle_timer, CLOCK_MONOTONIC,
-                                       (uint64_t)srv->cfg->idle_timeout_ms * USEC_PER_MSEC,
+                                       (uint64_t)srv->cfg.idle_timeout_ms * USEC_PER_MSEC,
                                        100 * USEC_PER_MSEC, idle_cb, i) < 0) {
                 instance_free(i);
                 errno = ENOMEM;
@@ -485,7 +489,7 @@ struct instance *server_instance_for(struct server *srv, struct session *s)
         log_info("upstream '%s': starting an instance for client '%s'%s%.8s%s (%zu of at most %d)",
                  instance_label(i, label, sizeof(label)), s->client,
                  i->session[0] ? ", session " : "", i->session, i->session[0] ? "..." : "",
-                 live + 1, srv->cfg->max_instances);
+                 live + 1, srv->cfg.max_instances);
         (void)upstream_start(i->u);
         return i;
 }
@@ -510,13 +514,69 @@ void servers_session_ending(struct hub *h, struct session *s)
 
 /* ---------------------------------------------------------------- the servers */
 
+static struct server *server_free(struct server *srv)
+{
+        if (!srv)
+                return NULL;
+        while (srv->instances) {
+                struct instance *i = srv->instances;
+                srv->instances = i->next;
+                instance_free(i);
+        }
+        instance_free(srv->hub_inst);
+        sd_event_source_disable_unref(srv->reap);
+        server_config_done(&srv->cfg);
+        free(srv);
+        return NULL;
+}
+
+static struct server *server_new(struct hub *h, const struct server_config *sc)
+{
+        struct server *srv = calloc(1, sizeof(*srv));
+
+        if (!srv)
+                return NULL;
+        srv->hub = h;
+        if (server_config_copy(sc, &srv->cfg) < 0) {
+                free(srv);
+                return NULL;
+        }
+        srv->name = srv->cfg.name;
+        srv->hub_inst = instance_new(srv, true, NULL);
+        if (!srv->hub_inst)
+                return server_free(srv);
+        return srv;
+}
+
+static void server_start(struct server *srv)
+{
+        struct upstream *u = srv->hub_inst->u;
+
+        if (!u->ops) {
+                u->state = UPSTREAM_FAILED;
+                free(u->last_error);
+                u->last_error = strdup("transport not supported by this build");
+                log_error("upstream '%s': %s transport is not supported by this build", u->name,
+                          transport_to_string(u->cfg.transport));
+                return;
+        }
+        (void)upstream_start(u);
+}
+
+static size_t count_enabled(const struct config *c)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->n_servers; i++)
+                if (!c->servers[i].disabled)
+                        n++;
+        return n;
+}
+
 int servers_setup(struct hub *h)
 {
-        size_t enabled = 0;
+        size_t enabled = count_enabled(&h->config);
 
-        for (size_t i = 0; i < h->config.n_servers; i++)
-                if (!h->config.servers[i].disabled)
-                        enabled++;
         h->prefix_names = enabled > 1;
         h->servers = calloc(enabled ? enabled : 1, sizeof(*h->servers));
         if (!h->servers)
@@ -529,34 +589,18 @@ int servers_setup(struct hub *h)
                         log_info("upstream '%s' is disabled, skipping", sc->name);
                         continue;
                 }
-                srv = calloc(1, sizeof(*srv));
+                srv = server_new(h, sc);
                 if (!srv)
                         return log_error_errno(ENOMEM, "out of memory");
-                srv->hub = h;
-                srv->cfg = sc;
-                srv->name = sc->name;
                 h->servers[h->n_servers++] = srv;
-                srv->hub_inst = instance_new(srv, true, NULL);
-                if (!srv->hub_inst)
-                        return log_error_errno(ENOMEM, "out of memory");
         }
         return 0;
 }
 
 void servers_start(struct hub *h)
 {
-        for (size_t k = 0; k < h->n_servers; k++) {
-                struct upstream *u = h->servers[k]->hub_inst->u;
-                if (!u->ops) {
-                        u->state = UPSTREAM_FAILED;
-                        free(u->last_error);
-                        u->last_error = strdup("transport not supported by this build");
-                        log_error("upstream '%s': %s transport is not supported by this build",
-                                  u->name, transport_to_string(u->cfg.transport));
-                        continue;
-                }
-                (void)upstream_start(u);
-        }
+        for (size_t k = 0; k < h->n_servers; k++)
+                server_start(h->servers[k]);
 }
 
 static bool upstream_stopped(const struct upstream *u)
@@ -564,22 +608,137 @@ static bool upstream_stopped(const struct upstream *u)
         return (u->state == UPSTREAM_STOPPED || u->state == UPSTREAM_FAILED) && !u->transport;
 }
 
+static bool server_stopped(const struct server *srv)
+{
+        if (!upstream_stopped(srv->hub_inst->u))
+                return false;
+        for (struct instance *i = srv->instances; i; i = i->next)
+                if (!upstream_stopped(i->u))
+                        return false;
+        return true;
+}
+
 bool servers_all_stopped(struct hub *h)
 {
-        for (size_t k = 0; k < h->n_servers; k++) {
-                struct server *srv = h->servers[k];
-                if (!upstream_stopped(srv->hub_inst->u))
+        for (size_t k = 0; k < h->n_servers; k++)
+                if (!server_stopped(h->servers[k]))
                         return false;
-                for (struct instance *i = srv->instances; i; i = i->next)
-                        if (!upstream_stopped(i->u))
-                                return false;
-        }
+        for (struct server *srv = h->retired; srv; srv = srv->next_retired)
+                if (!server_stopped(srv))
+                        return false;
         return true;
+}
+
+static int server_reap_cb(sd_event_source *s, void *userdata)
+{
+        struct server *srv = userdata;
+        struct hub *h = srv->hub;
+
+        for (struct server **pp = &h->retired; *pp; pp = &(*pp)->next_retired)
+                if (*pp == srv) {
+                        *pp = srv->next_retired;
+                        break;
+                }
+        log_debug("upstream '%s' (retired) gone", srv->name);
+        server_free(srv);
+        return 0;
+}
+
+/* A retired server goes once its hub session and every instance have stopped and gone. */
+static void server_maybe_reap(struct server *srv)
+{
+        if (!srv->retired || srv->reap || srv->instances || !upstream_stopped(srv->hub_inst->u) ||
+            srv->hub->shutting_down)
+                return;
+        if (sd_event_add_defer(srv->hub->upstream_env.event, &srv->reap, server_reap_cb, srv) < 0)
+                log_warning("cannot schedule freeing upstream '%s', keeping it", srv->name);
+}
+
+static void server_retire(struct server *srv, const char *why)
+{
+        struct hub *h = srv->hub;
+
+        srv->retired = true;
+        srv->next_retired = h->retired;
+        h->retired = srv;
+        log_notice("upstream '%s': %s, stopping it", srv->name, why);
+        for (struct instance *i = srv->instances; i; i = i->next)
+                instance_stop(i, why);
+        upstream_stop(srv->hub_inst->u); /* its requests in flight get an error */
+        server_maybe_reap(srv);
+}
+
+int servers_reload(struct hub *h, const struct config *c)
+{
+        size_t enabled = count_enabled(c), n = 0;
+        _cleanup_free_ struct server **arr = calloc(enabled ? enabled : 1, sizeof(*arr));
+        _cleanup_free_ bool *kept = calloc(h->n_servers ? h->n_servers : 1, sizeof(bool));
+        _cleanup_free_ bool *fresh = calloc(enabled ? enabled : 1, sizeof(bool));
+        size_t n_kept = 0, n_new = 0, n_gone = 0;
+
+        if (!arr || !kept || !fresh)
+                return -ENOMEM;
+        /* First everything that can fail, so that a failure changes nothing. */
+        for (size_t k = 0; k < c->n_servers; k++) {
+                const struct server_config *sc = &c->servers[k];
+                size_t j;
+
+                if (sc->disabled)
+                        continue;
+                for (j = 0; j < h->n_servers; j++)
+                        if (!kept[j] && strcmp(h->servers[j]->name, sc->name) == 0 &&
+                            strcmp(h->servers[j]->cfg.hash, sc->hash) == 0)
+                                break;
+                if (j < h->n_servers) {
+                        kept[j] = true;
+                        arr[n++] = h->servers[j];
+                        continue;
+                }
+                arr[n] = server_new(h, sc);
+                if (!arr[n]) {
+                        for (size_t q = 0; q < n; q++)
+                                if (fresh[q])
+                                        server_free(arr[q]);
+                        return -ENOMEM;
+                }
+                fresh[n++] = true;
+        }
+        /* Then the change. */
+        for (size_t j = 0; j < h->n_servers; j++) {
+                struct server *old = h->servers[j];
+                bool renewed = false;
+                if (kept[j]) {
+                        n_kept++;
+                        continue;
+                }
+                for (size_t q = 0; q < n; q++)
+                        if (fresh[q] && strcmp(arr[q]->name, old->name) == 0)
+                                renewed = true;
+                server_retire(old, renewed ? "its configuration changed"
+                                           : "it is no longer in the configuration");
+                n_gone++;
+        }
+        free(h->servers);
+        h->servers = TAKE_PTR(arr);
+        h->n_servers = n;
+        h->prefix_names = n > 1;
+        for (size_t q = 0; q < n; q++)
+                if (fresh[q]) {
+                        server_start(h->servers[q]);
+                        n_new++;
+                }
+        log_notice("reloaded: %zu upstream(s) unchanged, %zu started, %zu stopping", n_kept, n_new,
+                   n_gone);
+        return 0;
 }
 
 void servers_stop_all(struct hub *h)
 {
         h->upstream_env.shutting_down = true;
+        for (struct server *srv = h->retired; srv; srv = srv->next_retired) {
+                srv->reap = sd_event_source_disable_unref(srv->reap);
+                upstream_stop(srv->hub_inst->u);
+        }
         for (size_t k = 0; k < h->n_servers; k++) {
                 struct server *srv = h->servers[k];
                 upstream_stop(srv->hub_inst->u);
@@ -592,19 +751,16 @@ void servers_stop_all(struct hub *h)
 
 void servers_free(struct hub *h)
 {
-        for (size_t k = 0; k < h->n_servers; k++) {
-                struct server *srv = h->servers[k];
-                while (srv->instances) {
-                        struct instance *i = srv->instances;
-                        srv->instances = i->next;
-                        instance_free(i);
-                }
-                instance_free(srv->hub_inst);
-                free(srv);
-        }
+        for (size_t k = 0; k < h->n_servers; k++)
+                server_free(h->servers[k]);
         free(h->servers);
         h->servers = NULL;
         h->n_servers = 0;
+        while (h->retired) {
+                struct server *srv = h->retired;
+                h->retired = srv->next_retired;
+                server_free(srv);
+        }
         hmap_done(&h->instances);
 }
 
@@ -615,12 +771,11 @@ cJSON *server_describe(struct server *srv, const char *client)
 
         if (!o)
                 return NULL;
-        cJSON_AddStringToObject(o, "isolation", isolation_to_string(srv->cfg->isolation));
-        if (srv->cfg->isolation == ISOLATION_SHARED)
+        cJSON_AddStringToObject(o, "isolation", isolation_to_string(srv->cfg.isolation));
+        if (srv->cfg.isolation == ISOLATION_SHARED)
                 return o;
-        cJSON_AddNumberToObject(o, "max_instances", srv->cfg->max_instances);
-        cJSON_AddNumberToObject(o, "idle_timeout_seconds",
-                                (double)srv->cfg->idle_timeout_ms / 1000);
+        cJSON_AddNumberToObject(o, "max_instances", srv->cfg.max_instances);
+        cJSON_AddNumberToObject(o, "idle_timeout_seconds", (double)srv->cfg.idle_timeout_ms / 1000);
         if (srv->refused)
                 cJSON_AddNumberToObject(o, "instances_refused", (double)srv->refused);
         arr = cJSON_AddArrayToObject(o, "instances");

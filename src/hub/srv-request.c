@@ -54,7 +54,7 @@ static void answer_error(struct instance *i, const cJSON *id, int code, const ch
 /* roots/list answered by the hub: the server's configured roots. */
 static void answer_roots(struct instance *i, const cJSON *id)
 {
-        const struct server_config *cfg = i->srv->cfg;
+        const struct server_config *cfg = &i->srv->cfg;
         _cleanup_json_ cJSON *result = cJSON_CreateObject();
         cJSON *arr = result ? cJSON_AddArrayToObject(result, "roots") : NULL, *ans;
 
@@ -96,7 +96,7 @@ void hub_instance_request(struct hub *h, struct instance *inst, cJSON *msg)
 
         instance_label(inst, label, sizeof(label));
         if (strcmp(method, "roots/list") == 0) {
-                if (!inst->srv->cfg->forward_roots || inst->hub_own) {
+                if (!inst->srv->cfg.forward_roots || inst->hub_own) {
                         answer_roots(inst, id);
                         return;
                 }

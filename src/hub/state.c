@@ -22,6 +22,17 @@ cJSON *hub_state_json(struct hub *h, const char *client)
                                 (double)((now_usec() - h->started_usec) / USEC_PER_SEC));
         if (h->config_path)
                 cJSON_AddStringToObject(o, "config", h->config_path);
+        if (h->reload_usec) {
+                cJSON *r = cJSON_AddObjectToObject(o, "reload");
+                if (r) {
+                        cJSON_AddBoolToObject(r, "ok", !h->reload_error);
+                        cJSON_AddNumberToObject(
+                            r, "seconds_ago",
+                            (double)((now_usec() - h->reload_usec) / USEC_PER_SEC));
+                        if (h->reload_error)
+                                cJSON_AddStringToObject(r, "error", h->reload_error);
+                }
+        }
         ups = cJSON_AddArrayToObject(o, "upstreams");
         for (size_t i = 0; ups && i < h->n_servers; i++) {
                 cJSON *d = server_describe(h->servers[i], client);
