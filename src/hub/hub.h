@@ -304,8 +304,6 @@ void servers_session_ending(struct hub *h, struct session *s);
 /* The server's state and its instances (client: only that client's), for the state
  * picture. */
 cJSON *server_describe(struct server *srv, const char *client);
-/* The server whose hub session this is, by name. */
-struct server *server_by_name(struct hub *h, const char *name);
 const char *instance_label(const struct instance *i, char *buf, size_t len);
 
 /* ---- route.c ---- */
@@ -346,7 +344,6 @@ cJSON *hub_set_log_level(struct hub *h, struct session *s, cJSON *msg);
 void loglevel_recompute(struct hub *h, const struct session *leaving);
 void loglevel_apply(struct hub *h, struct instance *i);
 int mcp_level_from_string(const char *s);
-const char *mcp_level_to_string(int level);
 /* resources/(un)subscribe (takes msg). */
 void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscribe);
 void subs_resource_updated(struct hub *h, struct instance *i, cJSON *msg);

@@ -30,11 +30,6 @@ int mcp_level_from_string(const char *s)
         return -EINVAL;
 }
 
-const char *mcp_level_to_string(int level)
-{
-        return level >= 0 && level <= LOG_DEBUG ? mcp_levels[level] : "info";
-}
-
 /*
  * The level instance i should log at, over the sessions that use it (but leaving): the
  * most verbose any asked for; a session that never set one counts as LOG_DEFAULT_LEVEL

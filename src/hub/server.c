@@ -41,14 +41,6 @@ struct instance *instance_by_id(struct hub *h, uint64_t id)
         return id ? hmap_get(&h->instances, id) : NULL;
 }
 
-struct server *server_by_name(struct hub *h, const char *name)
-{
-        for (size_t i = 0; name && i < h->n_servers; i++)
-                if (strcmp(h->servers[i]->name, name) == 0)
-                        return h->servers[i];
-        return NULL;
-}
-
 bool instance_has_session(const struct instance *i, const struct session *s)
 {
         if (i->serves_all)
