@@ -14,6 +14,8 @@ PKG_CONFIG ?= pkg-config
 CC         ?= cc
 BUILD      ?= build
 SYSTEMDSYSTEMUNITDIR ?= $(shell $(PKG_CONFIG) --define-variable=rootprefix=$(PREFIX) --variable=systemdsystemunitdir systemd 2>/dev/null || echo $(PREFIX)/lib/systemd/system)
+SYSUSERSDIR ?= $(shell $(PKG_CONFIG) --define-variable=prefix=$(PREFIX) --variable=sysusersdir systemd 2>/dev/null || echo $(PREFIX)/lib/sysusers.d)
+TMPFILESDIR ?= $(shell $(PKG_CONFIG) --define-variable=prefix=$(PREFIX) --variable=tmpfilesdir systemd 2>/dev/null || echo $(PREFIX)/lib/tmpfiles.d)
 
 VERSION := 0.1.0
 
@@ -146,6 +148,12 @@ bench: deps test-deps
 fuzz:
 	@tests/fuzz/run.sh
 
+# ---- units: systemd/*.in with the install paths filled in (at every install: the paths
+# are the install's) ----
+UNIT_IN    := $(wildcard systemd/*.in)
+UNIT_NAMES := $(filter-out %.sysusers %.tmpfiles,$(patsubst systemd/%.in,%,$(UNIT_IN)))
+SUBST       = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
 # ---- install ----
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
@@ -155,11 +163,20 @@ install: all
 	install -d $(DESTDIR)$(SYSCONFDIR)/mcp-proxy
 	test -e $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/mcp_config.json || \
 		install -m 0644 config/mcp_config.example.json $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/mcp_config.json
+	install -d $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	for u in $(UNIT_NAMES); do $(SUBST) systemd/$$u.in >$(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/$$u || exit 1; done
+	$(SUBST) systemd/mcp-proxy.sysusers.in >$(DESTDIR)$(SYSUSERSDIR)/mcp-proxy.conf
+	$(SUBST) systemd/mcp-proxy.tmpfiles.in >$(DESTDIR)$(TMPFILESDIR)/mcp-proxy.conf
+	for f in mcp-proxy.env hub.env; do test -e $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/$$f || \
+		install -m 0640 config/$$f $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/$$f; done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mcp-proxy $(DESTDIR)$(BINDIR)/mcp-proxy-hub
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5)))
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/,$(UNIT_NAMES))
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/mcp-proxy.conf $(DESTDIR)$(TMPFILESDIR)/mcp-proxy.conf
 
 clean:
 	rm -rf build
