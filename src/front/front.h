@@ -21,6 +21,7 @@ struct front_settings {
         size_t max_body;
         int idle_ms;
         int read_ms;
+        int head_ms; /* a new connection's first request head, from its accept */
         char *hub_socket;
         char *mcp_path;      /* "/mcp" or "/<prefix>/mcp" */
         char *sse_path;      /* legacy transport: "/sse" or "/<prefix>/sse" */
@@ -40,6 +41,7 @@ struct front_conn {
         bool client_eof;
         bool close_after; /* Connection: close on the response being written */
         unsigned n_requests;
+        uint64_t started_usec;
 };
 
 /* A parsed request with everything routing needs. */

@@ -709,17 +709,41 @@ static int serve_one(struct front_conn *c)
                         enum read_result rr;
                         bool mid = buf_avail(&c->in) > 0;
                         int timeout = c->set->idle_ms;
-                        if (mid) {
-                                uint64_t now = front_now_usec();
-                                if (!deadline)
-                                        deadline = now + (uint64_t)c->set->read_ms * 1000;
-                                if (now >= deadline)
+                        /* A connection must say something soon: a client that connects and
+                         * sends no complete first request head holds a process for nothing. */
+                        uint64_t now = front_now_usec(), until = 0;
+                        if (mid && !deadline)
+                                deadline = now + (uint64_t)c->set->read_ms * 1000;
+                        if (mid)
+                                until = deadline;
+                        if (c->n_requests == 0) {
+                                uint64_t first = c->started_usec + (uint64_t)c->set->head_ms * 1000;
+                                if (now >= first) {
+                                        r.start_usec = now;
+                                        log_notice("%s: no complete request within %d ms of "
+                                                   "connecting, closing",
+                                                   c->peer, c->set->head_ms);
+                                        if (mid) {
+                                                error_and_close(c, &r, 408, "request timeout");
+                                                log_request(c, &r);
+                                        }
+                                        return -1;
+                                }
+                                if (!until || until > first)
+                                        until = first;
+                        }
+                        if (until) {
+                                if (now >= until)
                                         rr = READ_TIMEOUT;
                                 else
-                                        rr = read_more(c, (int)((deadline - now) / 1000) + 1, true);
+                                        rr = read_more(c, (int)((until - now) / 1000) + 1, true);
                         } else
                                 rr = read_more(c, timeout, false);
                         if (rr == READ_OK)
+                                continue;
+                        /* The first request's own deadline: said and done above. */
+                        if (rr == READ_TIMEOUT && c->n_requests == 0 &&
+                            front_now_usec() >= c->started_usec + (uint64_t)c->set->head_ms * 1000)
                                 continue;
                         if (rr == READ_TIMEOUT) {
                                 r.start_usec = front_now_usec();
@@ -876,7 +900,8 @@ static void describe_peer(struct front_conn *c)
 
 void front_serve(const struct front_settings *set, int in_fd, int out_fd)
 {
-        struct front_conn c = {.set = set, .in_fd = in_fd, .out_fd = out_fd};
+        struct front_conn c = {
+            .set = set, .in_fd = in_fd, .out_fd = out_fd, .started_usec = front_now_usec()};
 
         (void)fcntl(in_fd, F_SETFL, fcntl(in_fd, F_GETFL) | O_NONBLOCK);
         if (out_fd != in_fd)

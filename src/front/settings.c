@@ -102,6 +102,8 @@ int front_settings_load(struct front_settings *s)
                                256 * 1024 * 1024);
         s->idle_ms = env_seconds_ms("MCP_HTTP_IDLE_TIMEOUT", HTTP_IDLE_TIMEOUT_MS_DEFAULT);
         s->read_ms = env_seconds_ms("MCP_HTTP_READ_TIMEOUT", HTTP_READ_TIMEOUT_MS_DEFAULT);
+        s->head_ms =
+            env_seconds_ms("MCP_HTTP_FIRST_REQUEST_TIMEOUT", HTTP_FIRST_REQUEST_TIMEOUT_MS_DEFAULT);
 
         v = getenv("MCP_HUB_SOCKET");
         rd = getenv("RUNTIME_DIRECTORY");

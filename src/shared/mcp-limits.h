@@ -11,13 +11,15 @@
 #define HTTP_MAX_HEADERS              100               /* header lines per request; 431 */
 #define HTTP_IDLE_TIMEOUT_MS_DEFAULT  (60 * 1000) /* MCP_HTTP_IDLE_TIMEOUT (s): keep-alive idle */
 #define HTTP_READ_TIMEOUT_MS_DEFAULT  (30 * 1000) /* MCP_HTTP_READ_TIMEOUT (s): one request; 408 */
-#define HTTP_WRITE_TIMEOUT_MS         (30 * 1000) /* a client that reads nothing */
-#define HTTP_SSE_KEEPALIVE_MS         (15 * 1000) /* comment line on idle SSE streams */
-#define HTTP_MAX_REQUESTS_PER_CONN    100000
-#define FRONT_DEFAULT_HOST            "0.0.0.0"
-#define FRONT_DEFAULT_PORT            8080
-#define FRONT_LISTEN_BACKLOG          512
-#define FRONT_MAX_CHILDREN            1024 /* --listen mode: concurrent connections */
+#define HTTP_FIRST_REQUEST_TIMEOUT_MS_DEFAULT \
+        (5 * 1000) /* MCP_HTTP_FIRST_REQUEST_TIMEOUT (s): a new connection's first request head */
+#define HTTP_WRITE_TIMEOUT_MS      (30 * 1000) /* a client that reads nothing */
+#define HTTP_SSE_KEEPALIVE_MS      (15 * 1000) /* comment line on idle SSE streams */
+#define HTTP_MAX_REQUESTS_PER_CONN 100000
+#define FRONT_DEFAULT_HOST         "0.0.0.0"
+#define FRONT_DEFAULT_PORT         8080
+#define FRONT_LISTEN_BACKLOG       512
+#define FRONT_MAX_CHILDREN         1024 /* --listen mode: concurrent connections */
 
 /* ---- keys ---- */
 #define KEYS_MAX          4096

@@ -249,6 +249,28 @@ check_contains "Expect: 100-continue: then the answer" "$rest" 'Echo: continued'
 check_eq "Expect: 100-continue: final status 200" 200 "$(status_lines "$rest")"
 
 # ---- MCP_PATH_PREFIX ----
+# ---- a new connection must send its first request soon (MCP_HTTP_FIRST_REQUEST_TIMEOUT) ----
+start_front "MCP_API_KEYS=$KEY:$KEY_CLIENT" MCP_HTTP_FIRST_REQUEST_TIMEOUT=1 MCP_HTTP_IDLE_TIMEOUT=5 || exit 1
+t0=$(now_ms)
+raw_exchange "" 6
+dt=$(($(now_ms) - t0))
+check "a connection that sends nothing is closed after about 1 s (${dt} ms in 800..4000)" \
+        test "$RAW_CLOSED" = 1 -a "$dt" -ge 800 -a "$dt" -le 4000
+check_eq "... without an answer" "" "$RAW_OUT"
+t0=$(now_ms)
+raw_exchange "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n" 6
+dt=$(($(now_ms) - t0))
+check_eq "a first request head still incomplete after 1 s: 408" 408 "$(status_lines "$RAW_OUT")"
+check "... after about 1 s (${dt} ms in 800..4000)" test "$dt" -ge 800 -a "$dt" -le 4000
+exec {kfd}<>"/dev/tcp/127.0.0.1/$PORT"
+printf 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' >&"$kfd"
+sleep 2
+printf 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&"$kfd"
+out=$(timeout 6 cat <&"$kfd")
+exec {kfd}>&-
+check_eq "only the first request has that deadline: a second one 2 s later on the same connection" \
+        "200 200" "$(status_lines "$out")"
+
 start_front "MCP_API_KEYS=$KEY:$KEY_CLIENT" MCP_PATH_PREFIX=/x || exit 1
 MCP_PREFIX=/x mcp_post "" "$INIT"
 check_code "MCP_PATH_PREFIX=/x: POST /x/mcp initialize 200" 200
