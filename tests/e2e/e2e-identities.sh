@@ -61,6 +61,7 @@ check "... nor its memory maps" bash -c '! "$@" cat "/proc/'"$HUB_PID"'/maps" >/
 PORT=$(pick_port)
 systemd-socket-activate --accept -l "127.0.0.1:$PORT" -E "MCP_HUB_SOCKET=$T/run/hub.sock" \
         -E "MCP_API_KEYS=$SECRET_KEY:alice" -E "MCP_LOG_LEVEL=debug" -E ASAN_OPTIONS -E UBSAN_OPTIONS \
+        -E MCP_HTTP_FIRST_REQUEST_TIMEOUT=60 \
         "${AS_FRONT[@]}" "$T/bin/mcp-proxy" >>"$T/front.log" 2>&1 &
 SSA_PID=$!
 check "the front listens" wait_for 5 port_listening "$PORT"
