@@ -28,8 +28,6 @@
 #include "upstream/curl-glue.h"
 #include "upstream/upstream.h"
 
-#define USEC_PER_MSEC 1000ULL
-
 static const char *arg_config;
 static const char *arg_socket;
 static bool arg_check_config;
@@ -314,7 +312,7 @@ static void reload(struct hub *h)
         config_done(&h->config);
         h->config = c;
         apply_log_levels(h);
-        hub_lists_changed(h, NULL);
+        hub_lists_changed(h);
         loglevel_recompute(h, NULL);
         (void)sd_notify(false, "READY=1\nSTATUS=Serving");
 }

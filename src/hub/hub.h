@@ -307,6 +307,12 @@ cJSON *server_describe(struct server *srv, const char *client);
 const char *instance_label(const struct instance *i, char *buf, size_t len);
 
 /* ---- route.c ---- */
+/* The answer to c's request (takes msg): on its exchange, or a legacy session's stream. */
+void route_reply(struct conn *c, cJSON *msg);
+void route_reply_error(struct conn *c, const cJSON *id, int code, const char *message);
+/* Routes a client URI: the server and the URI as that server knows it (*ret_orig,
+ * malloc'd). Answers and returns NULL when there is none, or it is not ready. */
+struct server *route_uri(struct conn *c, const cJSON *id, const char *uri, char **ret_orig);
 /* Sends a client request (takes msg) through the choke point to inst; answers errors. */
 void route_forward(struct conn *c, struct session *s, struct instance *inst, cJSON *msg,
                    const char *method, const char *name);
@@ -324,7 +330,7 @@ cJSON *hub_state_json(struct hub *h, const char *client);
 void hub_session_ending(struct hub *h, struct session *s);
 
 /* ---- notify.c, srv-request.c, loglevel.c, subs.c: what servers send, and its routing ---- */
-void hub_lists_changed(struct hub *h, struct server *srv);
+void hub_lists_changed(struct hub *h);
 void hub_instance_ready(struct hub *h, struct instance *i);
 /* A request from the server to a client (sampling, elicitation, roots); takes msg. */
 void hub_instance_request(struct hub *h, struct instance *i, cJSON *msg);

@@ -153,7 +153,7 @@ void hub_instance_ready(struct hub *h, struct instance *i)
 
 /* A server's lists changed: rebuild the catalogue and tell every session with a GET stream
  * which lists differ (the catalogue is everyone's). */
-void hub_lists_changed(struct hub *h, struct server *srv)
+void hub_lists_changed(struct hub *h)
 {
         bool changed[_LIST_KIND_MAX] = {};
         static const char *const notes[_LIST_KIND_MAX] = {

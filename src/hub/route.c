@@ -21,31 +21,26 @@
 #include "proto/jsonrpc.h"
 #include "hub/cursor.h"
 
-#define USEC_PER_SEC 1000000ULL
-
-static void reply(struct conn *c, cJSON *msg)
+void route_reply(struct conn *c, cJSON *msg)
 {
         struct target t = {.conn_id = c->id};
         struct session *s = session_get(c->hub, c->env.session);
 
         /* A legacy session's answers go on its SSE stream; the POST already got 202. */
-        if (s && s->legacy) {
+        if (s && s->legacy)
                 target_for_get(&t, s);
-                (void)hub_deliver(c->hub, &t, msg, true);
-                return;
-        }
         (void)hub_deliver(c->hub, &t, msg, true);
 }
 
-static void reply_error(struct conn *c, const cJSON *id, int code, const char *message)
+void route_reply_error(struct conn *c, const cJSON *id, int code, const char *message)
 {
         c->hub->n_errors++;
-        reply(c, jsonrpc_error_new(id, code, message, NULL));
+        route_reply(c, jsonrpc_error_new(id, code, message, NULL));
 }
 
 static void reply_result(struct conn *c, const cJSON *id, cJSON *result)
 {
-        reply(c, jsonrpc_result_new(id, result));
+        route_reply(c, jsonrpc_result_new(id, result));
 }
 
 static void http_error(struct conn *c, int status, int code, const char *message)
@@ -117,7 +112,8 @@ void route_instance_error(struct conn *c, struct session *s, struct server *srv,
                          "instance: %s)",
                          srv->name, strerror(errno));
         c->hub->n_errors++;
-        reply(c, jsonrpc_error_new(id, MCP_ERROR_CONNECTION_CLOSED, err, server_error_data(srv)));
+        route_reply(
+            c, jsonrpc_error_new(id, MCP_ERROR_CONNECTION_CLOSED, err, server_error_data(srv)));
 }
 
 /* The instance of srv that serves s (started if need be); answers and returns NULL when
@@ -148,12 +144,12 @@ void route_forward(struct conn *c, struct session *s, struct instance *inst, cJS
         if (r == -ENOBUFS) {
                 snprintf(err, sizeof(err), "Upstream '%s' is busy: too many requests waiting",
                          u->name);
-                reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);
+                route_reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);
         } else if (r < 0) {
                 snprintf(err, sizeof(err), "Upstream '%s' is not available (%s%s)", u->name,
                          r == -EAGAIN ? "state: " : "",
                          r == -EAGAIN ? upstream_state_to_string(u->state) : strerror(-r));
-                reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);
+                route_reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);
         }
 }
 
@@ -193,8 +189,8 @@ static void handle_initialize(struct conn *c, struct session *legacy, cJSON *msg
         cJSON *caps, *o, *info, *ins;
 
         if (!cJSON_IsObject(params) || !asked) {
-                reply_error(c, id, JSONRPC_INVALID_PARAMS,
-                            "initialize needs params.protocolVersion");
+                route_reply_error(c, id, JSONRPC_INVALID_PARAMS,
+                                  "initialize needs params.protocolVersion");
                 return;
         }
         if (!s) {
@@ -271,7 +267,7 @@ static void handle_list(struct conn *c, cJSON *msg, enum list_kind k)
         if (cursor && !cJSON_IsNull(cursor)) {
                 if (!cJSON_IsString(cursor) || cursor_decode(cursor->valuestring, k, &offset) < 0 ||
                     offset > total) {
-                        reply_error(c, id, JSONRPC_INVALID_PARAMS, "Invalid cursor");
+                        route_reply_error(c, id, JSONRPC_INVALID_PARAMS, "Invalid cursor");
                         return;
                 }
         }
@@ -280,7 +276,7 @@ static void handle_list(struct conn *c, cJSON *msg, enum list_kind k)
         if (!items || !result || !cJSON_AddItemToObject(result, list_info[k].key, items)) {
                 cJSON_Delete(items);
                 cJSON_Delete(result);
-                reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
+                route_reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
                 return;
         }
         if (offset + HUB_LIST_PAGE_SIZE < total) {
@@ -306,12 +302,12 @@ static void reply_unknown(struct conn *c, const cJSON *id, const char *what, con
                     u->state != UPSTREAM_READY) {
                         snprintf(err, sizeof(err), "Upstream '%s' is not available (state: %s)",
                                  u->name, upstream_state_to_string(u->state));
-                        reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);
+                        route_reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);
                         return;
                 }
         }
         snprintf(err, sizeof(err), "Unknown %s: '%.200s'", what, name);
-        reply_error(c, id, JSONRPC_INVALID_PARAMS, err);
+        route_reply_error(c, id, JSONRPC_INVALID_PARAMS, err);
 }
 
 /* tools/call and prompts/get: route by name, rename for the upstream (takes msg). */
@@ -329,7 +325,7 @@ static void handle_named(struct conn *c, struct session *s, cJSON *msg, enum lis
 
         if (!name) {
                 snprintf(err, sizeof(err), "%s needs params.name", method);
-                reply_error(c, id, JSONRPC_INVALID_PARAMS, err);
+                route_reply_error(c, id, JSONRPC_INVALID_PARAMS, err);
                 return;
         }
         e = catalogue_find(c->hub, k, name);
@@ -343,26 +339,25 @@ static void handle_named(struct conn *c, struct session *s, cJSON *msg, enum lis
         client_name = strdup(name);
         if (!client_name ||
             !json_set(params, "name", cJSON_CreateString(json_get_string(e->obj, "name")))) {
-                reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
+                route_reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
                 return;
         }
         route_forward(c, s, inst, TAKE_PTR(m), method, client_name);
 }
 
-/* Routes a client URI: the server and the URI as that server knows it. */
-static struct server *route_uri(struct conn *c, const cJSON *id, const char *uri, char **ret_orig)
+struct server *route_uri(struct conn *c, const cJSON *id, const char *uri, char **ret_orig)
 {
         struct server *srv;
         struct upstream *u;
         char err[512];
 
         if (!uri) {
-                reply_error(c, id, JSONRPC_INVALID_PARAMS, "params.uri is required");
+                route_reply_error(c, id, JSONRPC_INVALID_PARAMS, "params.uri is required");
                 return NULL;
         }
         if (catalogue_uri_in(c->hub, uri, &srv, ret_orig) < 0) {
                 snprintf(err, sizeof(err), "Resource not found: '%.300s'", uri);
-                reply_error(c, id, JSONRPC_INVALID_PARAMS, err);
+                route_reply_error(c, id, JSONRPC_INVALID_PARAMS, err);
                 return NULL;
         }
         u = srv->hub_inst->u;
@@ -371,7 +366,7 @@ static struct server *route_uri(struct conn *c, const cJSON *id, const char *uri
                          upstream_state_to_string(u->state));
                 free(*ret_orig);
                 *ret_orig = NULL;
-                reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);
+                route_reply_error(c, id, MCP_ERROR_CONNECTION_CLOSED, err);
                 return NULL;
         }
         return srv;
@@ -390,7 +385,7 @@ static void handle_resources_read(struct conn *c, struct session *s, cJSON *msg)
         if (!srv || !(inst = route_instance(c, s, srv, id)))
                 return;
         if (!client_uri || !json_set(params, "uri", cJSON_CreateString(orig))) {
-                reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
+                route_reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
                 return;
         }
         route_forward(c, s, inst, TAKE_PTR(m), "resources/read", client_uri);
@@ -408,7 +403,8 @@ static void handle_complete(struct conn *c, struct session *s, cJSON *msg)
         struct instance *inst;
 
         if (!type) {
-                reply_error(c, id, JSONRPC_INVALID_PARAMS, "completion/complete needs params.ref");
+                route_reply_error(c, id, JSONRPC_INVALID_PARAMS,
+                                  "completion/complete needs params.ref");
                 return;
         }
         if (strcmp(type, "ref/prompt") == 0) {
@@ -428,8 +424,8 @@ static void handle_complete(struct conn *c, struct session *s, cJSON *msg)
                 if (!srv || !json_set(ref, "uri", cJSON_CreateString(orig)))
                         return;
         } else {
-                reply_error(c, id, JSONRPC_INVALID_PARAMS,
-                            "params.ref.type must be ref/prompt or ref/resource");
+                route_reply_error(c, id, JSONRPC_INVALID_PARAMS,
+                                  "params.ref.type must be ref/prompt or ref/resource");
                 return;
         }
         if (!srv->hub_inst->u->has_completions) {
@@ -528,7 +524,7 @@ static void route_message(struct conn *c, struct session *s, cJSON *msg)
                 else if (strcmp(method, "resources/templates/list") == 0)
                         handle_list(c, m, LIST_TEMPLATES);
                 else if (strcmp(method, "logging/setLevel") == 0)
-                        reply(c, hub_set_log_level(c->hub, s, m));
+                        route_reply(c, hub_set_log_level(c->hub, s, m));
                 else if (strcmp(method, "resources/subscribe") == 0 ||
                          strcmp(method, "resources/unsubscribe") == 0)
                         hub_subscription(c, s, TAKE_PTR(m),
@@ -536,7 +532,7 @@ static void route_message(struct conn *c, struct session *s, cJSON *msg)
                 else {
                         char err[256];
                         snprintf(err, sizeof(err), "Method not found: '%.200s'", method);
-                        reply_error(c, id, JSONRPC_METHOD_NOT_FOUND, err);
+                        route_reply_error(c, id, JSONRPC_METHOD_NOT_FOUND, err);
                 }
         }
 }

@@ -20,9 +20,6 @@
 #include "mcp-limits.h"
 #include "proto/jsonrpc.h"
 
-#define USEC_PER_MSEC 1000ULL
-#define USEC_PER_SEC  1000000ULL
-
 static void instance_stop(struct instance *i, const char *why);
 
 const char *instance_label(const struct instance *i, char *buf, size_t len)
@@ -150,22 +147,13 @@ int instance_call(struct instance *inst, struct session *s, cJSON *msg, const cJ
         return r;
 }
 
-static bool json_id_equal(const cJSON *a, const cJSON *b)
-{
-        if (cJSON_IsNumber(a) && cJSON_IsNumber(b))
-                return a->valuedouble == b->valuedouble;
-        if (cJSON_IsString(a) && cJSON_IsString(b))
-                return strcmp(a->valuestring, b->valuestring) == 0;
-        return false;
-}
-
 static bool cancel_in(struct instance *i, struct session *s, const cJSON *client_id,
                       const char *reason)
 {
         for (struct call *c = i->calls; c; c = c->next) {
                 struct target t;
                 if (strcmp(c->target.session, s->id) != 0 ||
-                    !json_id_equal(c->client_id, client_id))
+                    !jsonrpc_id_equal(c->client_id, client_id))
                         continue;
                 t = c->target;
                 (void)upstream_cancel(i->u, c->handle, reason);
@@ -268,7 +256,7 @@ static void on_lists_changed(struct upstream *u, void *userdata)
         struct instance *i = userdata;
 
         if (i->hub_own)
-                hub_lists_changed(i->srv->hub, i->srv);
+                hub_lists_changed(i->srv->hub);
 }
 
 static void on_request(struct upstream *u, cJSON *msg, void *userdata)

@@ -228,11 +228,8 @@ void srv_requests_cancelled(struct hub *h, struct instance *inst, cJSON *msg)
 
         while (rid && hmap_next(&h->srv_requests, &i, &k, &v)) {
                 struct srv_request *r = v;
-                bool same = cJSON_IsNumber(rid) && cJSON_IsNumber(r->upstream_id)
-                                ? rid->valuedouble == r->upstream_id->valuedouble
-                                : cJSON_IsString(rid) && cJSON_IsString(r->upstream_id) &&
-                                      strcmp(rid->valuestring, r->upstream_id->valuestring) == 0;
-                if (!same || r->instance != inst->id || r->answered)
+                if (!jsonrpc_id_equal(rid, r->upstream_id) || r->instance != inst->id ||
+                    r->answered)
                         continue;
                 struct target t = r->target;
                 /* Forgotten first: delivering may end the session, and r with it. */

@@ -7,8 +7,6 @@
 #include "hub/hub.h"
 #include "json.h"
 
-#define USEC_PER_SEC 1000000ULL
-
 cJSON *hub_state_json(struct hub *h, const char *client)
 {
         cJSON *o = cJSON_CreateObject(), *ups;

@@ -196,22 +196,6 @@ void subs_resource_updated(struct hub *h, struct instance *inst, cJSON *msg)
                   instance_label(inst, label, sizeof(label)), client_uri, told);
 }
 
-static void reply(struct conn *c, struct session *s, cJSON *msg)
-{
-        struct target t = {.conn_id = c->id};
-
-        if (s->legacy)
-                target_for_get(&t, s);
-        (void)hub_deliver(c->hub, &t, msg, true);
-}
-
-static void reply_error(struct conn *c, struct session *s, const cJSON *id, int code,
-                        const char *message)
-{
-        c->hub->n_errors++;
-        reply(c, s, jsonrpc_error_new(id, code, message, NULL));
-}
-
 /* resources/subscribe and unsubscribe: one upstream subscription per instance and URI. */
 void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscribe)
 {
@@ -228,19 +212,13 @@ void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscr
         size_t i;
         char err[512];
 
-        if (!uri) {
-                reply_error(c, s, id, JSONRPC_INVALID_PARAMS, "params.uri is required");
+        srv = route_uri(c, id, uri, &orig);
+        if (!srv)
                 return;
-        }
-        if (catalogue_uri_in(h, uri, &srv, &orig) < 0) {
-                snprintf(err, sizeof(err), "Unknown resource: '%.200s'", uri);
-                reply_error(c, s, id, JSONRPC_INVALID_PARAMS, err);
-                return;
-        }
         if (!srv->hub_inst->u->can_subscribe) {
                 snprintf(err, sizeof(err), "Upstream '%s' does not support resource subscriptions",
                          srv->name);
-                reply_error(c, s, id, JSONRPC_METHOD_NOT_FOUND, err);
+                route_reply_error(c, id, JSONRPC_METHOD_NOT_FOUND, err);
                 return;
         }
         for (i = 0; i < s->n_subs; i++)
@@ -249,7 +227,7 @@ void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscr
                         break;
                 }
         if (subscribe == had) {
-                reply(c, s, jsonrpc_result_new(id, cJSON_CreateObject())); /* nothing to do */
+                route_reply(c, jsonrpc_result_new(id, cJSON_CreateObject())); /* nothing to do */
                 return;
         }
         inst = subscribe ? server_instance_for(srv, s) : server_instance_find(srv, s);
@@ -261,7 +239,7 @@ void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscr
                 /* Its instance is gone, and the subscription with it. */
                 free(s->subs[i]);
                 s->subs[i] = s->subs[--s->n_subs];
-                reply(c, s, jsonrpc_result_new(id, cJSON_CreateObject()));
+                route_reply(c, jsonrpc_result_new(id, cJSON_CreateObject()));
                 return;
         }
         if (subscribe) {
@@ -269,7 +247,7 @@ void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscr
                 if (!n || !(n[s->n_subs] = strdup(uri))) {
                         if (n)
                                 s->subs = n;
-                        reply_error(c, s, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
+                        route_reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
                         return;
                 }
                 s->subs = n;
@@ -277,28 +255,28 @@ void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscr
                 switch (hub_sub_ref(h, inst, orig)) {
                 case 0:
                         free(s->subs[--s->n_subs]);
-                        reply_error(c, s, id, JSONRPC_INTERNAL_ERROR,
-                                    "Cannot subscribe to this URI now");
+                        route_reply_error(c, id, JSONRPC_INTERNAL_ERROR,
+                                          "Cannot subscribe to this URI now");
                         return;
                 case 1:
                         break;
                 default:
                         /* Already subscribed on this instance for another session. */
-                        reply(c, s, jsonrpc_result_new(id, cJSON_CreateObject()));
+                        route_reply(c, jsonrpc_result_new(id, cJSON_CreateObject()));
                         return;
                 }
         } else {
                 free(s->subs[i]);
                 s->subs[i] = s->subs[--s->n_subs];
                 if (hub_sub_unref(h, inst, orig) != 0) {
-                        reply(c, s, jsonrpc_result_new(id, cJSON_CreateObject()));
+                        route_reply(c, jsonrpc_result_new(id, cJSON_CreateObject()));
                         return;
                 }
         }
         /* uri lives in params.uri, which the server's own URI replaces: keep a copy. */
         client_uri = strdup(uri);
         if (!client_uri || !json_set(params, "uri", cJSON_CreateString(orig))) {
-                reply_error(c, s, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
+                route_reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
                 return;
         }
         route_forward(c, s, inst, TAKE_PTR(m), method, client_uri);

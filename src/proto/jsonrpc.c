@@ -126,3 +126,12 @@ cJSON *jsonrpc_notification_new(const char *method, cJSON *params)
                 return NULL;
         return TAKE_PTR(m);
 }
+
+bool jsonrpc_id_equal(const cJSON *a, const cJSON *b)
+{
+        if (cJSON_IsNumber(a) && cJSON_IsNumber(b))
+                return a->valuedouble == b->valuedouble;
+        if (cJSON_IsString(a) && cJSON_IsString(b))
+                return strcmp(a->valuestring, b->valuestring) == 0;
+        return false;
+}

@@ -33,6 +33,8 @@ enum jsonrpc_kind {
 enum jsonrpc_kind jsonrpc_classify(const cJSON *msg);
 /* A valid JSON-RPC id: string or number (integer). */
 bool jsonrpc_id_valid(const cJSON *id);
+/* Two ids name the same request: equal numbers or equal strings. */
+bool jsonrpc_id_equal(const cJSON *a, const cJSON *b);
 
 /* {"jsonrpc":"2.0","id":<copy of id or null>,"error":{"code":..,"message":..[,"data":data]}}
  * data is taken over (may be NULL). NULL on OOM. */

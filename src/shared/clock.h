@@ -4,6 +4,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#define USEC_PER_MSEC 1000ULL
+#define USEC_PER_SEC  1000000ULL
+
 /* CLOCK_MONOTONIC in microseconds. */
 static inline uint64_t now_usec(void)
 {

@@ -28,18 +28,23 @@ static struct turns_flight *flight_find(const struct turns *t, const char *party
         return NULL;
 }
 
+/* Is a party other than this one in flight? Nobody's requests ("") never count, and
+ * nobody's never wait. */
+static bool others_in_flight(const struct turns *t, const char *party)
+{
+        if (!party || !*party)
+                return false;
+        for (size_t i = 0; i < t->n_flight; i++)
+                if (t->flight[i].party[0] && strcmp(t->flight[i].party, party) != 0)
+                        return true;
+        return false;
+}
+
 bool turns_may_go(const struct turns *t, const char *party)
 {
         if (!t->enabled)
                 return true;
-        if (t->head)
-                return false;
-        if (!party || !*party)
-                return true;
-        for (size_t i = 0; i < t->n_flight; i++)
-                if (t->flight[i].party[0] && strcmp(t->flight[i].party, party) != 0)
-                        return false;
-        return true;
+        return !t->head && !others_in_flight(t, party);
 }
 
 int turns_wait(struct turns *t, struct turn *w)
@@ -92,15 +97,10 @@ struct turn *turns_pop(struct turns *t)
 struct turn *turns_next(struct turns *t)
 {
         struct turn *w = t->head;
-        bool enabled = t->enabled;
 
-        if (!w)
-                return NULL;
         /* The head is first in line: only those in flight can hold it back. */
-        if (enabled && w->party[0])
-                for (size_t i = 0; i < t->n_flight; i++)
-                        if (t->flight[i].party[0] && strcmp(t->flight[i].party, w->party) != 0)
-                                return NULL;
+        if (!w || (t->enabled && others_in_flight(t, w->party)))
+                return NULL;
         return turns_pop(t);
 }
 

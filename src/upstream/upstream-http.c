@@ -35,8 +35,6 @@
 #include "upstream/remote.h"
 #include "upstream/upstream.h"
 
-#define USEC_PER_MSEC 1000ULL
-
 enum http_kind {
         HTTP_POST,   /* a message of upstream.c's */
         HTTP_REINIT, /* our own initialize after a lost session */

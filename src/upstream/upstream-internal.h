@@ -9,8 +9,6 @@
 
 #include "upstream/upstream.h"
 
-#define USEC_PER_MSEC       1000ULL
-#define USEC_PER_SEC        1000000ULL
 #define TIMER_ACCURACY_USEC (1 * USEC_PER_MSEC)
 
 /* A request sent upstream, by upstream-side id. */

@@ -24,8 +24,6 @@
 #include "strv.h"
 #include "upstream/upstream.h"
 
-#define USEC_PER_MSEC 1000ULL
-
 struct stdio_transport {
         pid_t pid;
         int in_fd, out_fd, err_fd;
