@@ -8,29 +8,12 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { J, check, exit, fail, sleep, step, within } from './sdk-harness.mjs';
 
 const [url, keyA, keyB] = process.argv.slice(2);
 if (!url || !keyA || !keyB) {
   console.error('usage: sdk-attribution.mjs URL KEY_ALICE KEY_BOB');
   process.exit(2);
-}
-let failed = 0;
-const pass = (name) => console.log(`PASS ${name}`);
-const fail = (name, detail) => {
-  failed++;
-  console.log(`FAIL ${name}: ${String(detail).replace(/\s+/g, ' ').slice(0, 1500)}`);
-};
-const check = (name, cond, detail) => (cond ? pass(name) : fail(name, detail));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const J = (x) => JSON.stringify(x);
-const within = (p, what, ms = 20000) =>
-  Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error(`${what}: no answer within ${ms} ms`)), ms).unref())]);
-async function step(name, fn) {
-  try {
-    await fn();
-  } catch (e) {
-    fail(name, e?.stack ?? e);
-  }
 }
 process.on('unhandledRejection', (e) => fail('no unhandled rejection', e?.stack ?? e));
 const rnd = Math.random().toString(36).slice(2, 10);
@@ -137,4 +120,4 @@ for (const me of [A, B]) {
   await me.transport.terminateSession().catch(() => {});
   await me.client.close().catch(() => {});
 }
-process.exit(failed ? 1 : 0);
+exit();

@@ -13,8 +13,9 @@
 // answers with DIR_A. Prints "PASS <check>" / "FAIL <check>: <detail>".
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ListRootsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { pathToFileURL } from 'node:url';
+import { J, check, exit, fail, outcome, sleep, step, text, within } from './sdk-harness.mjs';
 
 const [url, keyA, keyB, dirA, dirB, dirC] = process.argv.slice(2);
 const { TEXT_A, SECRET_B, TEXT_C } = process.env;
@@ -23,34 +24,6 @@ if (!url || !keyA || !keyB || !dirA || !dirB || !dirC || !TEXT_A || !SECRET_B ||
   process.exit(2);
 }
 
-let failed = 0;
-const pass = (name) => console.log(`PASS ${name}`);
-const fail = (name, detail) => {
-  failed++;
-  console.log(`FAIL ${name}: ${String(detail).replace(/\s+/g, ' ').slice(0, 1500)}`);
-};
-const check = (name, cond, detail) => (cond ? pass(name) : fail(name, detail));
-const text = (r) => (r?.content ?? []).filter((c) => c.type === 'text').map((c) => c.text).join('\n');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const J = (x) => JSON.stringify(x);
-const within = (p, what, ms = 20000) =>
-  Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error(`${what}: no answer within ${ms} ms`)), ms).unref())]);
-async function step(name, fn) {
-  try {
-    await fn();
-  } catch (e) {
-    fail(name, e?.stack ?? e);
-  }
-}
-// {result} | {code, message}: a JSON-RPC error is an outcome too
-async function outcome(p) {
-  try {
-    return { result: await p };
-  } catch (e) {
-    if (e instanceof McpError || typeof e?.code === 'number') return { code: e.code, message: e.message };
-    throw e;
-  }
-}
 const isErr = (o) => typeof o.code === 'number' || o.result?.isError === true;
 const J0 = (o) => J(o).slice(0, 400);
 
@@ -169,4 +142,4 @@ for (const me of [A, B]) {
   await me.transport.terminateSession().catch(() => {});
   await me.client.close().catch(() => {});
 }
-process.exit(failed ? 1 : 0);
+exit();
