@@ -7,6 +7,8 @@
  */
 #pragma once
 
+#include <cjson/cJSON.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +58,7 @@ struct front_request {
         /* filled in along the way, for the log line */
         const char *client;
         char rpc_method[64];
+        const cJSON *rpc_id; /* the request's id (borrowed from its parsed body), if any */
         int status;
         char origin[256];        /* echoed in CORS headers when allowed */
         char legacy_session[80]; /* sessionId= of a legacy message POST */

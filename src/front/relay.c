@@ -71,6 +71,9 @@ static int send_envelope(int fd, struct front_request *r, enum relay_op op, cons
         size_t len;
         int ret;
 
+        /* A message may reach a server: the hub says when ("taken"), so that we know
+         * whether sending it again after a broken connection is safe. */
+        e.ack = op == RELAY_POST || op == RELAY_LEGACY_POST;
         if (op == RELAY_LEGACY_POST) {
                 e.session = r->legacy_session;
                 e.legacy = true;
@@ -116,6 +119,8 @@ struct relay {
         struct front_request *r;
         enum relay_op op;
         bool sse_started;
+        bool got_line; /* the hub answered something: the exchange happened */
+        bool taken;    /* the hub sent the request on to a server */
         char *session; /* from the hub */
         char **ret_health;
         cJSON *header; /* a header line whose payload line comes next */
@@ -164,6 +169,9 @@ static int relay_message(struct relay *x, const cJSON *j, const char *payload, s
                 x->session = strdup(json_get_string(j, "session"));
         }
         switch (t) {
+        case WIRE_REPLY_TAKEN:
+                x->taken = true;
+                return 0;
         case WIRE_REPLY_HEALTH:
                 *x->ret_health = payload ? strndup(payload, plen) : NULL;
                 return 1;
@@ -230,6 +238,7 @@ static int relay_line(struct relay *x, const char *s, size_t n)
         cJSON *j;
         int r;
 
+        x->got_line = true;
         if (x->header) {
                 /* The payload of the header before: passed on as it is. */
                 j = x->header;
@@ -251,6 +260,48 @@ static int relay_line(struct relay *x, const char *s, size_t n)
         r = relay_message(x, j, NULL, 0);
         cJSON_Delete(j);
         return r;
+}
+
+/*
+ * The hub went away in the middle of an exchange (it crashed, or stopped while a server
+ * worked on the request). A request gets its JSON-RPC error, on its stream if one was
+ * open, so the client never waits for an answer that cannot come; the rest get a 502.
+ */
+static void hub_gone(struct relay *x)
+{
+        static const char msg[] = "mcp-proxy-hub stopped before the request was answered; "
+                                  "the server may have carried it out";
+        const cJSON *id = x->r->rpc_id;
+
+        log_error("mcp-proxy-hub closed the exchange early%s",
+                  x->taken ? ", after sending the request on" : "");
+        if (id && (x->op == RELAY_POST || x->op == RELAY_LEGACY_POST)) {
+                _cleanup_json_ cJSON *e = jsonrpc_error_new(id, JSONRPC_INTERNAL_ERROR, msg, NULL);
+                _cleanup_cjson_str_ char *body = e ? cJSON_PrintUnformatted(e) : NULL;
+
+                if (body && x->sse_started) {
+                        if (relay_event(x, NULL, body, strlen(body)) >= 0)
+                                (void)front_sse_end(x->c, x->r);
+                        return;
+                }
+                if (body && x->op == RELAY_POST) {
+                        struct front_response resp = {
+                            .status = 200,
+                            .content_type = "application/json",
+                            .body = body,
+                            .body_len = strlen(body),
+                            .session_id = x->session,
+                        };
+                        (void)front_respond(x->c, x->r, &resp);
+                        return;
+                }
+        }
+        if (x->sse_started)
+                (void)front_sse_end(x->c, x->r);
+        else if (x->op != RELAY_HEALTH)
+                (void)front_respond_rpc_error(x->c, x->r, 502, MCP_ERROR_CONNECTION_CLOSED,
+                                              "Bad gateway: mcp-proxy-hub closed the connection",
+                                              NULL);
 }
 
 /* Notice the client leaving without consuming what it sends meanwhile (a
@@ -310,7 +361,7 @@ int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
         struct relay x = {.c = c, .r = r, .op = op, .ret_health = ret_health};
         struct buf in;
         uint64_t last_write = front_now_usec();
-        bool reused, completed = false;
+        bool reused, completed = false, retried = false;
         int fd, ret = 0;
 
         client_paused = false;
@@ -385,22 +436,39 @@ int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
                                 break;
                         }
                         n = read(fd, b, 65536);
-                        if (n < 0) {
-                                if (errno == EINTR || errno == EAGAIN)
-                                        continue;
+                        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                                continue;
+                        if (n < 0 && errno != ECONNRESET && errno != EPIPE) {
                                 ret = -errno;
                                 break;
                         }
-                        if (n == 0) {
+                        if (n <= 0 && !x.got_line && !retried) {
+                                /* Closed before it answered anything, so before the request
+                                 * went anywhere (a hub restarting): once more, to the next
+                                 * hub, which the service manager's socket holds us for. */
+                                log_notice("mcp-proxy-hub closed the connection before taking "
+                                           "the exchange, sending it again");
+                                retried = true;
+                                hub_drop();
+                                buf_reset(&in);
+                                fd = hub_get(c->set->hub_socket, &reused);
+                                ret = fd < 0 ? fd : send_envelope(fd, r, op, message);
+                                if (ret >= 0)
+                                        continue;
+                                log_error_errno(ret, "cannot reach mcp-proxy-hub again: %m");
+                                if (op == RELAY_HEALTH)
+                                        break;
+                                (void)front_respond_rpc_error(
+                                    c, r, 503, MCP_ERROR_CONNECTION_CLOSED,
+                                    "Service unavailable: mcp-proxy-hub is restarting",
+                                    "Retry-After: 1\r\n");
+                                ret = 0;
+                                c->close_after = true;
+                                break;
+                        }
+                        if (n <= 0) {
                                 /* The hub went away mid-exchange. */
-                                if (x.sse_started)
-                                        (void)front_sse_end(c, r);
-                                else if (op != RELAY_HEALTH)
-                                        (void)front_respond_rpc_error(
-                                            c, r, 502, MCP_ERROR_CONNECTION_CLOSED,
-                                            "Bad gateway: mcp-proxy-hub closed the connection",
-                                            NULL);
-                                log_error("mcp-proxy-hub closed the exchange early");
+                                hub_gone(&x);
                                 ret = op == RELAY_HEALTH ? -ECONNRESET : 0;
                                 c->close_after = true;
                                 break;

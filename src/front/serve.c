@@ -387,6 +387,7 @@ static int check_message(struct front_conn *c, struct front_request *r, cJSON **
                 method = json_get_string(msg, "method");
                 snprintf(r->rpc_method, sizeof(r->rpc_method), "%s",
                          method ? method : "(response)");
+                r->rpc_id = method ? json_get(msg, "id") : NULL;
                 *ret_msg = msg;
                 return 0;
         }

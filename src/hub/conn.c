@@ -104,6 +104,7 @@ static void conn_exchange_done(struct conn *c)
         c->envelope_json = NULL;
         c->env = (struct wire_envelope){};
         c->have_envelope = c->dispatched = c->streaming = c->finished = false;
+        c->parked = c->taken = false;
         c->session[0] = 0;
         c->stream = 0;
         /* Bytes of the next exchange already read: handle them from the loop. */
@@ -231,17 +232,47 @@ static void conn_dispatch_post(struct conn *c, const char *line, size_t len)
         hub_route_message(c, msg);
 }
 
-/* Returns 0 to keep reading, or 1 when c was closed. */
+/* An exchange whose envelope is read, other than a POST: dispatched at once. */
+static void conn_dispatch_op(struct conn *c)
+{
+        c->dispatched = true;
+        switch (c->env.op) {
+        case WIRE_OP_GET:
+                hub_route_get(c);
+                break;
+        case WIRE_OP_DELETE:
+                hub_route_delete(c);
+                break;
+        case WIRE_OP_SSE:
+                hub_route_legacy_open(c);
+                break;
+        case WIRE_OP_HEALTH:
+                (void)conn_send_health(c, hub_state_json(c->hub, c->env.client));
+                break;
+        default:
+                break;
+        }
+}
+
+/* Returns 0 to keep reading, or 1 when c was closed (or may have been). */
 static int conn_process_input(struct conn *c)
 {
+        struct hub *h = c->hub;
+
         for (;;) {
                 long n;
                 const char *line;
 
-                if (c->dispatched)
+                if (c->dispatched || c->parked)
                         return 0;
+                if (h->shutting_down) {
+                        /* Not dispatched, so nothing happened: closing without a word tells
+                         * the front to send it again, to the next hub. */
+                        hub_conn_close(c);
+                        return 1;
+                }
                 n = wire_find_line(buf_head(&c->in), buf_avail(&c->in), HUB_MAX_LINE);
-                if (n == 0)
+                if (n == 0 && !(c->have_envelope && c->env.op != WIRE_OP_POST))
                         return 0;
                 if (n < 0) {
                         conn_protocol_error(c, "wire line too long");
@@ -260,28 +291,17 @@ static int conn_process_input(struct conn *c)
                                 return 1;
                         }
                         c->have_envelope = true;
-                        if (c->env.op != WIRE_OP_POST) {
-                                c->dispatched = true;
-                                switch (c->env.op) {
-                                case WIRE_OP_GET:
-                                        hub_route_get(c);
-                                        break;
-                                case WIRE_OP_DELETE:
-                                        hub_route_delete(c);
-                                        break;
-                                case WIRE_OP_SSE:
-                                        hub_route_legacy_open(c);
-                                        break;
-                                case WIRE_OP_HEALTH:
-                                        (void)conn_send_health(
-                                            c, hub_state_json(c->hub, c->env.client));
-                                        break;
-                                default:
-                                        break;
-                                }
-                                return 1; /* c may be gone: stop touching it */
+                        if (h->starting && c->env.op != WIRE_OP_HEALTH) {
+                                /* Until the servers are up the catalogue is not whole: wait
+                                 * (conns_unpark()). */
+                                c->parked = true;
+                                return 0;
                         }
                         continue;
+                }
+                if (c->env.op != WIRE_OP_POST) {
+                        conn_dispatch_op(c);
+                        return 1; /* c may be gone: stop touching it */
                 }
                 c->dispatched = true;
                 {
@@ -300,6 +320,34 @@ static int conn_process_input(struct conn *c)
                 }
                 return 1;
         }
+}
+
+void conns_unpark(struct hub *h)
+{
+        size_t i = 0;
+        void *v;
+
+        while (hmap_next(&h->conns, &i, NULL, &v)) {
+                struct conn *c = v;
+                if (!c->parked)
+                        continue;
+                c->parked = false;
+                if (!c->defer && sd_event_add_defer(h->event, &c->defer, conn_defer_cb, c) < 0) {
+                        /* Closed without an answer: the front sends it again. */
+                        log_warning("front connection %llu: cannot resume it, closing",
+                                    (unsigned long long)c->id);
+                        continue;
+                }
+                (void)sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
+        }
+}
+
+int conn_taken(struct conn *c)
+{
+        if (!c->env.ack || c->taken)
+                return 0;
+        c->taken = true;
+        return conn_send(c, wire_reply_new(WIRE_REPLY_TAKEN), false);
 }
 
 static int conn_defer_cb(sd_event_source *s, void *userdata)

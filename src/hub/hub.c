@@ -382,6 +382,32 @@ static int live_reload_setup(struct hub *h)
         return 0;
 }
 
+/* The start is over once every server has been ready, or given up for now (backoff,
+ * failed), or at HUB_STARTUP_WAIT_MS: the exchanges that waited go on. */
+void hub_check_started(struct hub *h, bool force)
+{
+        if (!h->starting)
+                return;
+        for (size_t i = 0; !force && i < h->n_servers; i++) {
+                enum upstream_state st = h->servers[i]->hub_inst->u->state;
+                if (st == UPSTREAM_STARTING || st == UPSTREAM_STOPPED)
+                        return;
+        }
+        h->starting = false;
+        h->startup_timer = sd_event_source_disable_unref(h->startup_timer);
+        log_info("started in %llu ms%s",
+                 (unsigned long long)((now_usec() - h->started_usec) / USEC_PER_MSEC),
+                 force ? ", some servers still starting" : "");
+        subs_restore(h);
+        conns_unpark(h);
+}
+
+static int startup_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        hub_check_started(userdata, true);
+        return 0;
+}
+
 static int shutdown_timeout_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct hub *h = userdata;
@@ -405,7 +431,22 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
         (void)sd_event_add_time_relative(h->event, NULL, CLOCK_MONOTONIC,
                                          HUB_SHUTDOWN_MAX_MS * USEC_PER_MSEC, USEC_PER_MSEC,
                                          shutdown_timeout_cb, h);
+        /* Exchanges not yet dispatched (idle between two, waiting, half read) are closed
+         * without a word: the front sends them again, to the next hub. */
+        for (bool again = true; again;) {
+                again = false;
+                i = 0;
+                while (hmap_next(&h->conns, &i, NULL, &v)) {
+                        struct conn *c = v;
+                        if (!c->dispatched) {
+                                hub_conn_close(c);
+                                again = true;
+                                break;
+                        }
+                }
+        }
         /* End open SSE streams so fronts finish their responses. */
+        i = 0;
         while (hmap_next(&h->conns, &i, NULL, &v)) {
                 struct conn *c = v;
                 if (c->stream)
@@ -435,6 +476,7 @@ static void hub_done(struct hub *h)
         while (hmap_next(&h->conns, &i, NULL, &v))
                 conn_free(v);
         hmap_done(&h->conns);
+        sd_event_source_disable_unref(h->startup_timer);
         /* Freeing an upstream kills and reaps its child if it still runs. */
         servers_free(h);
         /* The upstreams took their easy handles out; then the multi, then its sources. */
@@ -454,6 +496,8 @@ static void hub_done(struct hub *h)
         sd_event_source_disable_unref(h->live_reload_watch);
         sd_event_source_disable_unref(h->live_reload_timer);
         free(h->socket_path);
+        free(h->state_dir);
+        explicit_bzero(h->session_key, sizeof(h->session_key));
         sd_event_unref(h->event);
 }
 
@@ -530,6 +574,10 @@ int main(int argc, char **argv)
         r = load_config(&h);
         if (r < 0)
                 goto finish;
+        r = session_store_setup(&h);
+        if (r < 0)
+                goto finish;
+        (void)sessions_load(&h);
         r = socket_path(&h.socket_path);
         if (r < 0)
                 goto finish;
@@ -569,7 +617,17 @@ int main(int argc, char **argv)
         if (env_is_true(getenv("MCP_LIVE_RELOAD")) && live_reload_setup(&h) < 0)
                 log_warning("MCP_LIVE_RELOAD: reload with SIGHUP instead");
         (void)catalogue_rebuild(&h, NULL);
+        parse_seconds_env("MCP_STARTUP_TIMEOUT", HUB_STARTUP_WAIT_MS * USEC_PER_MSEC, &delay);
+        h.starting = delay > 0;
+        r = h.starting ? sd_event_add_time_relative(h.event, &h.startup_timer, CLOCK_MONOTONIC,
+                                                    delay, USEC_PER_MSEC, startup_timeout_cb, &h)
+                       : 0;
+        if (r < 0) {
+                log_error_errno(r, "cannot add a timer: %m");
+                goto finish;
+        }
         servers_start(&h);
+        hub_check_started(&h, false);
         log_notice("mcp-proxy-hub %s ready on '%s' with %zu upstream(s) from '%s'", VERSION,
                    h.listen_fd_owned ? h.socket_path : "(socket activation)", h.n_servers,
                    h.config_path);
@@ -578,6 +636,9 @@ int main(int argc, char **argv)
         r = sd_event_loop(h.event);
         if (r < 0)
                 log_error_errno(r, "event loop failed: %m");
+        else
+                /* A clean stop: the next hub takes the sessions back. */
+                (void)sessions_save(&h);
 finish:
         hub_done(&h);
         log_info("stopped");

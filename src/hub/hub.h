@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "config/config.h"
 #include "hashmap.h"
+#include "hub/sealed-id.h"
 #include "proto/wire.h"
 #include "upstream/upstream.h"
 
@@ -73,6 +74,18 @@ struct hub {
         bool shutting_down;
         uint64_t started_usec;
 
+        /* Sessions that outlive the process (session-store.c): ids sealed with this key
+         * (kept in the state directory, or random for this process alone), and the
+         * snapshot of the sessions a clean stop left there. */
+        uint8_t session_key[SEALED_KEY_SIZE];
+        char *state_dir;      /* NULL: sessions end with the process */
+        uint64_t started_ms;  /* wall clock: ids made before it are a former hub's */
+        uint64_t snapshot_ms; /* when the snapshot we loaded was saved, 0 if none */
+        /* Until every server has started once (or failed, or HUB_STARTUP_WAIT_MS), new
+         * exchanges wait: a client that came in during a restart sees the whole catalogue. */
+        bool starting;
+        sd_event_source *startup_timer;
+
         /* counters for the state picture */
         uint64_t n_requests;
         uint64_t n_errors;
@@ -106,11 +119,18 @@ struct conn {
         bool finished;  /* the final line is queued: close once flushed */
         bool read_eof;
         bool close_after; /* a protocol error: close once the answer is out */
+        bool parked;      /* waiting for the hub's start to finish (struct hub.starting) */
+        bool taken;       /* "taken" sent: the request went to an upstream */
         char session[65]; /* the session whose stream this conn carries, if any */
         uint32_t stream;  /* that stream's id, 0 if none */
 };
 
 int hub_listen_start(struct hub *h);
+/* The hub's start is over: parked exchanges go on. */
+void conns_unpark(struct hub *h);
+/* Tell the front its request goes to an upstream (it must not send it again). < 0: c is
+ * gone (closed and freed). */
+int conn_taken(struct conn *c);
 void hub_conn_close(struct conn *c);
 void conn_free(struct conn *c);
 struct conn *hub_conn_get(struct hub *h, uint64_t id);
@@ -131,8 +151,10 @@ struct session {
         char *protocol_version;
         cJSON *client_capabilities;
         cJSON *client_info;
-        bool initialized; /* notifications/initialized seen */
-        bool legacy;      /* a 2024-11-05 HTTP+SSE session: everything goes on its stream */
+        bool initialized;    /* notifications/initialized seen */
+        bool legacy;         /* a 2024-11-05 HTTP+SSE session: everything goes on its stream */
+        bool resumed;        /* taken back from a sealed id alone: capabilities from the id */
+        char **subs_pending; /* restored subscriptions waiting for their server (strv) */
         uint64_t created_usec;
         uint64_t last_used_usec;
         struct sse_stream *streams; /* newest first */
@@ -145,8 +167,18 @@ struct session {
         size_t n_subs;
 };
 
-struct session *session_new(struct hub *h, const char *client, const char *version);
+/* A new session, its id sealed with what a later hub needs to take it back: the client,
+ * the protocol version, the capabilities (may be NULL) and whether it is legacy. */
+struct session *session_new(struct hub *h, const char *client, const char *version,
+                            const cJSON *capabilities, bool legacy);
 struct session *session_get(struct hub *h, const char *id);
+/* Adds a session under an id made before (a restored one); no cap is checked. */
+struct session *session_insert(struct hub *h, const char *id, const char *client,
+                               const char *version);
+/* An id this hub does not know, presented by client: the session a former hub (or, with
+ * a shared key, another host) made, taken back when its seal holds and nothing says it
+ * ended. NULL otherwise. */
+struct session *session_resume(struct hub *h, const char *id, const char *client);
 void session_free(struct hub *h, struct session *s);
 void sessions_free_all(struct hub *h);
 /* End sessions unused for idle_usec (a session with an attached stream is in use). */
@@ -158,6 +190,20 @@ int sessions_get_targets(struct hub *h, bool (*want)(const struct session *s, co
                          const void *userdata, struct target **ret, size_t *ret_n);
 bool session_has_capability(const struct session *s, const char *cap, const char *sub);
 bool session_in_use(struct hub *h, const struct session *s);
+
+/* ---- hub.c ---- */
+/* Opens the start's gate when every server has started once (or at once, force). */
+void hub_check_started(struct hub *h, bool force);
+
+/* ---- session-store.c: the session key and the snapshot a clean stop leaves ---- */
+/* Reads (or makes) the key in the state directory; without one, a random key. */
+int session_store_setup(struct hub *h);
+/* Saves the Streamable HTTP sessions for the next hub (at a clean stop). */
+int sessions_save(struct hub *h);
+/* Takes back what a former hub saved, then removes the snapshot. */
+int sessions_load(struct hub *h);
+cJSON *session_caps_from_bits(uint8_t bits);
+uint8_t session_caps_to_bits(const cJSON *caps);
 
 /* ---- stream.c: SSE streams with event ids and a replay buffer ---- */
 struct sse_event {
@@ -363,6 +409,8 @@ void subs_resubscribe(struct hub *h, struct instance *i);
 size_t subs_of_instance(struct hub *h, const struct instance *i);
 void subs_instance_gone(struct hub *h, const struct instance *i);
 void subs_session_ending(struct hub *h, struct session *s);
+/* Restored sessions subscribe again once the servers of their URIs are ready. */
+void subs_restore(struct hub *h);
 void srv_requests_free_all(struct hub *h);
 void srv_requests_session_ending(struct hub *h, struct session *s);
 void subs_free_all(struct hub *h);

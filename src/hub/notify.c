@@ -166,6 +166,7 @@ void hub_lists_changed(struct hub *h)
                 log_error("out of memory rebuilding the catalogue");
                 return;
         }
+        subs_restore(h);
         changed[LIST_RESOURCES] = changed[LIST_RESOURCES] || changed[LIST_TEMPLATES];
         changed[LIST_TEMPLATES] = false;
         if (sessions_get_targets(h, NULL, NULL, &t, &n) < 0) {

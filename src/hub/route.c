@@ -54,6 +54,10 @@ static struct session *find_session(struct conn *c)
 {
         struct session *s = session_get(c->hub, c->env.session);
 
+        /* Unknown here: perhaps a session a former hub made (a restart), which the id's seal
+         * lets this one take back. Never for a legacy POST: its stream died with that hub. */
+        if (!s && !c->env.legacy)
+                s = session_resume(c->hub, c->env.session, c->env.client);
         if (!s)
                 return NULL;
         /* An id presented by another client is, for that client, unknown. */
@@ -140,6 +144,9 @@ void route_forward(struct conn *c, struct session *s, struct instance *inst, cJS
 
         route_check(c->hub, c->env.client, s, inst->srv, method, name);
         exchange_target(c, s, &t);
+        /* From here the request may reach the server: the front must not send it again. */
+        if (conn_taken(c) < 0)
+                return; /* the front is gone: nobody to answer, nothing sent */
         r = instance_call(inst, s, TAKE_PTR(m), id, &t, method);
         if (r == -ENOBUFS) {
                 snprintf(err, sizeof(err), "Upstream '%s' is busy: too many requests waiting",
@@ -194,7 +201,8 @@ static void handle_initialize(struct conn *c, struct session *legacy, cJSON *msg
                 return;
         }
         if (!s) {
-                s = session_new(c->hub, c->env.client, version);
+                s = session_new(c->hub, c->env.client, version, json_get(params, "capabilities"),
+                                false);
                 if (!s) {
                         http_error(c, 503, MCP_ERROR_CONNECTION_CLOSED,
                                    errno == EUSERS ? "Too many sessions" : "Out of memory");
@@ -599,7 +607,7 @@ void hub_route_get(struct conn *c)
 
 void hub_route_legacy_open(struct conn *c)
 {
-        struct session *s = session_new(c->hub, c->env.client, "2024-11-05");
+        struct session *s = session_new(c->hub, c->env.client, "2024-11-05", NULL, true);
         struct sse_stream *st;
         cJSON *ep;
 
@@ -607,7 +615,6 @@ void hub_route_legacy_open(struct conn *c)
                 http_error(c, 503, MCP_ERROR_CONNECTION_CLOSED, "Too many sessions");
                 return;
         }
-        s->legacy = true;
         st = stream_new(c->hub, s, c->id, true);
         if (!st) {
                 session_free(c->hub, s);

@@ -236,6 +236,8 @@ static void on_state_changed(struct upstream *u, enum upstream_state old, void *
 
         if (u->state == UPSTREAM_READY)
                 hub_instance_ready(h, i);
+        if (i->hub_own)
+                hub_check_started(h, false);
         if (u->state != UPSTREAM_STOPPED)
                 return;
         if (h->shutting_down) {

@@ -1,37 +1,49 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Client sessions. Ids are 128 random bits from getrandom(2), hex: visible
- * ASCII as the transport requires, unguessable, and bound to the client id
- * that created them (another client presenting the id gets 404).
+ * Client sessions. Ids are sealed (sealed-id.h): visible ASCII as the
+ * transport requires, unguessable without the hub's key, and bound to the
+ * client id that created them (another client presenting the id gets 404).
+ * What a restarted hub needs to take a session back travels in the id; the
+ * rest (client info, log level, subscriptions) in the snapshot a clean stop
+ * leaves (session-store.c).
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "hub/hub.h"
 #include "json.h"
-#include "mcp-limits.h"
 #include "log.h"
-#include "sha256.h"
+#include "random-util.h"
+#include "mcp-limits.h"
+#include "proto/jsonrpc.h"
+#include "strv.h"
 
-static int random_id(char out[65])
+/* A fresh sealed id, unused in this hub. */
+static int new_id(struct hub *h, const char *client, const char *version, const cJSON *caps,
+                  bool legacy, char out[65])
 {
-        uint8_t raw[16];
-        size_t got = 0;
+        struct sealed_id si = {
+            .format = legacy ? SEALED_FORMAT_SSE : SEALED_FORMAT,
+            .created_ms = now_realtime_msec(),
+            .caps = session_caps_to_bits(caps),
+        };
+        int r;
 
-        while (got < sizeof(raw)) {
-                ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                got += (size_t)n;
+        snprintf(si.protocol, sizeof(si.protocol), "%s", version);
+        for (int tries = 0; tries < 8; tries++) {
+                r = random_bytes(si.random, sizeof(si.random));
+                if (r < 0)
+                        return r;
+                r = sealed_id_make(h->session_key, &si, client, out);
+                if (r < 0)
+                        return r;
+                if (!session_get(h, out))
+                        return 0;
         }
-        hex_encode(raw, sizeof(raw), out);
-        return 0;
+        return -EEXIST;
 }
 
 /* At a cap, the client's own session unused the longest (and without a stream attached)
@@ -82,28 +94,14 @@ void sessions_expire(struct hub *h, uint64_t idle_usec)
         }
 }
 
-struct session *session_new(struct hub *h, const char *client, const char *version)
+struct session *session_insert(struct hub *h, const char *id, const char *client,
+                               const char *version)
 {
-        struct session *s;
-        size_t mine = 0, i = 0;
-        void *v;
+        struct session *s = calloc(1, sizeof(*s));
 
-        while (hmap_next(&h->sessions, &i, NULL, &v))
-                if (strcmp(((struct session *)v)->client, client) == 0)
-                        mine++;
-        if ((mine >= HUB_MAX_SESSIONS_PER_CLIENT || h->sessions.n >= HUB_MAX_SESSIONS) &&
-            !evict_one(h, client)) {
-                log_warning("client '%s': session limit reached (%zu of its own, %zu in all), "
-                            "refusing a new one",
-                            client, mine, (size_t)h->sessions.n);
-                errno = EUSERS;
-                return NULL;
-        }
-        s = calloc(1, sizeof(*s));
         if (!s)
                 return NULL;
-        if (random_id(s->id) < 0)
-                goto fail;
+        snprintf(s->id, sizeof(s->id), "%s", id);
         s->client = strdup(client);
         s->protocol_version = strdup(version);
         if (!s->client || !s->protocol_version)
@@ -119,6 +117,91 @@ fail:
         free(s);
         errno = ENOMEM;
         return NULL;
+}
+
+/* Room for one more session of client: false (errno EUSERS) at the caps. */
+static bool make_room(struct hub *h, const char *client)
+{
+        size_t mine = 0, i = 0;
+        void *v;
+
+        while (hmap_next(&h->sessions, &i, NULL, &v))
+                if (strcmp(((struct session *)v)->client, client) == 0)
+                        mine++;
+        if ((mine >= HUB_MAX_SESSIONS_PER_CLIENT || h->sessions.n >= HUB_MAX_SESSIONS) &&
+            !evict_one(h, client)) {
+                log_warning("client '%s': session limit reached (%zu of its own, %zu in all), "
+                            "refusing a new one",
+                            client, mine, (size_t)h->sessions.n);
+                errno = EUSERS;
+                return false;
+        }
+        return true;
+}
+
+struct session *session_new(struct hub *h, const char *client, const char *version,
+                            const cJSON *capabilities, bool legacy)
+{
+        struct session *s;
+        char id[65];
+        int r;
+
+        if (!make_room(h, client))
+                return NULL;
+        r = new_id(h, client, version, capabilities, legacy, id);
+        if (r < 0) {
+                log_error_errno(r, "cannot make a session id: %m");
+                errno = ENOMEM;
+                return NULL;
+        }
+        s = session_insert(h, id, client, version);
+        if (s)
+                s->legacy = legacy;
+        return s;
+}
+
+struct session *session_resume(struct hub *h, const char *id, const char *client)
+{
+        struct sealed_id si;
+        struct session *s;
+        int r;
+
+        if (!id || !client)
+                return NULL;
+        r = sealed_id_open(h->session_key, id, client, &si);
+        if (r < 0) {
+                if (r == -EPERM && strlen(id) == SEALED_ID_LEN)
+                        log_info("client '%s': session id %.8s... is not sealed for it by this "
+                                 "hub's key",
+                                 client, id);
+                return NULL;
+        }
+        /* A legacy session lived on its SSE connection, gone with the former hub. */
+        if (si.format != SEALED_FORMAT)
+                return NULL;
+        /* Made in this hub's life and unknown now: it ended (DELETE, idle, evicted). */
+        if (si.created_ms >= h->started_ms)
+                return NULL;
+        /* The snapshot of a clean stop listed every session alive before it: not there,
+         * it had ended. */
+        if (h->snapshot_ms && si.created_ms <= h->snapshot_ms)
+                return NULL;
+        if (!mcp_protocol_supported(si.protocol) || !make_room(h, client))
+                return NULL;
+        s = session_insert(h, id, client, si.protocol);
+        if (!s)
+                return NULL;
+        s->client_capabilities = session_caps_from_bits(si.caps);
+        s->initialized = true;
+        s->resumed = true;
+        log_notice(
+            "client '%s': session %.8s... (made %llu s ago, protocol %s) taken back from "
+            "its sealed id; its client info, log level and subscriptions are not known",
+            client, id,
+            (unsigned long long)((now_realtime_msec() - MIN(si.created_ms, now_realtime_msec())) /
+                                 1000),
+            si.protocol);
+        return s;
 }
 
 struct session *session_get(struct hub *h, const char *id)
@@ -157,6 +240,7 @@ static void session_destroy(struct session *s)
         for (size_t i = 0; i < s->n_subs; i++)
                 free(s->subs[i]);
         free(s->subs);
+        strv_free(s->subs_pending);
         free(s->client);
         free(s->protocol_version);
         cJSON_Delete(s->client_capabilities);

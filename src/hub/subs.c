@@ -15,6 +15,7 @@
 #include "json.h"
 #include "log.h"
 #include "proto/jsonrpc.h"
+#include "strv.h"
 
 struct subscription {
         uint64_t instance;
@@ -58,6 +59,12 @@ unsigned hub_sub_ref(struct hub *h, const struct instance *i, const char *uri)
                 }
         }
         return ++sub->refs;
+}
+
+static unsigned subs_of_uri_refs(struct hub *h, const struct instance *i, const char *uri)
+{
+        struct subscription *sub = sub_get(h, i->id, uri);
+        return sub ? sub->refs : 0;
 }
 
 unsigned hub_sub_unref(struct hub *h, const struct instance *i, const char *uri)
@@ -280,4 +287,54 @@ void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscr
                 return;
         }
         route_forward(c, s, inst, TAKE_PTR(m), method, client_uri);
+}
+
+/* A restored session's subscriptions, made again on the instance that serves it once the
+ * server of each URI is ready; one whose server never comes stays pending, unseen. */
+void subs_restore(struct hub *h)
+{
+        size_t k = 0;
+        void *v;
+
+        if (h->starting)
+                return;
+        while (hmap_next(&h->sessions, &k, NULL, &v)) {
+                struct session *s = v;
+                size_t n = 0;
+
+                for (size_t j = 0; s->subs_pending && s->subs_pending[j]; j++) {
+                        char *uri = s->subs_pending[j];
+                        _cleanup_free_ char *orig = NULL;
+                        struct server *srv;
+                        struct instance *inst;
+                        char **grown;
+
+                        if (catalogue_uri_in(h, uri, &srv, &orig) < 0 ||
+                            srv->hub_inst->u->state != UPSTREAM_READY ||
+                            !srv->hub_inst->u->can_subscribe || session_subscribed(s, uri) ||
+                            !(inst = server_instance_for(srv, s)) ||
+                            !(grown = realloc(s->subs, (s->n_subs + 1) * sizeof(char *)))) {
+                                s->subs_pending[n++] = uri; /* keep it for later */
+                                continue;
+                        }
+                        s->subs = grown;
+                        if (hub_sub_ref(h, inst, orig) == 0) {
+                                s->subs_pending[n++] = uri;
+                                continue;
+                        }
+                        s->subs[s->n_subs++] = uri;
+                        /* The first on this instance: ask the server (now if it is up, else
+                         * when it is, by subs_resubscribe()). */
+                        if (inst->u->state == UPSTREAM_READY &&
+                            subs_of_uri_refs(h, inst, orig) == 1)
+                                request_uri(inst, "resources/subscribe", orig);
+                        log_info("client '%s': session %.8s... subscribed again to '%s'", s->client,
+                                 s->id, uri);
+                }
+                if (s->subs_pending) {
+                        s->subs_pending[n] = NULL;
+                        if (n == 0)
+                                s->subs_pending = strv_free(s->subs_pending);
+                }
+        }
 }

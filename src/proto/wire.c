@@ -32,7 +32,7 @@ static const char *const wire_reply_table[_WIRE_REPLY_MAX] = {
     [WIRE_REPLY_OK] = "ok",       [WIRE_REPLY_SSE] = "sse",
     [WIRE_REPLY_EVENT] = "event", [WIRE_REPLY_ENDPOINT] = "endpoint",
     [WIRE_REPLY_END] = "end",     [WIRE_REPLY_HEALTH] = "health",
-    [WIRE_REPLY_ERROR] = "error",
+    [WIRE_REPLY_ERROR] = "error", [WIRE_REPLY_TAKEN] = "taken",
 };
 
 const char *wire_reply_to_string(enum wire_reply t)
@@ -86,6 +86,8 @@ cJSON *wire_envelope_to_json(const struct wire_envelope *e)
                 return NULL;
         if (e->legacy && !cJSON_AddTrueToObject(j, "legacy"))
                 return NULL;
+        if (e->ack && !cJSON_AddTrueToObject(j, "ack"))
+                return NULL;
         return TAKE_PTR(j);
 }
 
@@ -129,6 +131,10 @@ int wire_envelope_from_json(const cJSON *j, struct wire_envelope *ret)
         if (sse && !cJSON_IsBool(sse))
                 return -EINVAL;
         e.legacy = cJSON_IsTrue(sse);
+        sse = json_get(j, "ack");
+        if (sse && !cJSON_IsBool(sse))
+                return -EINVAL;
+        e.ack = cJSON_IsTrue(sse);
         *ret = e;
         return 0;
 }

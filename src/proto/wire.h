@@ -22,6 +22,7 @@
  *   sse     the client accepts text/event-stream
  *   lei     Last-Event-ID header (get), if any
  *   legacy  a POST to a legacy session's message endpoint
+ *   ack     the front wants a "taken" line when the request goes to a server
  * For op=post, the second line is the JSON-RPC message: the request body as
  * it came, any raw CR/LF (only possible between JSON tokens) made spaces.
  *
@@ -51,6 +52,14 @@
  *   {"t":"error","status":400,"body":true} + payload
  *        WIRE_REPLY_ERROR. An HTTP-level refusal (unknown session 404, bad
  *        version 400, ...) with a JSON body. Ends the exchange.
+ *   {"t":"taken"}                    WIRE_REPLY_TAKEN. Only when the envelope
+ *        asked ("ack"): the request is on its way to a server, so sending it
+ *        again could do twice what it asks. Until then the exchange had no
+ *        effect a second try could repeat (the hub answered nothing that
+ *        reached a server), and a front whose hub connection breaks before
+ *        "taken" and before any answer sends it once more, on a new
+ *        connection (a hub restart). After it, a broken connection is a
+ *        JSON-RPC error for that request.
  *
  * Unknown "v" or "op", a missing envelope field or an over-long line: the
  * hub logs an error, answers {"t":"error","status":400,...} where it can and
@@ -98,6 +107,7 @@ enum wire_reply {
         WIRE_REPLY_END,
         WIRE_REPLY_HEALTH,
         WIRE_REPLY_ERROR,
+        WIRE_REPLY_TAKEN,
         _WIRE_REPLY_MAX,
         _WIRE_REPLY_INVALID = -EINVAL,
 };
@@ -110,6 +120,7 @@ struct wire_envelope {
         const char *last_event_id;
         bool sse;
         bool legacy; /* a POST to a legacy session's message endpoint */
+        bool ack;    /* send WIRE_REPLY_TAKEN before the request goes to a server */
 };
 
 const char *wire_op_to_string(enum wire_op op);

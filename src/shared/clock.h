@@ -14,3 +14,11 @@ static inline uint64_t now_usec(void)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
 }
+
+/* CLOCK_REALTIME in milliseconds since the epoch: for what outlives the process. */
+static inline uint64_t now_realtime_msec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000;
+}

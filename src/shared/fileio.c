@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Reading a bounded file whole, and positions in text, for the config and key loaders. */
+/* Reading a bounded file whole, writing one atomically, and positions in text. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -96,4 +98,45 @@ void text_line_column(const char *text, size_t upto, unsigned *ret_line, unsigne
         }
         *ret_line = line;
         *ret_col = col;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
+{
+        char tmp[4096];
+        const char *p = data;
+        int fd, r = 0, n;
+
+        n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+        if (n < 0 || (size_t)n >= sizeof(tmp))
+                return -ENAMETOOLONG;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+        if (fd < 0 && errno == EEXIST) {
+                /* Left by an earlier process of ours that died: ours to replace. */
+                (void)unlink(tmp);
+                fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+        }
+        if (fd < 0)
+                return -errno;
+        while (len > 0) {
+                ssize_t w = write(fd, p, len);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        break;
+                }
+                p += w;
+                len -= (size_t)w;
+        }
+        if (r == 0 && fchmod(fd, (mode_t)mode) < 0)
+                r = -errno;
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                (void)unlink(tmp);
+        return r;
 }

@@ -64,7 +64,9 @@
 #define RESTART_MAX_STREAK_DEFAULT  10    /* MCP_MAX_RETRIES */
 #define CHILD_STOP_GRACE_MS         2000  /* close stdin .. SIGTERM .. SIGKILL */
 #define HUB_SHUTDOWN_MAX_MS         10000
-#define LIVE_RELOAD_DEBOUNCE_MS     1000 /* MCP_LIVE_RELOAD: quiet time before reloading */
+/* At start, new exchanges wait at most this long for every server to start once. */
+#define HUB_STARTUP_WAIT_MS     15000
+#define LIVE_RELOAD_DEBOUNCE_MS 1000 /* MCP_LIVE_RELOAD: quiet time before reloading */
 
 /* ---- SSE streams (hub) ---- */
 #define SSE_REPLAY_EVENTS      256               /* events kept per stream for Last-Event-ID */

@@ -25,7 +25,9 @@ write_config "$(config_of \
         jq -c '.mcpServers[] += {isolation: "shared"}')"
 
 export SECRET_TOKEN=xyz-secret-of-the-hub
-start_hub MCP_RESTART_DELAY=1 MCP_MAX_RETRIES=3 || exit 1
+# MCP_STARTUP_TIMEOUT=0: clients are served at once, before "slow" is up (what a late
+# server looks like to a session that is already open)
+start_hub MCP_RESTART_DELAY=1 MCP_MAX_RETRIES=3 MCP_STARTUP_TIMEOUT=0 || exit 1
 unset SECRET_TOKEN
 start_front || exit 1
 
