@@ -233,6 +233,25 @@ check_eq "after 500 connections in a burst, mcp-proxy.socket is still active" ac
         "$(S systemctl is-active mcp-proxy.socket)"
 check "... and serves again" wait_for 15 fx_ready fx
 
+# ---- keys through LoadCredential= (an operator's drop-in) ----
+# The key file root's alone; systemd hands each connection a copy it can read.
+S bash -c 'mkdir -p /etc/systemd/system/mcp-proxy@.service.d &&
+        printf "[Service]\nLoadCredential=keys.json:/etc/mcp-proxy/keys.json\nEnvironment=MCP_API_KEYS_PATH=%%d/keys.json\n" \
+                >/etc/systemd/system/mcp-proxy@.service.d/50-credential.conf &&
+        chown root:root /etc/mcp-proxy/keys.json && chmod 0600 /etc/mcp-proxy/keys.json &&
+        systemctl daemon-reload'
+check "the front user cannot read the key file now" \
+        bash -c '! nsenter -t "$1" -a runuser -u mcp-proxy -- cat /etc/mcp-proxy/keys.json >/dev/null 2>&1' _ "$L"
+check_contains "with LoadCredential= a client is served (the key read from the credential)" \
+        "$(call fx_echo cred)" "Echo: cred"
+t0=$(now_ms)
+n_ok=$(S bash -c 'for i in $(seq 50); do curl -s -o /dev/null -w "%{http_code}\n" --max-time 5 -H "Authorization: Bearer $1" http://127.0.0.1:8080/health; done | grep -c ^200' _ "$KEY")
+dt=$(($(now_ms) - t0))
+printf '    | INFO 50 connections with LoadCredential=: %d ms, %d.%d ms each (curl included)\n' "$dt" $((dt / 50)) $((dt % 50 * 10 / 50))
+check_eq "50 connections with LoadCredential= all answered" 50 "$n_ok"
+S bash -c 'rm -r /etc/systemd/system/mcp-proxy@.service.d && chown root:mcp-proxy /etc/mcp-proxy/keys.json &&
+        chmod 0640 /etc/mcp-proxy/keys.json && systemctl daemon-reload'
+
 # ---- per-connection start under systemd ----
 t0=$(now_ms)
 n_ok=$(S bash -c 'n=0; for i in $(seq 100); do curl -s -o /dev/null -w "%{http_code}\n" --max-time 5 http://127.0.0.1:8080/health; done | grep -c ^200')
