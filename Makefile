@@ -73,7 +73,7 @@ FIXTURE_BIN:= $(patsubst tests/fixtures/%.c,$(BUILD)/tests/%,$(FIXTURE_SRC))
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-BINS := $(BUILD)/mcp-proxy $(BUILD)/mcp-proxy-hub
+BINS := $(BUILD)/mcp-proxy $(BUILD)/mcp-proxy-hub $(BUILD)/mcp-proxyctl
 
 .PHONY: all check unit e2e run bench install uninstall clean fuzz lint format deps test-deps tests
 all: $(BINS)
@@ -93,6 +93,10 @@ $(BUILD)/mcp-proxy: $(FRONT_OBJ) $(BUILD)/libcommon.a
 
 $(BUILD)/mcp-proxy-hub: $(HUB_OBJ) $(BUILD)/libcommon.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_HUB)
+
+# The admin CLI: libc and cJSON, like the front.
+$(BUILD)/mcp-proxyctl: $(call obj,$(CTL_SRC)) $(BUILD)/libcommon.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_FRONT)
 
 $(BUILD)/tests/test-%: $(BUILD)/tests/unit/test-%.o $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
@@ -157,7 +161,7 @@ SUBST       = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g
 # ---- install ----
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
-	install -m 0755 $(BUILD)/mcp-proxy $(BUILD)/mcp-proxy-hub $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(BUILD)/mcp-proxy $(BUILD)/mcp-proxy-hub $(BUILD)/mcp-proxyctl $(DESTDIR)$(BINDIR)/
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -d $(DESTDIR)$(SYSCONFDIR)/mcp-proxy
@@ -172,7 +176,7 @@ install: all
 		install -m 0640 config/$$f $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/$$f; done
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/mcp-proxy $(DESTDIR)$(BINDIR)/mcp-proxy-hub
+	rm -f $(DESTDIR)$(BINDIR)/mcp-proxy $(DESTDIR)$(BINDIR)/mcp-proxy-hub $(DESTDIR)$(BINDIR)/mcp-proxyctl
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5)))
 	rm -f $(addprefix $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/,$(UNIT_NAMES))

@@ -27,6 +27,9 @@ export MCP_DEMO_ROOT=$ROOT
 export MCP_CONFIG_PATH=$RUN/mcp_config.json
 export MCP_HUB_SOCKET=$RUN/hub.sock
 export MCP_API_KEYS="$KEY:demo"
+export MCP_CONTROL_SOCKET=$RUN/control.sock
+mkdir -p -m 700 "$RUN/state"
+export STATE_DIRECTORY=$RUN/state
 cp config/mcp_config.demo.json "$MCP_CONFIG_PATH"
 
 pids=()
@@ -66,6 +69,9 @@ Health with upstream states:
 
 List the tools (initialize a session, then tools/list):
   S=\$(curl -si $H -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}' $URL/mcp | sed -n 's/^mcp-session-id: *//Ip' | tr -d '\r'); curl -s $H -H "Mcp-Session-Id: \$S" -d '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' $URL/mcp
+
+The hub, its servers and sessions (the admin CLI, as this user):
+  $BUILD/mcp-proxyctl -s $RUN/control.sock status
 
 Press Ctrl-C to stop.
 MSG

@@ -257,6 +257,13 @@ const struct catalogue_entry *catalogue_find(struct hub *h, int k, const char *k
         return lookup(&h->catalogue->lists[k], key);
 }
 
+const struct catalogue_entry *catalogue_at(struct hub *h, int k, size_t i)
+{
+        if (!h->catalogue || i >= h->catalogue->lists[k].n)
+                return NULL;
+        return &h->catalogue->lists[k].e[i];
+}
+
 size_t catalogue_count(struct hub *h, int k)
 {
         return h->catalogue ? h->catalogue->lists[k].n : 0;

@@ -249,6 +249,9 @@ static void conn_dispatch_op(struct conn *c)
         case WIRE_OP_HEALTH:
                 (void)conn_send_health(c, hub_state_json(c->hub, c->env.client));
                 break;
+        case WIRE_OP_CTL:
+                control_command(c);
+                break;
         default:
                 break;
         }
@@ -291,7 +294,8 @@ static int conn_process_input(struct conn *c)
                                 return 1;
                         }
                         c->have_envelope = true;
-                        if (h->starting && c->env.op != WIRE_OP_HEALTH) {
+                        if (h->starting && c->env.op != WIRE_OP_HEALTH &&
+                            c->env.op != WIRE_OP_CTL) {
                                 /* Until the servers are up the catalogue is not whole: wait
                                  * (conns_unpark()). */
                                 c->parked = true;
@@ -462,10 +466,8 @@ static bool peer_allowed(struct hub *h, int fd, const struct ucred *cred)
         return false;
 }
 
-static int listen_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+static int accept_conns(struct hub *h, int fd, bool control)
 {
-        struct hub *h = userdata;
-
         for (int i = 0; i < 64; i++) {
                 int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 struct conn *c;
@@ -477,7 +479,8 @@ static int listen_cb(sd_event_source *s, int fd, uint32_t revents, void *userdat
                                 return 0;
                         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                             errno == ENOMEM) {
-                                log_warning_errno(errno, "accept() on the hub socket: %m");
+                                log_warning_errno(errno, "accept() on the %s socket: %m",
+                                                  control ? "control" : "hub");
                                 return 0;
                         }
                         log_debug_errno(errno, "accept(): %m, ignoring");
@@ -489,10 +492,12 @@ static int listen_cb(sd_event_source *s, int fd, uint32_t revents, void *userdat
                         continue;
                 }
                 if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &l) < 0 ||
-                    !peer_allowed(h, cfd, &cred)) {
-                        log_warning("refusing a connection from pid %d uid %u gid %u: not the "
-                                    "hub socket's owner or group",
-                                    (int)cred.pid, (unsigned)cred.uid, (unsigned)cred.gid);
+                    !(control ? control_peer_allowed(h, cfd, &cred)
+                              : peer_allowed(h, cfd, &cred))) {
+                        log_warning("refusing a connection from pid %d uid %u gid %u: %s",
+                                    (int)cred.pid, (unsigned)cred.uid, (unsigned)cred.gid,
+                                    control ? "not root nor in the admin group"
+                                            : "not the hub socket's owner or group");
                         safe_close(cfd);
                         continue;
                 }
@@ -503,6 +508,7 @@ static int listen_cb(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 }
                 c->hub = h;
                 c->fd = cfd;
+                c->control = control;
                 c->id = ++h->next_conn_id;
                 buf_init(&c->in, HUB_MAX_LINE + HUB_READ_CHUNK);
                 buf_init(&c->out, HUB_CONN_OUT_MAX);
@@ -516,6 +522,16 @@ static int listen_cb(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 h->n_conns++;
         }
         return 0;
+}
+
+static int listen_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        return accept_conns(userdata, fd, false);
+}
+
+static int control_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        return accept_conns(userdata, fd, true);
 }
 
 int hub_listen_start(struct hub *h)
@@ -532,5 +548,8 @@ int hub_listen_start(struct hub *h)
                 h->socket_gid = st.st_gid;
                 h->socket_mode = st.st_mode & 07777;
         }
+        if (h->control_fd >= 0 && sd_event_add_io(h->event, &h->control_source, h->control_fd,
+                                                  EPOLLIN, control_cb, h) < 0)
+                log_warning("cannot watch the control socket, going on without it");
         return sd_event_add_io(h->event, &h->listen_source, h->listen_fd, EPOLLIN, listen_cb, h);
 }

@@ -283,7 +283,7 @@ static int sweep_cb(sd_event_source *s, uint64_t usec, void *userdata)
  * the service manager's STATUS= and /health. A good one is applied by difference
  * (servers_reload()).
  */
-static void reload(struct hub *h)
+int hub_reload(struct hub *h)
 {
         struct config c = {};
         char err[1024], status[1200];
@@ -296,7 +296,7 @@ static void reload(struct hub *h)
         h->reload_error = NULL;
         r = config_load_file(h->config_path, &c, err, sizeof(err), config_warn, NULL);
         if (r >= 0) {
-                r = servers_reload(h, &c);
+                r = servers_reload(h, &c, NULL);
                 if (r < 0)
                         snprintf(err, sizeof(err), "%s", strerror(-r));
         }
@@ -307,7 +307,7 @@ static void reload(struct hub *h)
                 snprintf(status, sizeof(status),
                          "Reload failed, serving the previous configuration: %s", err);
                 (void)sd_notifyf(false, "READY=1\nSTATUS=%s", status);
-                return;
+                return -EINVAL;
         }
         config_done(&h->config);
         h->config = c;
@@ -315,6 +315,25 @@ static void reload(struct hub *h)
         hub_lists_changed(h);
         loglevel_recompute(h, NULL);
         (void)sd_notify(false, "READY=1\nSTATUS=Serving");
+        return 0;
+}
+
+int hub_restart_server(struct hub *h, const char *name)
+{
+        int r;
+
+        for (size_t i = 0; i < h->n_servers; i++)
+                if (strcmp(h->servers[i]->name, name) == 0) {
+                        log_notice("restarting upstream '%s' as asked", name);
+                        r = servers_reload(h, &h->config, name);
+                        if (r < 0)
+                                return r;
+                        apply_log_levels(h);
+                        hub_lists_changed(h);
+                        loglevel_recompute(h, NULL);
+                        return 0;
+                }
+        return -ENOENT;
 }
 
 static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -322,7 +341,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         struct hub *h = userdata;
 
         if (!h->shutting_down)
-                reload(h);
+                (void)hub_reload(h);
         return 0;
 }
 
@@ -333,7 +352,7 @@ static int live_reload_timer_cb(sd_event_source *s, uint64_t usec, void *userdat
         struct hub *h = userdata;
 
         if (!h->shutting_down)
-                reload(h);
+                (void)hub_reload(h);
         return 0;
 }
 
@@ -428,6 +447,7 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
         (void)sd_notify(false, "STOPPING=1");
         log_notice("received %s, shutting down", strsignal((int)si->ssi_signo));
         (void)sd_event_source_set_enabled(h->listen_source, SD_EVENT_OFF);
+        (void)sd_event_source_set_enabled(h->control_source, SD_EVENT_OFF);
         (void)sd_event_add_time_relative(h->event, NULL, CLOCK_MONOTONIC,
                                          HUB_SHUTDOWN_MAX_MS * USEC_PER_MSEC, USEC_PER_MSEC,
                                          shutdown_timeout_cb, h);
@@ -486,6 +506,7 @@ static void hub_done(struct hub *h)
         subs_free_all(h);
         sessions_free_all(h);
         sd_event_source_disable_unref(h->listen_source);
+        control_done(h);
         sd_event_source_disable_unref(h->sweep_timer);
         if (h->listen_fd_owned && h->socket_path)
                 (void)unlink(h->socket_path);
@@ -503,7 +524,7 @@ static void hub_done(struct hub *h)
 
 int main(int argc, char **argv)
 {
-        struct hub h = {.listen_fd = -EBADF};
+        struct hub h = {.listen_fd = -EBADF, .control_fd = -EBADF};
         const char *lvl = getenv("MCP_LOG_LEVEL");
         sigset_t mask;
         uint64_t delay;
@@ -589,6 +610,7 @@ int main(int argc, char **argv)
         r = setup_socket(&h);
         if (r < 0)
                 goto finish;
+        (void)control_setup(&h);
         if ((r = sd_event_add_signal(h.event, NULL, SIGTERM, on_terminate, &h)) < 0 ||
             (r = sd_event_add_signal(h.event, NULL, SIGINT, on_terminate, &h)) < 0 ||
             (r = sd_event_add_signal(h.event, NULL, SIGHUP, on_reload, &h)) < 0) {

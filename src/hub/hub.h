@@ -36,6 +36,12 @@ struct hub {
         bool listen_fd_owned; /* we bound it: unlink on exit */
         char *socket_path;
         sd_event_source *listen_source;
+        /* the control socket (control.c): mcp-proxyctl, root and the admin group only */
+        int control_fd;
+        char *control_path;
+        sd_event_source *control_source;
+        bool admin_gid_known;
+        gid_t admin_gid;
         /* who may connect: the socket file's owner, group and mode (see conn.c) */
         bool socket_known;
         uid_t socket_uid;
@@ -121,6 +127,7 @@ struct conn {
         bool close_after; /* a protocol error: close once the answer is out */
         bool parked;      /* waiting for the hub's start to finish (struct hub.starting) */
         bool taken;       /* "taken" sent: the request went to an upstream */
+        bool control;     /* came in on the control socket */
         char session[65]; /* the session whose stream this conn carries, if any */
         uint32_t stream;  /* that stream's id, 0 if none */
 };
@@ -143,6 +150,15 @@ int conn_send_health(struct conn *c, cJSON *body);
 /* Header line (takes header; "body":true is added) then payload on its own line (compact
  * JSON, no newline in it). */
 int conn_send_payload(struct conn *c, cJSON *header, const char *payload, size_t plen, bool final);
+
+/* ---- control.c: the control socket, mcp-proxyctl's ---- */
+struct ucred;
+/* Binds the control socket (MCP_CONTROL_SOCKET); a failure is logged, not fatal. */
+int control_setup(struct hub *h);
+void control_done(struct hub *h);
+bool control_peer_allowed(struct hub *h, int fd, const struct ucred *cred);
+/* Runs the "ctl" envelope's command (refused on the fronts' socket). */
+void control_command(struct conn *c);
 
 /* ---- session.c ---- */
 struct session {
@@ -192,6 +208,11 @@ bool session_has_capability(const struct session *s, const char *cap, const char
 bool session_in_use(struct hub *h, const struct session *s);
 
 /* ---- hub.c ---- */
+/* Reads the configuration again and applies it by difference; -EINVAL when it is invalid
+ * (h->reload_error says why; nothing changed). */
+int hub_reload(struct hub *h);
+/* Stops the server named so (its instances too) and starts it afresh; -ENOENT if none. */
+int hub_restart_server(struct hub *h, const char *name);
 /* Opens the start's gate when every server has started once (or at once, force). */
 void hub_check_started(struct hub *h, bool force);
 
@@ -253,6 +274,8 @@ struct catalogue_entry {
 /* Rebuild from the ready upstreams; ret_changed[k] (may be NULL) says which lists differ. */
 int catalogue_rebuild(struct hub *h, bool *ret_changed);
 const struct catalogue_entry *catalogue_find(struct hub *h, int kind, const char *key);
+/* The i-th entry of a list, in the order clients see; NULL past the end. */
+const struct catalogue_entry *catalogue_at(struct hub *h, int kind, size_t i);
 size_t catalogue_count(struct hub *h, int kind);
 /* Copies of entries [offset, offset+limit) as the client sees them. */
 cJSON *catalogue_list_json(struct hub *h, int kind, size_t offset, size_t limit);
@@ -321,7 +344,7 @@ void servers_start(struct hub *h);
  * (processes, instances, sessions); changed ones restart, removed ones stop (their
  * requests in flight get an error), new ones start. Copies what it needs of c. 0 or
  * -ENOMEM (then nothing changed). */
-int servers_reload(struct hub *h, const struct config *c);
+int servers_reload(struct hub *h, const struct config *c, const char *restart);
 /* Stop every upstream (shutdown); true once all are stopped. */
 void servers_stop_all(struct hub *h);
 bool servers_all_stopped(struct hub *h);

@@ -650,7 +650,7 @@ static void server_retire(struct server *srv, const char *why)
         server_maybe_reap(srv);
 }
 
-int servers_reload(struct hub *h, const struct config *c)
+int servers_reload(struct hub *h, const struct config *c, const char *restart)
 {
         size_t enabled = count_enabled(c), n = 0;
         _cleanup_free_ struct server **arr = calloc(enabled ? enabled : 1, sizeof(*arr));
@@ -669,7 +669,8 @@ int servers_reload(struct hub *h, const struct config *c)
                         continue;
                 for (j = 0; j < h->n_servers; j++)
                         if (!kept[j] && strcmp(h->servers[j]->name, sc->name) == 0 &&
-                            strcmp(h->servers[j]->cfg.hash, sc->hash) == 0)
+                            strcmp(h->servers[j]->cfg.hash, sc->hash) == 0 &&
+                            !(restart && strcmp(restart, sc->name) == 0))
                                 break;
                 if (j < h->n_servers) {
                         kept[j] = true;
@@ -696,8 +697,10 @@ int servers_reload(struct hub *h, const struct config *c)
                 for (size_t q = 0; q < n; q++)
                         if (fresh[q] && strcmp(arr[q]->name, old->name) == 0)
                                 renewed = true;
-                server_retire(old, renewed ? "its configuration changed"
-                                           : "it is no longer in the configuration");
+                server_retire(old, restart && strcmp(restart, old->name) == 0
+                                       ? "a restart was asked for"
+                                   : renewed ? "its configuration changed"
+                                             : "it is no longer in the configuration");
                 n_gone++;
         }
         free(h->servers);

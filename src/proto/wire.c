@@ -7,7 +7,7 @@
 
 static const char *const wire_op_table[_WIRE_OP_MAX] = {
     [WIRE_OP_POST] = "post",     [WIRE_OP_GET] = "get", [WIRE_OP_DELETE] = "delete",
-    [WIRE_OP_HEALTH] = "health", [WIRE_OP_SSE] = "sse",
+    [WIRE_OP_HEALTH] = "health", [WIRE_OP_SSE] = "sse", [WIRE_OP_CTL] = "ctl",
 };
 
 const char *wire_op_to_string(enum wire_op op)

@@ -14,8 +14,12 @@
  * Front -> hub, first line, the envelope:
  *   {"v":1,"op":"post","client":"alice","session":"<id>","proto":"2025-11-25",
  *    "sse":true,"lei":"<Last-Event-ID>","legacy":true}
- *   op      post | get | delete | health | sse       (required)
+ *   op      post | get | delete | health | sse | ctl (required)
  *           sse: the legacy 2024-11-05 transport's GET /sse (opens a session)
+ *           ctl: an mcp-proxyctl command, on the control socket only:
+ *           {"v":1,"op":"ctl","client":"mcp-proxyctl","cmd":"status","args":{..}},
+ *           answered with one "json" line (status 200, 400 or 404 and a body
+ *           {"ok":true,...} or {"ok":false,"error":"..."})
  *   client  client id the front authenticated        (required; "anonymous" when auth is off)
  *   session Mcp-Session-Id header (or the legacy sessionId= query), if any
  *   proto   MCP-Protocol-Version header, if any
@@ -92,6 +96,7 @@ enum wire_op {
         WIRE_OP_DELETE,
         WIRE_OP_HEALTH,
         WIRE_OP_SSE, /* legacy 2024-11-05 transport: GET /sse opens a session and its stream */
+        WIRE_OP_CTL, /* mcp-proxyctl, on the control socket */
         _WIRE_OP_MAX,
         _WIRE_OP_INVALID = -EINVAL,
 };

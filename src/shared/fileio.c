@@ -102,6 +102,12 @@ void text_line_column(const char *text, size_t upto, unsigned *ret_line, unsigne
 
 int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
 {
+        return file_write_atomic_owned(path, data, len, mode, -1, -1);
+}
+
+int file_write_atomic_owned(const char *path, const void *data, size_t len, unsigned mode, long uid,
+                            long gid)
+{
         char tmp[4096];
         const char *p = data;
         int fd, r = 0, n;
@@ -128,6 +134,9 @@ int file_write_atomic(const char *path, const void *data, size_t len, unsigned m
                 p += w;
                 len -= (size_t)w;
         }
+        if (r == 0 && (uid >= 0 || gid >= 0) &&
+            fchown(fd, uid >= 0 ? (uid_t)uid : (uid_t)-1, gid >= 0 ? (gid_t)gid : (gid_t)-1) < 0)
+                r = -errno;
         if (r == 0 && fchmod(fd, (mode_t)mode) < 0)
                 r = -errno;
         if (r == 0 && fsync(fd) < 0)

@@ -17,3 +17,6 @@ void text_line_column(const char *text, size_t upto, unsigned *ret_line, unsigne
  * Returns 0 or -errno (the temporary file is removed).
  */
 int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode);
+/* The same, the new file owned by uid and gid (each -1: left as created). */
+int file_write_atomic_owned(const char *path, const void *data, size_t len, unsigned mode, long uid,
+                            long gid);

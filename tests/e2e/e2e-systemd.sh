@@ -148,6 +148,15 @@ check "the hub user cannot reach the hub socket (a child cannot speak as a front
 check "the hub user cannot read the keys" \
         bash -c '! nsenter -t "$1" -a runuser -u mcp-proxy-hub -- cat /etc/mcp-proxy/keys.json >/dev/null 2>&1' _ "$L"
 
+# ---- mcp-proxyctl on the control socket ----
+check_jq "mcp-proxyctl status --json as root: the hub and fx ready" \
+        '.service == "mcp-proxy-hub" and any(.upstreams[]; .name == "fx" and .state == "ready")' \
+        "$(S mcp-proxyctl status --json 2>&1)"
+check "the hub's user (any stdio server) is refused by the control socket" \
+        bash -c '! nsenter -t "$1" -a runuser -u mcp-proxy-hub -- mcp-proxyctl status >/dev/null 2>&1' _ "$L"
+check "the fronts' user too" \
+        bash -c '! nsenter -t "$1" -a runuser -u mcp-proxy -- mcp-proxyctl status >/dev/null 2>&1' _ "$L"
+
 # ---- the path unit: edits add servers ----
 # An atomic save (a new file renamed over the old one): systemd's PathChanged= on the file
 # misses it (systemd issue #20934); the unit watches the directory too.

@@ -46,7 +46,7 @@ check "reload oneshot: no start limit (the path unit must not give up)" \
         grep -qx StartLimitIntervalSec=0 "$U/mcp-proxy-hub-reload.service"
 check "hub: Type=notify, a watchdog, config checked before start and reload" \
         bash -c 'grep -qx Type=notify "$1" && grep -q "^WatchdogSec=" "$1" &&
-                grep -q "^ExecStartPre=.*--check-config" "$1" && grep -q "^ExecReload=.*--check-config" "$1"' _ "$U/mcp-proxy-hub.service"
+                grep -q "^ExecStartPre=.*mcp-proxyctl check-config" "$1" && grep -q "^ExecReload=.*mcp-proxyctl check-config" "$1"' _ "$U/mcp-proxy-hub.service"
 check "hub socket: only the fronts' user may connect (0600, owned by mcp-proxy)" \
         bash -c 'grep -qx SocketUser=mcp-proxy "$1" && grep -qx SocketMode=0600 "$1"' _ "$U/mcp-proxy-hub.socket"
 check "fronts and hub run as different users" \
@@ -60,6 +60,8 @@ cp "$P/sysusers/mcp-proxy.conf" "$T/root/usr/lib/sysusers.d/"
 systemd-sysusers --root="$T/root" >"$T/sysusers.log" 2>&1
 check "sysusers creates mcp-proxy and mcp-proxy-hub" \
         bash -c 'grep -q "^mcp-proxy:" "$1" && grep -q "^mcp-proxy-hub:" "$1"' _ "$T/root/etc/passwd"
+check "... and the group mcp-proxy-admin (mcp-proxyctl without root)" \
+        grep -q "^mcp-proxy-admin:" "$T/root/etc/group"
 
 # an edited config survives a second install; uninstall removes the units, not the config
 echo '{"mcpServers":{"mine":{"command":"/bin/true"}}}' >"$P/etc/mcp-proxy/mcp_config.json"
@@ -67,5 +69,5 @@ make -s -C "$E2E_ROOT" install "${DIRS[@]}" >>"$T/install.log" 2>&1
 check_contains "a second install keeps the edited config" "$(cat "$P/etc/mcp-proxy/mcp_config.json")" mine
 make -s -C "$E2E_ROOT" uninstall "${DIRS[@]}" >>"$T/install.log" 2>&1
 check "make uninstall removes the units" bash -c '! ls "$1"/mcp-proxy* >/dev/null 2>&1' _ "$U"
-check "... and the binaries" test ! -e "$P/usr/bin/mcp-proxy-hub"
+check "... and the binaries" test ! -e "$P/usr/bin/mcp-proxy-hub" -a ! -e "$P/usr/bin/mcp-proxyctl"
 check "... and keeps the config" test -s "$P/etc/mcp-proxy/mcp_config.json"
