@@ -15,6 +15,7 @@ CC         ?= cc
 BUILD      ?= build
 SYSTEMDSYSTEMUNITDIR ?= $(shell $(PKG_CONFIG) --define-variable=rootprefix=$(PREFIX) --variable=systemdsystemunitdir systemd 2>/dev/null || echo $(PREFIX)/lib/systemd/system)
 SYSUSERSDIR ?= $(shell $(PKG_CONFIG) --define-variable=prefix=$(PREFIX) --variable=sysusersdir systemd 2>/dev/null || echo $(PREFIX)/lib/sysusers.d)
+BASHCOMPDIR ?= $(shell $(PKG_CONFIG) --define-variable=prefix=$(PREFIX) --variable=completionsdir bash-completion 2>/dev/null || echo $(PREFIX)/share/bash-completion/completions)
 TMPFILESDIR ?= $(shell $(PKG_CONFIG) --define-variable=prefix=$(PREFIX) --variable=tmpfilesdir systemd 2>/dev/null || echo $(PREFIX)/lib/tmpfiles.d)
 
 VERSION := 0.1.0
@@ -174,6 +175,8 @@ install: all
 	$(SUBST) systemd/mcp-proxy.tmpfiles.in >$(DESTDIR)$(TMPFILESDIR)/mcp-proxy.conf
 	for f in mcp-proxy.env hub.env; do test -e $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/$$f || \
 		install -m 0640 config/$$f $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/$$f; done
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 config/mcp-proxyctl.bash $(DESTDIR)$(BASHCOMPDIR)/mcp-proxyctl
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mcp-proxy $(DESTDIR)$(BINDIR)/mcp-proxy-hub $(DESTDIR)$(BINDIR)/mcp-proxyctl
@@ -181,6 +184,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5)))
 	rm -f $(addprefix $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/,$(UNIT_NAMES))
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/mcp-proxy.conf $(DESTDIR)$(TMPFILESDIR)/mcp-proxy.conf
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/mcp-proxyctl
 
 clean:
 	rm -rf build

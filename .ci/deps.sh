@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 mode=${1:-build}
 case $mode in build|test) ;; *) echo "usage: $0 build|test" >&2; exit 2 ;; esac
 
-build_pkgs=(gcc make pkg-config libsystemd-dev libcjson-dev libcurl4-openssl-dev)
-test_pkgs=(curl jq socat mandoc groff-base systemd systemd-container debootstrap)
+build_pkgs=(gcc make pkg-config libsystemd-dev libcjson-dev libcurl4-openssl-dev bash-completion)
+test_pkgs=(curl jq socat mandoc groff-base systemd systemd-container debootstrap bsdutils)
 
 log=$(mktemp "${TMPDIR:-/tmp}/mcp-proxy-deps.XXXXXX")
 trap 'rm -f "$log"' EXIT

@@ -22,11 +22,11 @@ struct ctl {
         bool json;
         bool color;
         const char *socket_path;
-        const char *client;   /* --client */
-        const char *expires;  /* --expires */
-        const char *scopes;   /* --scopes */
-        const char *keys;     /* --keys: the key file */
-        char **args;          /* the verb's arguments */
+        const char *client;  /* --client */
+        const char *expires; /* --expires */
+        const char *scopes;  /* --scopes */
+        const char *keys;    /* --keys: the key file */
+        char **args;         /* the verb's arguments */
         int n_args;
 };
 

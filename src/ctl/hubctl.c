@@ -239,9 +239,8 @@ static const char *numstr(const cJSON *o, const char *k, char *buf, size_t len)
 
 static void servers_table(struct ctl *x, const cJSON *ups)
 {
-        static const char *const hdr[] = {"SERVER", "TRANSPORT", "ISOLATION", "STATE",
-                                          "PID",    "RESTARTS",  "TOOLS",     "INSTANCES",
-                                          "LAST ERROR"};
+        static const char *const hdr[] = {"SERVER",   "TRANSPORT", "ISOLATION", "STATE",     "PID",
+                                          "RESTARTS", "TOOLS",     "INSTANCES", "LAST ERROR"};
         struct table *t = table_new(x, hdr, 9);
         const cJSON *u;
 
@@ -287,8 +286,8 @@ int verb_status(struct ctl *x)
         printf("%s%s %s%s (pid %.0f), up %s\n", color_on(x, "\033[1m"),
                json_get_string(s, "service"), json_get_string(s, "version"), color_off(x),
                num(s, "pid"), format_duration(num(s, "uptime_seconds"), up, sizeof(up)));
-        printf("config:    %s\n", json_get_string(s, "config") ? json_get_string(s, "config")
-                                                               : "-");
+        printf("config:    %s\n",
+               json_get_string(s, "config") ? json_get_string(s, "config") : "-");
         rl = json_get(s, "reload");
         if (!rl)
                 printf("reload:    none since the start\n");
@@ -360,15 +359,15 @@ int verb_instances(struct ctl *x)
                                 cJSON_AddItemToArray(out, d);
                                 continue;
                         }
-                        const char *cells[] = {name,
-                                               numstr(i, "id", id, sizeof(id)),
-                                               json_get_string(i, "client"),
-                                               json_get_string(i, "session"),
-                                               json_get_string(i, "state"),
-                                               numstr(i, "pid", pid, sizeof(pid)),
-                                               format_duration(num(i, "idle_seconds"), idle,
-                                                               sizeof(idle)),
-                                               numstr(i, "sessions", n, sizeof(n))};
+                        const char *cells[] = {
+                            name,
+                            numstr(i, "id", id, sizeof(id)),
+                            json_get_string(i, "client"),
+                            json_get_string(i, "session"),
+                            json_get_string(i, "state"),
+                            numstr(i, "pid", pid, sizeof(pid)),
+                            format_duration(num(i, "idle_seconds"), idle, sizeof(idle)),
+                            numstr(i, "sessions", n, sizeof(n))};
                         table_row(t, cells, 4);
                 }
         }
@@ -388,7 +387,7 @@ int verb_instances(struct ctl *x)
 
 int verb_sessions(struct ctl *x)
 {
-        static const char *const hdr[] = {"SESSION", "CLIENT", "PROTOCOL", "AGE",
+        static const char *const hdr[] = {"SESSION", "CLIENT", "PROTOCOL",    "AGE",
                                           "IDLE",    "STREAM", "CLIENT NAME", "FLAGS"};
         _cleanup_json_ cJSON *s = NULL;
         struct table *t;
@@ -432,15 +431,15 @@ int verb_sessions(struct ctl *x)
                         strcat(flags, "legacy ");
                 if (cJSON_IsTrue(json_get(e, "resumed")))
                         strcat(flags, "resumed");
-                const char *cells[] = {
-                    id,
-                    json_get_string(e, "client"),
-                    json_get_string(e, "protocol"),
-                    format_duration(num(e, "age_seconds"), age, sizeof(age)),
-                    format_duration(num(e, "idle_seconds"), idle, sizeof(idle)),
-                    cJSON_IsTrue(json_get(e, "stream_connected")) ? "connected" : NULL,
-                    json_get_string(e, "client_name"),
-                    flags};
+                const char *cells[] = {id,
+                                       json_get_string(e, "client"),
+                                       json_get_string(e, "protocol"),
+                                       format_duration(num(e, "age_seconds"), age, sizeof(age)),
+                                       format_duration(num(e, "idle_seconds"), idle, sizeof(idle)),
+                                       cJSON_IsTrue(json_get(e, "stream_connected")) ? "connected"
+                                                                                     : NULL,
+                                       json_get_string(e, "client_name"),
+                                       flags};
                 table_row(t, cells, 5);
         }
         table_print(t);
@@ -480,8 +479,7 @@ int verb_tools(struct ctl *x)
                         if (strlen(desc) > 72)
                                 memcpy(d + 69, "...", 4);
                 }
-                const char *cells[] = {json_get_string(e, "name"), json_get_string(e, "server"),
-                                       d};
+                const char *cells[] = {json_get_string(e, "name"), json_get_string(e, "server"), d};
                 table_row(t, cells, -1);
         }
         table_print(t);
@@ -558,16 +556,16 @@ int verb_call(struct ctl *x)
                 ret = ctl_error("initialize through the hub failed: %s",
                                 r == -ECONNRESET || r == -EPIPE
                                     ? "the hub closed the connection (root or the "
-                                                   "group mcp-proxy-admin may use it)"
-                                                 : strerror(errno));
+                                      "group mcp-proxy-admin may use it)"
+                                    : strerror(errno));
                 goto out;
         }
         session = strdup(json_get_string(h, "session"));
         cJSON_Delete(h);
         cJSON_Delete(b);
         h = b = NULL;
-        (void)post(&l, client, session, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
-                   &h, &b);
+        (void)post(&l, client, session,
+                   "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", &h, &b);
         cJSON_Delete(h);
         cJSON_Delete(b);
         h = b = NULL;
@@ -602,7 +600,8 @@ int verb_call(struct ctl *x)
                 const cJSON *c;
                 cJSON_ArrayForEach(c, json_get(res, "content"))
                 {
-                        if (json_get_string(c, "type") && !strcmp(json_get_string(c, "type"), "text"))
+                        if (json_get_string(c, "type") &&
+                            !strcmp(json_get_string(c, "type"), "text"))
                                 printf("%s\n", json_get_string(c, "text"));
                         else
                                 ctl_print_json(c);

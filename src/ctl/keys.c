@@ -183,7 +183,7 @@ static bool entry_digest(const cJSON *e, char hex[2 * SHA256_DIGEST_SIZE + 1], b
         if (strncmp(n, "sha256:", 7) == 0 && strlen(n) == 7 + 2 * SHA256_DIGEST_SIZE) {
                 for (size_t i = 0; i < 2 * SHA256_DIGEST_SIZE; i++)
                         hex[i] = (char)(n[7 + i] >= 'A' && n[7 + i] <= 'F' ? n[7 + i] - 'A' + 'a'
-                                                                            : n[7 + i]);
+                                                                           : n[7 + i]);
                 hex[2 * SHA256_DIGEST_SIZE] = 0;
                 *ret_hashed = true;
                 return true;
@@ -318,8 +318,9 @@ static int key_new(struct ctl *x, struct keyfile *k)
                 explicit_bzero(json_get(o, "key")->valuestring, j);
                 cJSON_Delete(o);
         } else {
-                fprintf(stderr, "New key for '%s' (id %.*s), stored hashed in %s. It is shown "
-                                "this once:\n",
+                fprintf(stderr,
+                        "New key for '%s' (id %.*s), stored hashed in %s. It is shown "
+                        "this once:\n",
                         client, ID_HEX, hex, k->path);
                 printf("%s\n", key);
         }

@@ -101,11 +101,16 @@ int main(int argc, char **argv)
                 const char *name;
                 int (*fn)(struct ctl *x);
         } verbs[] = {
-            {"status", verb_status},     {"servers", verb_servers},
-            {"instances", verb_instances}, {"sessions", verb_sessions},
-            {"tools", verb_tools},       {"reload", verb_reload},
-            {"restart", verb_restart},   {"check-config", verb_check_config},
-            {"key", verb_key},           {"call", verb_call},
+            {"status", verb_status},
+            {"servers", verb_servers},
+            {"instances", verb_instances},
+            {"sessions", verb_sessions},
+            {"tools", verb_tools},
+            {"reload", verb_reload},
+            {"restart", verb_restart},
+            {"check-config", verb_check_config},
+            {"key", verb_key},
+            {"call", verb_call},
         };
         const char *env = getenv("MCP_CONTROL_SOCKET"), *nc = getenv("NO_COLOR");
         struct ctl x = {

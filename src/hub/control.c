@@ -227,8 +227,9 @@ static void cmd_session_kill(struct conn *c, const cJSON *args)
                 }
         }
         if (n != 1) {
-                reply_error(c, n ? 400 : 404, n ? "'%.64s' names %zu sessions: give more of the id"
-                                                : "no session '%.64s'",
+                reply_error(c, n ? 400 : 404,
+                            n ? "'%.64s' names %zu sessions: give more of the id"
+                              : "no session '%.64s'",
                             id, n);
                 return;
         }

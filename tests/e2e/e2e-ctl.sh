@@ -192,6 +192,20 @@ if command -v setpriv >/dev/null && ((EUID == 0)); then
         check "hub log: refused, not root nor in the admin group" grep -q "not root nor in the admin group" "$T/hub.log"
 fi
 
+# ---- bash completion (config/mcp-proxyctl.bash), with the running hub ----
+complete_words() { # WORD... (the last one being completed): prints COMPREPLY
+        bash -c 'PATH=$1:$PATH; source "$2"; shift 2; COMP_WORDS=(mcp-proxyctl "$@"); COMP_CWORD=$#
+                _mcp_proxyctl; printf "%s\n" "${COMPREPLY[@]}" | sort' _ "$(dirname "$CTL_BIN")" \
+                "$E2E_ROOT/config/mcp-proxyctl.bash" "$@"
+}
+check_eq "completion: commands" "reload restart" "$(complete_words re | xargs)"
+check_eq "completion: restart offers the running servers" "$("$CTL_BIN" servers --json | jq -r '.[].name' | sort | xargs)" \
+        "$(complete_words restart '' | xargs)"
+check_eq "completion: key offers its verbs" "list new revoke" "$(complete_words key '' | xargs)"
+check "completion: --client offers client ids from the key file" \
+        grep -qx e2e-client <<<"$(MCP_API_KEYS_PATH=$KEYS complete_words sessions --client '')"
+check "completion: call offers tools" grep -qx fx_echo <<<"$(complete_words call fx_)"
+
 # ---- usage and a hub that is down ----
 ctl
 check_eq "no command: exit 2" 2 "$RC"
