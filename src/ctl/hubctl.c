@@ -14,27 +14,9 @@
 #include "json.h"
 #include "mcp-limits.h"
 #include "proto/wire.h"
+#include "socket-util.h"
 
 #define CTL_TIMEOUT_MS 60000
-
-static int hub_connect(const struct ctl *x)
-{
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        int fd;
-
-        if (strlen(x->socket_path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, x->socket_path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        return fd;
-}
 
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -167,7 +149,7 @@ static cJSON *envelope(const char *op, const char *client, const char *session)
 
 static int link_open(const struct ctl *x, struct link *l)
 {
-        l->fd = hub_connect(x);
+        l->fd = unix_connect(x->socket_path);
         if (l->fd < 0) {
                 errno = -l->fd;
                 return ctl_error("cannot reach mcp-proxy-hub at '%s': %m (is it running? root "

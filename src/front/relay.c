@@ -20,25 +20,7 @@
 #include "log.h"
 #include "proto/jsonrpc.h"
 #include "proto/wire.h"
-
-static int hub_connect(const char *path)
-{
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        int fd;
-
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        return fd;
-}
+#include "socket-util.h"
 
 static enum wire_op relay_wire_op(enum relay_op op)
 {
@@ -351,7 +333,7 @@ static int hub_get(const char *path, bool *ret_reused)
                 *ret_reused = true;
                 return hub_fd;
         }
-        hub_fd = hub_connect(path);
+        hub_fd = unix_connect(path);
         return hub_fd;
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "hub/hub.h"
+#include "socket-util.h"
 #include "json.h"
 #include "mcp-limits.h"
 #include "log.h"
@@ -442,9 +443,6 @@ static int conn_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userda
  */
 static bool peer_allowed(struct hub *h, int fd, const struct ucred *cred)
 {
-        gid_t groups[64];
-        socklen_t l = sizeof(groups);
-
         if (cred->uid == 0)
                 return true;
         if (cred->uid == geteuid())
@@ -457,13 +455,7 @@ static bool peer_allowed(struct hub *h, int fd, const struct ucred *cred)
                 return true;
         if ((h->socket_mode & 0060) != 0060)
                 return false;
-        if (cred->gid == h->socket_gid)
-                return true;
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &l) == 0)
-                for (size_t i = 0; i < l / sizeof(gid_t); i++)
-                        if (groups[i] == h->socket_gid)
-                                return true;
-        return false;
+        return peer_in_group(fd, cred, h->socket_gid);
 }
 
 static int accept_conns(struct hub *h, int fd, bool control)

@@ -24,6 +24,7 @@
 #include "json.h"
 #include "log.h"
 #include "mcp-limits.h"
+#include "socket-util.h"
 
 #define CONTROL_SOCKET_DEFAULT "/run/mcp-proxy-hub/control.sock"
 #define ADMIN_GROUP_DEFAULT    "mcp-proxy-admin"
@@ -32,24 +33,13 @@
 
 bool control_peer_allowed(struct hub *h, int fd, const struct ucred *cred)
 {
-        gid_t groups[64];
-        socklen_t l = sizeof(groups);
-
         if (cred->uid == 0)
                 return true;
         /* Our own user only when everything runs as one user (the hub socket is ours): when
          * fronts run as another, our user is also every stdio server's. */
         if (cred->uid == geteuid())
                 return !h->socket_known || h->socket_uid == geteuid();
-        if (!h->admin_gid_known)
-                return false;
-        if (cred->gid == h->admin_gid)
-                return true;
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &l) == 0)
-                for (size_t i = 0; i < l / sizeof(gid_t); i++)
-                        if (groups[i] == h->admin_gid)
-                                return true;
-        return false;
+        return h->admin_gid_known && peer_in_group(fd, cred, h->admin_gid);
 }
 
 int control_setup(struct hub *h)
