@@ -161,10 +161,12 @@ SUBST       = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g
 
 # ---- install ----
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/mcp-proxy $(BUILD)/mcp-proxy-hub $(BUILD)/mcp-proxyctl $(DESTDIR)$(BINDIR)/
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -d $(DESTDIR)$(SYSCONFDIR)/mcp-proxy
 	test -e $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/mcp_config.json || \
 		install -m 0644 config/mcp_config.example.json $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/mcp_config.json
@@ -182,6 +184,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mcp-proxy $(DESTDIR)$(BINDIR)/mcp-proxy-hub $(DESTDIR)$(BINDIR)/mcp-proxyctl
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(wildcard man/*.7)))
 	rm -f $(addprefix $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/,$(UNIT_NAMES))
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/mcp-proxy.conf $(DESTDIR)$(TMPFILESDIR)/mcp-proxy.conf
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/mcp-proxyctl
