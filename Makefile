@@ -175,8 +175,10 @@ install: all
 		chmod 0644 $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/$$u || exit 1; done
 	$(SUBST) systemd/mcp-proxy.sysusers.in >$(DESTDIR)$(SYSUSERSDIR)/mcp-proxy.conf
 	$(SUBST) systemd/mcp-proxy.tmpfiles.in >$(DESTDIR)$(TMPFILESDIR)/mcp-proxy.conf
-	for f in mcp-proxy.env hub.env; do test -e $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/$$f || \
-		install -m 0640 config/$$f $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/$$f; done
+	test -e $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/mcp-proxy.env || \
+		install -m 0640 config/mcp-proxy.env $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/mcp-proxy.env
+	test -e $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/hub.env || \
+		install -m 0600 config/hub.env $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/hub.env
 	install -d $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0644 config/mcp-proxyctl.bash $(DESTDIR)$(BASHCOMPDIR)/mcp-proxyctl
 
