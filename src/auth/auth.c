@@ -161,6 +161,13 @@ static void api_key_done(struct api_key *k)
         *k = (struct api_key){};
 }
 
+/* Drops the keys past the first n. */
+static void keyring_truncate(struct keyring *kr, size_t n)
+{
+        while (kr->n_keys > n)
+                api_key_done(&kr->keys[--kr->n_keys]);
+}
+
 static const struct api_key *keyring_find(const struct keyring *kr,
                                           const uint8_t digest[SHA256_DIGEST_SIZE])
 {
@@ -450,7 +457,7 @@ int keyring_add_file(struct keyring *kr, const char *path, auth_warn_cb warn, vo
         const char *end = NULL;
         char *data = NULL;
         cJSON *root, *item;
-        size_t len = 0;
+        size_t len = 0, n_before = kr->n_keys;
         unsigned pos = 0;
         int r, added = 0;
         bool has_nul;
@@ -505,6 +512,8 @@ int keyring_add_file(struct keyring *kr, const char *path, auth_warn_cb warn, vo
         r = added;
 
 finish:
+        if (r < 0)
+                keyring_truncate(kr, n_before); /* all of the file or nothing */
         json_wipe_keys(root);
         cJSON_Delete(root);
         return r;

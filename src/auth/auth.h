@@ -49,10 +49,10 @@ typedef void (*auth_warn_cb)(void *userdata, const char *message);
 int keyring_add_env(struct keyring *kr, const char *spec, auth_warn_cb warn, void *userdata);
 
 /*
- * Adds the keys in a key file. Returns the number added (>= 0) or -errno:
- * -ENOENT etc. from open, -EBADMSG for invalid JSON or a top level that is
- * not an object (with a warning giving the reason and the file name),
- * -EFBIG over KEYS_FILE_MAX. Invalid entries (not an object, missing or
+ * Adds the keys in a key file. Returns the number added (>= 0) or -errno,
+ * and then adds none: -ENOENT etc. from open, -EBADMSG for invalid JSON or
+ * a top level that is not an object (with a warning giving the reason and
+ * the file name), -EFBIG over KEYS_FILE_MAX, -E2BIG past KEYS_MAX, -ENOMEM. Invalid entries (not an object, missing or
  * non-string client_id, bad scopes, non-numeric expires_at, a "sha256:"
  * name without 64 hex digits) are skipped with a warning naming the client
  * id or the entry's position, never the key.

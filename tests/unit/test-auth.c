@@ -646,6 +646,34 @@ TEST(file_hashed_and_plain_mixed)
         warnings_done(&w);
 }
 
+TEST(file_too_many_keys_adds_none)
+{
+        /* A file that cannot be taken whole adds nothing: its first keys do not stay. */
+        struct keyring kr = {};
+        size_t cap = (KEYS_MAX + 2) * 40, off = 0;
+        char *text = malloc(cap), *path = NULL;
+
+        ASSERT_NOT_NULL(text);
+        ASSERT_EQ(keyring_add_env(&kr, "envkey:fromenv", NULL, NULL), 1);
+        off += (size_t)snprintf(text + off, cap - off, "{");
+        for (int i = 0; i < KEYS_MAX; i++)
+                off += (size_t)snprintf(text + off, cap - off, "%s\"fk%d\": {\"client_id\": \"c\"}",
+                                        i ? "," : "", i);
+        snprintf(text + off, cap - off, "}");
+        ASSERT_EQ(load_file_text(&kr, text, NULL, &path), -E2BIG);
+        free(text);
+        ASSERT_EQ(kr.n_keys, 1);
+        ASSERT_EQ(check(&kr, "Bearer fk0", 0, NULL), AUTH_UNKNOWN);
+        ASSERT_EQ(check(&kr, "Bearer envkey", 0, NULL), AUTH_OK);
+
+        /* Alone, without the environment's key, the same file fits exactly. */
+        keyring_done(&kr);
+        ASSERT_EQ(keyring_add_file(&kr, path, NULL, NULL), KEYS_MAX);
+        ASSERT_EQ(check(&kr, "Bearer fk4095", 0, NULL), AUTH_OK);
+        remove_temp(path);
+        keyring_done(&kr);
+}
+
 TEST(file_too_large)
 {
         struct keyring kr = {};
