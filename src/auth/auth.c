@@ -99,6 +99,47 @@ static const char *client_id_problem(const char *s, size_t n)
         return NULL;
 }
 
+static int unhex_digit(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/*
+ * A key file entry named "sha256:<64 hex digits>" (prefix and digits in any
+ * case) holds the digest of the key instead of the key. Returns 1 for such a
+ * name, filling ret_digest unless it is NULL; 0 for a plain key; -EINVAL when
+ * the name has the prefix but not exactly 64 hex digits after it.
+ */
+static int hashed_key_digest(const char *name, uint8_t ret_digest[SHA256_DIGEST_SIZE])
+{
+        size_t n = strlen(name);
+
+        if (n < STRLEN(AUTH_HASHED_PREFIX) ||
+            strncasecmp(name, AUTH_HASHED_PREFIX, STRLEN(AUTH_HASHED_PREFIX)) != 0)
+                return 0;
+        name += STRLEN(AUTH_HASHED_PREFIX);
+        n -= STRLEN(AUTH_HASHED_PREFIX);
+        if (n != 2 * SHA256_DIGEST_SIZE)
+                return -EINVAL;
+        for (size_t i = 0; i < SHA256_DIGEST_SIZE; i++) {
+                int hi = unhex_digit(name[2 * i]), lo = unhex_digit(name[2 * i + 1]);
+                if (hi < 0 || lo < 0) {
+                        if (ret_digest)
+                                explicit_bzero(ret_digest, SHA256_DIGEST_SIZE);
+                        return -EINVAL;
+                }
+                if (ret_digest)
+                        ret_digest[i] = (uint8_t)(hi << 4 | lo);
+        }
+        return 1;
+}
+
 static char **scopes_default(void)
 {
         char **v = calloc(2, sizeof(char *));
@@ -118,6 +159,13 @@ static void api_key_done(struct api_key *k)
         free(k->client_id);
         strv_free(k->scopes);
         *k = (struct api_key){};
+}
+
+/* Drops the keys past the first n. */
+static void keyring_truncate(struct keyring *kr, size_t n)
+{
+        while (kr->n_keys > n)
+                api_key_done(&kr->keys[--kr->n_keys]);
 }
 
 static const struct api_key *keyring_find(const struct keyring *kr,
@@ -307,7 +355,7 @@ static int file_entry(struct keyring *kr, const cJSON *item, const char *path, u
         char *client_id;
         char **scopes = NULL;
         int64_t expires_at = 0;
-        int r;
+        int r, hashed;
 
         if (asprintf(&where, "%s: entry %u", path, pos) < 0)
                 return -ENOMEM;
@@ -315,6 +363,14 @@ static int file_entry(struct keyring *kr, const cJSON *item, const char *path, u
         problem = key_problem(key, strlen(key));
         if (problem) {
                 warnf(warn, userdata, "%s: %s, ignoring", where, problem);
+                return 0;
+        }
+        hashed = hashed_key_digest(key, NULL);
+        if (hashed < 0) {
+                warnf(warn, userdata,
+                      "%s: \"" AUTH_HASHED_PREFIX "\" is not followed by %d hexadecimal digits, "
+                      "ignoring",
+                      where, 2 * SHA256_DIGEST_SIZE);
                 return 0;
         }
         if (!cJSON_IsObject(item)) {
@@ -374,7 +430,10 @@ static int file_entry(struct keyring *kr, const cJSON *item, const char *path, u
                 return -ENOMEM;
         }
 
-        sha256(key, strlen(key), digest);
+        if (hashed)
+                (void)hashed_key_digest(key, digest);
+        else
+                sha256(key, strlen(key), digest);
         r = keyring_push(kr, digest, client_id, scopes, expires_at, where, warn, userdata);
         explicit_bzero(digest, sizeof(digest));
         return r;
@@ -398,7 +457,7 @@ int keyring_add_file(struct keyring *kr, const char *path, auth_warn_cb warn, vo
         const char *end = NULL;
         char *data = NULL;
         cJSON *root, *item;
-        size_t len = 0;
+        size_t len = 0, n_before = kr->n_keys;
         unsigned pos = 0;
         int r, added = 0;
         bool has_nul;
@@ -453,6 +512,8 @@ int keyring_add_file(struct keyring *kr, const char *path, auth_warn_cb warn, vo
         r = added;
 
 finish:
+        if (r < 0)
+                keyring_truncate(kr, n_before); /* all of the file or nothing */
         json_wipe_keys(root);
         cJSON_Delete(root);
         return r;

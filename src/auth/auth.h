@@ -4,6 +4,10 @@
  * MCP_API_KEYS_PATH file ({"<key>": {"client_id": "...", "scopes": ["*"],
  * "expires_at": <epoch seconds, optional>}}), and checking a bearer token.
  *
+ * A key file entry may name the key's digest instead of the key:
+ * "sha256:<64 hex digits>" (AUTH_HASHED_PREFIX, in any case); a plain key
+ * cannot start with that prefix.
+ *
  * Keys are kept only as SHA-256 digests; lookups compare digests in
  * constant time against every key. No message produced here ever contains
  * a key, whole or in part.
@@ -16,6 +20,9 @@
 #include <time.h>
 
 #include "sha256.h"
+
+/* A key file entry "sha256:<hex>" holds sha256(key), not the key. */
+#define AUTH_HASHED_PREFIX "sha256:"
 
 struct api_key {
         uint8_t digest[SHA256_DIGEST_SIZE]; /* sha256(key) */
@@ -42,12 +49,13 @@ typedef void (*auth_warn_cb)(void *userdata, const char *message);
 int keyring_add_env(struct keyring *kr, const char *spec, auth_warn_cb warn, void *userdata);
 
 /*
- * Adds the keys in a key file. Returns the number added (>= 0) or -errno:
- * -ENOENT etc. from open, -EBADMSG for invalid JSON or a top level that is
- * not an object (with a warning giving the reason and the file name),
- * -EFBIG over KEYS_FILE_MAX. Invalid entries (not an object, missing or
- * non-string client_id, bad scopes, non-numeric expires_at) are skipped
- * with a warning naming the client id or the entry's position, never the key.
+ * Adds the keys in a key file. Returns the number added (>= 0) or -errno,
+ * and then adds none: -ENOENT etc. from open, -EBADMSG for invalid JSON or
+ * a top level that is not an object (with a warning giving the reason and
+ * the file name), -EFBIG over KEYS_FILE_MAX, -E2BIG past KEYS_MAX, -ENOMEM. Invalid entries (not an object, missing or
+ * non-string client_id, bad scopes, non-numeric expires_at, a "sha256:"
+ * name without 64 hex digits) are skipped with a warning naming the client
+ * id or the entry's position, never the key.
  */
 int keyring_add_file(struct keyring *kr, const char *path, auth_warn_cb warn, void *userdata);
 

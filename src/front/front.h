@@ -12,11 +12,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include "auth/auth.h"
 #include "buf.h"
 #include "http/http-parse.h"
+
+/* What stat() said of the key file when its keys were loaded: a changed file differs. */
+struct front_key_file_id {
+        int error; /* errno of a failed stat(), else 0 and the rest */
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtime, ctime;
+};
 
 struct front_settings {
         size_t max_header;
@@ -28,14 +38,16 @@ struct front_settings {
         char *mcp_path;      /* "/mcp" or "/<prefix>/mcp" */
         char *sse_path;      /* legacy transport: "/sse" or "/<prefix>/sse" */
         char *messages_path; /* legacy transport: "/messages" or "/<prefix>/messages" */
-        struct keyring keys;
+        struct keyring keys; /* MCP_API_KEYS, then the key file's */
+        char *keys_path;     /* MCP_API_KEYS_PATH, or NULL */
+        struct front_key_file_id keys_file_id;
         bool auth_disabled;
         char **allowed_origins; /* NULL-terminated; "*" allows any */
         char **allowed_hosts;   /* extra Host names accepted on loopback */
 };
 
 struct front_conn {
-        const struct front_settings *set;
+        struct front_settings *set; /* not const: the keys follow their file */
         int in_fd, out_fd;
         char peer[80];
         bool local_loopback;
@@ -67,9 +79,13 @@ struct front_request {
 
 int front_settings_load(struct front_settings *s);
 void front_settings_done(struct front_settings *s);
+/* One stat() of the key file; when it changed since its keys were loaded,
+ * load them again (a file that cannot be read or parsed leaves only the
+ * MCP_API_KEYS keys). Call before each authentication. */
+void front_settings_refresh_keys(struct front_settings *s);
 
 /* Serve one connection until it closes. */
-void front_serve(const struct front_settings *set, int in_fd, int out_fd);
+void front_serve(struct front_settings *set, int in_fd, int out_fd);
 
 /* ---- listen-fds.c ---- */
 #define FRONT_LISTEN_FDS_START 3

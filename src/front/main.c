@@ -156,7 +156,7 @@ static void on_term(int sig)
         stop_listening = 1;
 }
 
-static int accept_loop(const struct front_settings *set, int lfd)
+static int accept_loop(struct front_settings *set, int lfd)
 {
         struct sigaction sa = {.sa_handler = on_term};
         unsigned children = 0;
@@ -186,6 +186,8 @@ static int accept_loop(const struct front_settings *set, int lfd)
                         }
                         continue;
                 }
+                /* Children inherit fresh keys: a changed key file is read once, here. */
+                front_settings_refresh_keys(set);
                 pid = fork();
                 if (pid < 0) {
                         log_warning_errno(errno, "fork(): %m, dropping a connection");

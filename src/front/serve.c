@@ -191,6 +191,7 @@ static int check_auth(struct front_conn *c, struct front_request *r, bool *ret_o
         const char *msg;
 
         *ret_ok = false;
+        front_settings_refresh_keys(c->set);
         if (s->auth_disabled) {
                 r->client = "anonymous";
                 *ret_ok = true;
@@ -259,11 +260,13 @@ static int handle_health(struct front_conn *c, struct front_request *r)
         char *state = NULL;
         const struct http_header *a = http_find_header(&r->http, "authorization");
         const struct api_key *key = NULL;
-        bool detail = false, keys_ok = c->set->auth_disabled || c->set->keys.n_keys > 0;
+        bool detail = false, keys_ok;
         int k, status = 200;
 
         if (!o)
                 return -ENOMEM;
+        front_settings_refresh_keys(c->set);
+        keys_ok = c->set->auth_disabled || c->set->keys.n_keys > 0;
         if (a && c->set->keys.n_keys > 0 &&
             keyring_check(&c->set->keys, a->value, a->value_len, time(NULL), &key) == AUTH_OK) {
                 detail = true;
@@ -899,7 +902,7 @@ static void describe_peer(struct front_conn *c)
                 snprintf(c->peer, sizeof(c->peer), "unix");
 }
 
-void front_serve(const struct front_settings *set, int in_fd, int out_fd)
+void front_serve(struct front_settings *set, int in_fd, int out_fd)
 {
         struct front_conn c = {
             .set = set, .in_fd = in_fd, .out_fd = out_fd, .started_usec = front_now_usec()};

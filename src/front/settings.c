@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* The front's settings, from the environment, read once per process. */
+/*
+ * The front's settings, from the environment, read once per process; the
+ * key file is read again whenever stat() shows it changed.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "front/front.h"
 #include "mcp-limits.h"
@@ -13,6 +17,78 @@
 static void key_warn(void *userdata, const char *message)
 {
         log_warning("%s", message);
+}
+
+static void key_file_id_get(const char *path, struct front_key_file_id *ret)
+{
+        struct stat st;
+
+        if (stat(path, &st) < 0) {
+                *ret = (struct front_key_file_id){.error = errno};
+                return;
+        }
+        *ret = (struct front_key_file_id){
+            .dev = st.st_dev,
+            .ino = st.st_ino,
+            .size = st.st_size,
+            .mtime = st.st_mtim,
+            .ctime = st.st_ctim, /* chmod, chown: the file may have become unreadable */
+        };
+}
+
+static bool key_file_id_equal(const struct front_key_file_id *a, const struct front_key_file_id *b)
+{
+        return a->error == b->error && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+               a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+               a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/*
+ * Builds the keyring anew: MCP_API_KEYS (warned about on the first load
+ * only), then the key file, whose identity is taken before it is read so
+ * that a change while reading shows at the next check. A file that cannot
+ * be loaded contributes no key: a revoked key must not survive a broken
+ * edit.
+ */
+static void keys_load(struct front_settings *s, bool first)
+{
+        struct keyring kr = {};
+        const char *v = getenv("MCP_API_KEYS");
+        int r;
+
+        if (v && *v)
+                (void)keyring_add_env(&kr, v, first ? key_warn : NULL, NULL);
+        if (s->keys_path) {
+                key_file_id_get(s->keys_path, &s->keys_file_id);
+                r = keyring_add_file(&kr, s->keys_path, key_warn, NULL);
+                if (r < 0 && first)
+                        log_error_errno(r, "cannot load API keys from '%s': %m", s->keys_path);
+                else if (r < 0)
+                        log_error_errno(r,
+                                        "'%s' changed and cannot be loaded: %m; none of its keys "
+                                        "is accepted",
+                                        s->keys_path);
+                else if (!first)
+                        log_info("'%s' changed: %d API keys loaded from it", s->keys_path, r);
+        }
+        keyring_done(&s->keys);
+        s->keys = kr;
+        if (s->keys.n_keys > 0 && s->auth_disabled) {
+                log_warning("MCP_DISABLE_AUTH is set but API keys are configured: "
+                            "authentication stays on");
+                s->auth_disabled = false;
+        }
+}
+
+void front_settings_refresh_keys(struct front_settings *s)
+{
+        struct front_key_file_id id;
+
+        if (!s->keys_path)
+                return;
+        key_file_id_get(s->keys_path, &id);
+        if (!key_file_id_equal(&id, &s->keys_file_id))
+                keys_load(s, false);
 }
 
 static size_t env_size(const char *name, size_t def, size_t min, size_t max)
@@ -85,7 +161,6 @@ static char **split_list(const char *v)
 int front_settings_load(struct front_settings *s)
 {
         const char *v, *rd;
-        int r;
 
         *s = (struct front_settings){};
         v = getenv("MCP_LOG_LEVEL");
@@ -142,20 +217,15 @@ int front_settings_load(struct front_settings *s)
         s->allowed_hosts = split_list(getenv("MCP_ALLOWED_HOSTS"));
 
         s->auth_disabled = env_is_true(getenv("MCP_DISABLE_AUTH"));
-        v = getenv("MCP_API_KEYS");
-        if (v && *v)
-                (void)keyring_add_env(&s->keys, v, key_warn, NULL);
         v = getenv("MCP_API_KEYS_PATH");
         if (v && *v) {
-                r = keyring_add_file(&s->keys, v, key_warn, NULL);
-                if (r < 0)
-                        log_error_errno(r, "cannot load API keys from '%s': %m", v);
+                s->keys_path = strdup(v);
+                if (!s->keys_path)
+                        return log_error_errno(ENOMEM, "out of memory");
         }
-        if (s->keys.n_keys > 0 && s->auth_disabled) {
-                log_warning("MCP_DISABLE_AUTH is set but API keys are configured: "
-                            "authentication stays on");
-                s->auth_disabled = false;
-        } else if (s->auth_disabled)
+        /* Once keys are configured, auth_disabled stays false for good (fail closed). */
+        keys_load(s, true);
+        if (s->auth_disabled)
                 log_debug("authentication is DISABLED (MCP_DISABLE_AUTH): anyone who can "
                           "connect may use every upstream");
         return 0;
@@ -164,6 +234,7 @@ int front_settings_load(struct front_settings *s)
 void front_settings_done(struct front_settings *s)
 {
         keyring_done(&s->keys);
+        free(s->keys_path);
         free(s->hub_socket);
         free(s->mcp_path);
         free(s->sse_path);

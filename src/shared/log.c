@@ -13,10 +13,21 @@
 static const char *log_ident = "mcp-proxy";
 static int log_max_level = LOG_INFO;
 static log_journal_sink_t log_journal;
+/* 1: "<N>" prefixes for systemd, 0: level words for people, -1: not decided yet. */
+static int log_priority_prefix = -1;
+
+/* $JOURNAL_STREAM is set when systemd connected stderr to the journal (or a
+ * stream it reads), which parses "<N>" prefixes; anywhere else a person reads. */
+static bool journal_stream_set(void)
+{
+        const char *e = getenv("JOURNAL_STREAM");
+        return e && *e;
+}
 
 void log_setup(const char *ident)
 {
         log_ident = ident;
+        log_priority_prefix = journal_stream_set();
 }
 
 void log_set_max_level(int level)
@@ -50,6 +61,19 @@ int log_level_from_string(const char *s)
                 if (strcasecmp(s, table[i].name) == 0)
                         return table[i].level;
         return -EINVAL;
+}
+
+static const char *level_word(int level)
+{
+        static const char *const words[] = {
+            [LOG_EMERG] = "emergency", [LOG_ALERT] = "alert",     [LOG_CRIT] = "critical",
+            [LOG_ERR] = "error",       [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+            [LOG_INFO] = "info",       [LOG_DEBUG] = "debug",
+        };
+
+        if (level < 0 || (size_t)level >= ELEMENTSOF(words))
+                return "log";
+        return words[level];
 }
 
 bool log_stderr_is_journal(void)
@@ -117,8 +141,15 @@ int log_internalv(int level, int error, const char *fields, const char *fmt, va_
                 goto out;
 
         {
-                char line[4600];
+                char line[4600], lead[16];
                 int len;
+
+                if (log_priority_prefix < 0) /* logging before log_setup() */
+                        log_priority_prefix = journal_stream_set();
+                if (log_priority_prefix)
+                        snprintf(lead, sizeof(lead), "<%d>", level);
+                else
+                        snprintf(lead, sizeof(lead), "%s: ", level_word(level));
                 if (fields && *fields) {
                         char f[512];
                         size_t j = 0;
@@ -130,9 +161,9 @@ int log_internalv(int level, int error, const char *fields, const char *fmt, va_
                                 f[j++] = c;
                         }
                         f[j] = 0;
-                        len = snprintf(line, sizeof(line), "<%d>%s [%s]\n", level, msg, f);
+                        len = snprintf(line, sizeof(line), "%s%s [%s]\n", lead, msg, f);
                 } else
-                        len = snprintf(line, sizeof(line), "<%d>%s\n", level, msg);
+                        len = snprintf(line, sizeof(line), "%s%s\n", lead, msg);
                 if (len > (int)sizeof(line) - 1)
                         len = (int)sizeof(line) - 1;
                 /* One write() per line so concurrent processes do not interleave. */

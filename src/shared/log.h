@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One logging API for every binary. Lines go to stderr with sd-daemon(3)
- * "<N>" priority prefixes, or, when the hub's stderr is the journal
- * ($JOURNAL_STREAM matches), through a sink that calls sd_journal_send with
- * structured fields. Functions preserve errno; the *_errno variants return -abs(r) so
+ * One logging API for every binary. Lines go to stderr: with sd-daemon(3)
+ * "<N>" priority prefixes when $JOURNAL_STREAM is set (systemd reads the
+ * stream), else as "warning: message" for a person; or, when the hub's
+ * stderr is the journal ($JOURNAL_STREAM matches), through a sink that calls
+ * sd_journal_send with structured fields. Functions preserve errno; the *_errno variants return -abs(r) so
  * callers can write "return log_error_errno(r, ...)". "%m" expands to
  * strerror(abs(r)) in the *_errno variants.
  *
@@ -17,7 +18,7 @@
 
 #include "macro.h"
 
-/* Set once at start-up. */
+/* Set once at start-up; also decides between "<N>" prefixes and level words. */
 void log_setup(const char *ident);
 /* Maximum priority printed (LOG_DEBUG .. LOG_ERR); from MCP_LOG_LEVEL. */
 void log_set_max_level(int level);

@@ -17,6 +17,8 @@
 #define _unlikely_(x)  __builtin_expect(!!(x), 0)
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+/* Length of a string literal, at compile time. */
+#define STRLEN(x) (sizeof("" x "") - 1)
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -5,7 +5,7 @@
 # slow start, exit at start (backoff, then failed), 1 MiB output, isError
 # and JSON-RPC error results intact, the child's environment and cwd, stderr
 # tagging, and SIGTERM of the hub (exit 0, no child left, even one that
-# ignores SIGTERM and EOF).
+# ignores SIGTERM and EOF); log lines with level words, <N> under JOURNAL_STREAM.
 source "$(dirname "$0")/lib.sh"
 require_binaries "$FIXTURE"
 export CURL_MAX_TIME=20
@@ -142,7 +142,7 @@ wait "$BG"
 # ---- garbage ----
 mcp_call "$S" fx_garbage '{}'
 check_jq "garbage line before the answer: the call still succeeds" '.result.content[0].text == "garbage sent"'
-check "garbage: the hub logs a warning naming fx" grep -qE '^<4>.*\bfx\b.*(JSON|json)' "$T/hub.log"
+check "garbage: the hub logs a warning naming fx" grep -qE '^warning: .*\bfx\b.*(JSON|json)' "$T/hub.log"
 mcp_call "$S" garb_echo '{"message":"despite garbage"}'
 check_jq "garbage at start: garb works" '.result.content[0].text == "Echo: despite garbage"'
 
@@ -196,5 +196,21 @@ for p in "${CHILDREN[@]}"; do
         kill -0 "$p" 2>/dev/null && alive+=("$p")
 done
 check_eq "hub SIGTERM: no fixture process remains" "" "${alive[*]}"
-check "every hub log line has a <N> priority prefix" bash -c '! grep -qvE "^<[0-7]>" "$1"' _ "$T/hub.log"
+
+# ---- log lines: level words where people read them, <N> where systemd does ----
+LEVEL_RE='^(emergency|alert|critical|error|warning|notice|info|debug): '
+check "every hub log line starts with its level word (no JOURNAL_STREAM)" \
+        bash -c '! grep -qvE "$2" "$1"' _ "$T/hub.log" "$LEVEL_RE"
+check "front log: request lines start with their level word" grep -qE '^info: .* client=.* status=200 ' "$T/front.log"
+check "front log: no <N> prefix without JOURNAL_STREAM" bash -c '! grep -qE "^<[0-7]>" "$1"' _ "$T/front.log"
+printf '{"mcpServers": {"x": {}}}\n' >"$T/bad-config.json"
+out=$("$HUB_BIN" --check-config -c "$T/bad-config.json" 2>&1)
+check_contains "hub --check-config, no JOURNAL_STREAM: 'error: invalid configuration'" "$out" "error: invalid configuration"
+out=$(JOURNAL_STREAM=9:99 "$HUB_BIN" --check-config -c "$T/bad-config.json" 2>&1)
+check "hub --check-config, JOURNAL_STREAM set: '<3>invalid configuration'" grep -qE '^<3>invalid configuration' <<<"$out"
+start_front JOURNAL_STREAM=9:99 || exit 1
+req GET /health # the hub is gone: 503, logged as an error
+check_code "front with JOURNAL_STREAM, hub stopped: /health 503" 503
+check "front with JOURNAL_STREAM: its request line has the <3> prefix" \
+        wait_for 5 grep -qE '^<3>.*GET /health.*status=503' "$T/front.log"
 check_no_keys_in_logs "$KEY"

@@ -62,7 +62,7 @@ H=$(health)
 check_jq "/health collisions lists a_b_echo" '.collisions | map(tostring) | any(test("a_b_echo"))' "$H"
 check_jq "/health collisions names both servers" \
         '.collisions[] | select(tostring | test("a_b_echo")) | tostring | test("\"a\"") and test("\"a_b\"")' "$H"
-check "hub log warns about the collision" grep -qE '^<4>.*a_b_echo' "$T/hub.log"
+check "hub log warns about the collision" grep -qE '^warning: .*a_b_echo' "$T/hub.log"
 check_jq "/health lists four stdio upstreams with pids" \
         '[.upstreams[] | select(.transport == "stdio" and (.pid | type == "number"))] | length == 4' "$H"
 

@@ -34,6 +34,10 @@ SCENARIO=$(basename "$0" .sh)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
+# Our logs are files the checks read: level words ("warning: ..."), not the
+# "<N>" prefixes a JOURNAL_STREAM inherited from a service would select.
+unset JOURNAL_STREAM
+
 T=$(mktemp -d "${TMPDIR:-/tmp}/mcp-e2e-$SCENARIO.XXXXXX") || exit 1
 chmod 700 "$T"
 MARK=mcp-e2e-$SCENARIO-$$-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')

@@ -500,6 +500,180 @@ TEST(file_duplicates)
         warnings_done(&w);
 }
 
+/* ---- hashed entries: "sha256:<hex>" ---- */
+
+/* "sha256:" and the hex digest of key, in lower or upper case. */
+static void hashed_name(const char *prefix, const char *key, bool upper, char out[80])
+{
+        uint8_t d[SHA256_DIGEST_SIZE];
+        size_t n = (size_t)snprintf(out, 80, "%s", prefix);
+
+        sha256(key, strlen(key), d);
+        for (size_t i = 0; i < sizeof(d); i++)
+                n += (size_t)snprintf(out + n, 80 - n, upper ? "%02X" : "%02x", d[i]);
+}
+
+TEST(file_hashed_entry)
+{
+        struct keyring kr = {};
+        struct warnings w = {};
+        const struct api_key *k;
+        char lower[80], upper[80], text[1024];
+        uint8_t d[SHA256_DIGEST_SIZE];
+
+        hashed_name("sha256:", "sk-hashed-alice", false, lower);
+        hashed_name("SHA256:", "sk-hashed-bob", true, upper);
+        snprintf(text, sizeof(text),
+                 "{\"%s\": {\"client_id\": \"alice\", \"expires_at\": 2000000000},"
+                 " \"%s\": {\"client_id\": \"bob\"}}",
+                 lower, upper);
+        ASSERT_EQ(load_file_text(&kr, text, &w, NULL), 2);
+        ASSERT_EQ(w.n, 0);
+
+        /* The entry's digest is the key's: stored as given, not hashed again. */
+        sha256("sk-hashed-alice", strlen("sk-hashed-alice"), d);
+        ASSERT_TRUE(memcmp(kr.keys[0].digest, d, sizeof(d)) == 0);
+
+        ASSERT_EQ(check(&kr, "Bearer sk-hashed-alice", 1, &k), AUTH_OK);
+        ASSERT_STREQ(k->client_id, "alice");
+        ASSERT_EQ(check(&kr, "Bearer sk-hashed-alice", 2000000000, &k), AUTH_EXPIRED);
+        ASSERT_EQ(check(&kr, "Bearer sk-hashed-bob", 1, &k), AUTH_OK);
+        ASSERT_STREQ(k->client_id, "bob");
+
+        /* Other tokens, the entry's name itself and its bare hex do not match. */
+        snprintf(text, sizeof(text), "Bearer %s", lower);
+        ASSERT_EQ(check(&kr, text, 1, &k), AUTH_UNKNOWN);
+        ASSERT_NULL(k);
+        snprintf(text, sizeof(text), "Bearer %s", lower + strlen("sha256:"));
+        ASSERT_EQ(check(&kr, text, 1, NULL), AUTH_UNKNOWN);
+        ASSERT_EQ(check(&kr, "Bearer sk-hashed-alicE", 1, NULL), AUTH_UNKNOWN);
+        ASSERT_EQ(check(&kr, "Bearer sk-hashed-carol", 1, NULL), AUTH_UNKNOWN);
+        keyring_done(&kr);
+        warnings_done(&w);
+}
+
+TEST(file_hashed_entry_malformed)
+{
+        struct keyring kr = {};
+        struct warnings w = {};
+        char good[80], text[2048], expect[512], *path = NULL;
+        char h63[96], h65[96], hg[96];
+        const char *names[4];
+
+        hashed_name("sha256:", "sk-good", false, good);
+        snprintf(h63, sizeof(h63), "%.70s", good); /* 63 digits */
+        snprintf(h65, sizeof(h65), "%s0", good);   /* 65 digits */
+        snprintf(hg, sizeof(hg), "%.70sg", good);  /* 64, the last not hex */
+        names[0] = h63;
+        names[1] = h65;
+        names[2] = hg;
+        names[3] = "sha256:";
+        snprintf(text, sizeof(text),
+                 "{\"%s\": {\"client_id\": \"a\"}, \"%s\": {\"client_id\": \"b\"},"
+                 " \"%s\": {\"client_id\": \"c\"}, \"%s\": {\"client_id\": \"d\"},"
+                 " \"%s\": {\"client_id\": \"good\"}}",
+                 names[0], names[1], names[2], names[3], good);
+        ASSERT_EQ(load_file_text(&kr, text, &w, &path), 1);
+        ASSERT_EQ(kr.n_keys, 1);
+        ASSERT_STREQ(kr.keys[0].client_id, "good");
+        ASSERT_EQ(w.n, 4);
+        for (unsigned i = 0; i < 4; i++) {
+                snprintf(expect, sizeof(expect),
+                         "%s: entry %u: \"sha256:\" is not followed by 64 hexadecimal digits, "
+                         "ignoring",
+                         path, i + 1);
+                ASSERT_STREQ(w.msg[i], expect);
+                /* Never the entry's text: no 8-character window of its digits. */
+                for (size_t o = strlen("sha256:"); o + 8 <= strlen(names[i]); o++)
+                        ASSERT_NULL(memmem(w.msg[i], strlen(w.msg[i]), names[i] + o, 8));
+        }
+        ASSERT_EQ(check(&kr, "Bearer sk-good", 0, NULL), AUTH_OK);
+        /* The malformed entries' names are not plain keys either. */
+        for (unsigned i = 0; i < 4; i++) {
+                snprintf(expect, sizeof(expect), "Bearer %s", names[i]);
+                ASSERT_EQ(check(&kr, expect, 0, NULL), AUTH_UNKNOWN);
+        }
+        remove_temp(path);
+        keyring_done(&kr);
+        warnings_done(&w);
+}
+
+TEST(file_hashed_and_plain_mixed)
+{
+        struct keyring kr = {};
+        struct warnings w = {};
+        const struct api_key *k;
+        char h_file[80], h_env[80], h_plain[80], text[1024], expect[512], *path = NULL;
+
+        hashed_name("sha256:", "sk-h1", false, h_file);
+        hashed_name("sha256:", "envkey", false, h_env);
+        hashed_name("sha256:", "sk-p1", true, h_plain);
+        ASSERT_EQ(keyring_add_env(&kr, "envkey:fromenv", collect, &w), 1);
+        snprintf(text, sizeof(text),
+                 "{\"sk-p1\": {\"client_id\": \"plain\"},"
+                 " \"%s\": {\"client_id\": \"hashed\", \"scopes\": [\"read\"]},"
+                 " \"%s\": {\"client_id\": \"again\"},"
+                 " \"%s\": {\"client_id\": \"dup-of-plain\"},"
+                 " \"sk-p2\": {\"client_id\": \"plain2\"}}",
+                 h_file, h_env, h_plain);
+        ASSERT_EQ(load_file_text(&kr, text, &w, &path), 3);
+        ASSERT_EQ(kr.n_keys, 4);
+        /* A hashed entry and a plain key with the same digest are the same key. */
+        ASSERT_EQ(w.n, 2);
+        snprintf(expect, sizeof(expect),
+                 "%s: entry 3: duplicate key (client 'again', first used by client 'fromenv'), "
+                 "ignoring",
+                 path);
+        ASSERT_STREQ(w.msg[0], expect);
+        snprintf(expect, sizeof(expect),
+                 "%s: entry 4: duplicate key (client 'dup-of-plain', first used by client "
+                 "'plain'), ignoring",
+                 path);
+        ASSERT_STREQ(w.msg[1], expect);
+
+        ASSERT_EQ(check(&kr, "Bearer sk-p1", 0, &k), AUTH_OK);
+        ASSERT_STREQ(k->client_id, "plain");
+        ASSERT_EQ(check(&kr, "Bearer sk-h1", 0, &k), AUTH_OK);
+        ASSERT_STREQ(k->client_id, "hashed");
+        ASSERT_STREQ(k->scopes[0], "read");
+        ASSERT_EQ(check(&kr, "Bearer envkey", 0, &k), AUTH_OK);
+        ASSERT_STREQ(k->client_id, "fromenv");
+        ASSERT_EQ(check(&kr, "Bearer sk-p2", 0, &k), AUTH_OK);
+        ASSERT_STREQ(k->client_id, "plain2");
+        ASSERT_EQ(check(&kr, "Bearer sk-h2", 0, NULL), AUTH_UNKNOWN);
+        remove_temp(path);
+        keyring_done(&kr);
+        warnings_done(&w);
+}
+
+TEST(file_too_many_keys_adds_none)
+{
+        /* A file that cannot be taken whole adds nothing: its first keys do not stay. */
+        struct keyring kr = {};
+        size_t cap = (KEYS_MAX + 2) * 40, off = 0;
+        char *text = malloc(cap), *path = NULL;
+
+        ASSERT_NOT_NULL(text);
+        ASSERT_EQ(keyring_add_env(&kr, "envkey:fromenv", NULL, NULL), 1);
+        off += (size_t)snprintf(text + off, cap - off, "{");
+        for (int i = 0; i < KEYS_MAX; i++)
+                off += (size_t)snprintf(text + off, cap - off, "%s\"fk%d\": {\"client_id\": \"c\"}",
+                                        i ? "," : "", i);
+        snprintf(text + off, cap - off, "}");
+        ASSERT_EQ(load_file_text(&kr, text, NULL, &path), -E2BIG);
+        free(text);
+        ASSERT_EQ(kr.n_keys, 1);
+        ASSERT_EQ(check(&kr, "Bearer fk0", 0, NULL), AUTH_UNKNOWN);
+        ASSERT_EQ(check(&kr, "Bearer envkey", 0, NULL), AUTH_OK);
+
+        /* Alone, without the environment's key, the same file fits exactly. */
+        keyring_done(&kr);
+        ASSERT_EQ(keyring_add_file(&kr, path, NULL, NULL), KEYS_MAX);
+        ASSERT_EQ(check(&kr, "Bearer fk4095", 0, NULL), AUTH_OK);
+        remove_temp(path);
+        keyring_done(&kr);
+}
+
 TEST(file_too_large)
 {
         struct keyring kr = {};
