@@ -424,10 +424,11 @@ int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
                                 ret = -errno;
                                 break;
                         }
-                        if (n <= 0 && !x.got_line && !retried) {
-                                /* Closed before it answered anything, so before the request
-                                 * went anywhere (a hub restarting): once more, to the next
-                                 * hub, which the service manager's socket holds us for. */
+                        if (n <= 0 && !x.got_line && buf_avail(&in) == 0 && !retried) {
+                                /* Closed before it answered anything (not a byte), so before
+                                 * the request went anywhere (a hub restarting): once more, to
+                                 * the next hub, which the service manager's socket holds us
+                                 * for. */
                                 log_notice("mcp-proxy-hub closed the connection before taking "
                                            "the exchange, sending it again");
                                 retried = true;

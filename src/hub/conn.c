@@ -338,12 +338,26 @@ void conns_unpark(struct hub *h)
                         continue;
                 c->parked = false;
                 if (!c->defer && sd_event_add_defer(h->event, &c->defer, conn_defer_cb, c) < 0) {
-                        /* Closed without an answer: the front sends it again. */
+                        /* Closed without an answer, nothing done: the front sends it again. */
                         log_warning("front connection %llu: cannot resume it, closing",
                                     (unsigned long long)c->id);
+                        c->resume_failed = true;
                         continue;
                 }
                 (void)sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
+        }
+        /* Those that could not be resumed (closing reshuffles the table: start over). */
+        for (bool again = true; again;) {
+                again = false;
+                i = 0;
+                while (hmap_next(&h->conns, &i, NULL, &v)) {
+                        struct conn *c = v;
+                        if (c->resume_failed) {
+                                hub_conn_close(c);
+                                again = true;
+                                break;
+                        }
+                }
         }
 }
 

@@ -273,6 +273,10 @@ static int sweep_cb(sd_event_source *s, uint64_t usec, void *userdata)
 
         sessions_expire(h, h->session_idle_usec);
         srv_requests_sweep(h);
+        /* A checkpoint a minute at most old when something changed: after a crash the next
+         * hub restores from it, and what ended since is in ended.log. */
+        if (h->sessions_dirty)
+                (void)sessions_save(h);
         (void)sd_event_source_set_time_relative(s, SESSION_SWEEP_MS * USEC_PER_MSEC);
         return 0;
 }
@@ -517,6 +521,7 @@ static void hub_done(struct hub *h)
         sd_event_source_disable_unref(h->live_reload_watch);
         sd_event_source_disable_unref(h->live_reload_timer);
         free(h->socket_path);
+        session_store_done(h);
         free(h->state_dir);
         explicit_bzero(h->session_key, sizeof(h->session_key));
         sd_event_unref(h->event);
@@ -524,7 +529,7 @@ static void hub_done(struct hub *h)
 
 int main(int argc, char **argv)
 {
-        struct hub h = {.listen_fd = -EBADF, .control_fd = -EBADF};
+        struct hub h = {.listen_fd = -EBADF, .control_fd = -EBADF, .ended_fd = -EBADF};
         const char *lvl = getenv("MCP_LOG_LEVEL");
         sigset_t mask;
         uint64_t delay;

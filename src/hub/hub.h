@@ -84,9 +84,12 @@ struct hub {
          * (kept in the state directory, or random for this process alone), and the
          * snapshot of the sessions a clean stop left there. */
         uint8_t session_key[SEALED_KEY_SIZE];
-        char *state_dir;      /* NULL: sessions end with the process */
-        uint64_t started_ms;  /* wall clock: ids made before it are a former hub's */
-        uint64_t snapshot_ms; /* when the snapshot we loaded was saved, 0 if none */
+        char *state_dir;          /* NULL: sessions end with the process */
+        uint64_t started_ms;      /* wall clock: ids made before it are a former hub's */
+        struct hmap ended;        /* sealed_id_tag() -> creation ms of sessions that ended */
+        uint64_t resume_floor_ms; /* ids made at or before it never come back */
+        int ended_fd;             /* ended.log, appended as sessions end */
+        bool sessions_dirty;      /* a checkpoint is due */
         /* Until every server has started once (or failed, or HUB_STARTUP_WAIT_MS), new
          * exchanges wait: a client that came in during a restart sees the whole catalogue. */
         bool starting;
@@ -124,12 +127,13 @@ struct conn {
         bool streaming; /* a WIRE_REPLY_SSE line was sent */
         bool finished;  /* the final line is queued: close once flushed */
         bool read_eof;
-        bool close_after; /* a protocol error: close once the answer is out */
-        bool parked;      /* waiting for the hub's start to finish (struct hub.starting) */
-        bool taken;       /* "taken" sent: the request went to an upstream */
-        bool control;     /* came in on the control socket */
-        char session[65]; /* the session whose stream this conn carries, if any */
-        uint32_t stream;  /* that stream's id, 0 if none */
+        bool close_after;   /* a protocol error: close once the answer is out */
+        bool parked;        /* waiting for the hub's start to finish (struct hub.starting) */
+        bool resume_failed; /* could not be resumed after parking: to be closed */
+        bool taken;         /* "taken" sent: the request went to an upstream */
+        bool control;       /* came in on the control socket */
+        char session[65];   /* the session whose stream this conn carries, if any */
+        uint32_t stream;    /* that stream's id, 0 if none */
 };
 
 int hub_listen_start(struct hub *h);
@@ -216,13 +220,21 @@ int hub_restart_server(struct hub *h, const char *name);
 /* Opens the start's gate when every server has started once (or at once, force). */
 void hub_check_started(struct hub *h, bool force);
 
-/* ---- session-store.c: the session key and the snapshot a clean stop leaves ---- */
+/* ---- session-store.c: the session key, what ended, the checkpoint ---- */
 /* Reads (or makes) the key in the state directory; without one, a random key. */
 int session_store_setup(struct hub *h);
-/* Saves the Streamable HTTP sessions for the next hub (at a clean stop). */
+void session_store_done(struct hub *h);
+/* Writes the checkpoint (the live Streamable HTTP sessions and the ended set). */
 int sessions_save(struct hub *h);
-/* Takes back what a former hub saved, then removes the snapshot. */
+/* Takes back the sessions of the last checkpoint that have not ended since. */
 int sessions_load(struct hub *h);
+/* A session ends: remembered (and appended to ended.log) so that it never comes back. */
+void session_store_note_end(struct hub *h, const struct session *s);
+/* Did the session with this id, made then, end (or is it older than what we remember)? */
+bool session_store_ended(struct hub *h, const char *id, uint64_t created_ms);
+/* May an unknown id made then be taken back: before this hub, after the floor, within
+ * HUB_SESSION_RESUME_MAX_DAYS? */
+bool session_store_resumable(struct hub *h, uint64_t created_ms);
 cJSON *session_caps_from_bits(uint8_t bits);
 uint8_t session_caps_to_bits(const cJSON *caps);
 

@@ -72,28 +72,21 @@ int sealed_id_make(const uint8_t key[SEALED_KEY_SIZE], const struct sealed_id *i
         return 0;
 }
 
-int sealed_id_open(const uint8_t key[SEALED_KEY_SIZE], const char *id, const char *client,
-                   struct sealed_id *ret)
+static int decode(const char *id, uint8_t raw[BODY_SIZE + MAC_SIZE])
 {
-        uint8_t raw[BODY_SIZE + MAC_SIZE], full[SHA256_DIGEST_SIZE];
-        uint8_t diff = 0;
-
         if (!id || strlen(id) != SEALED_ID_LEN)
                 return -EINVAL;
-        for (size_t i = 0; i < sizeof(raw); i++) {
+        for (size_t i = 0; i < BODY_SIZE + MAC_SIZE; i++) {
                 int hi = unhex(id[2 * i]), lo = unhex(id[2 * i + 1]);
                 if (hi < 0 || lo < 0)
                         return -EINVAL;
                 raw[i] = (uint8_t)(hi << 4 | lo);
         }
-        if (raw[0] != SEALED_FORMAT && raw[0] != SEALED_FORMAT_SSE)
-                return -EINVAL;
-        mac(key, raw, client, full);
-        /* In constant time: how much of a forged MAC matched tells nothing. */
-        for (size_t i = 0; i < MAC_SIZE; i++)
-                diff |= (uint8_t)(full[i] ^ raw[BODY_SIZE + i]);
-        if (diff)
-                return -EPERM;
+        return raw[0] == SEALED_FORMAT || raw[0] == SEALED_FORMAT_SSE ? 0 : -EINVAL;
+}
+
+static int fields(const uint8_t raw[BODY_SIZE], struct sealed_id *ret)
+{
         *ret = (struct sealed_id){.format = raw[0], .caps = raw[10]};
         for (int i = 0; i < 6; i++)
                 ret->created_ms = ret->created_ms << 8 | raw[1 + i];
@@ -102,4 +95,42 @@ int sealed_id_open(const uint8_t key[SEALED_KEY_SIZE], const char *id, const cha
         snprintf(ret->protocol, sizeof(ret->protocol), "20%02u-%02u-%02u", raw[7], raw[8], raw[9]);
         memcpy(ret->random, raw + 11, 5);
         return 0;
+}
+
+int sealed_id_peek(const char *id, struct sealed_id *ret)
+{
+        uint8_t raw[BODY_SIZE + MAC_SIZE];
+
+        if (decode(id, raw) < 0)
+                return -EINVAL;
+        return fields(raw, ret);
+}
+
+uint64_t sealed_id_tag(const char *id)
+{
+        uint8_t raw[BODY_SIZE + MAC_SIZE];
+        uint64_t t = 0;
+
+        if (decode(id, raw) < 0)
+                return 0;
+        for (int i = 0; i < 8; i++)
+                t = t << 8 | raw[BODY_SIZE + i];
+        return t ? t : 1;
+}
+
+int sealed_id_open(const uint8_t key[SEALED_KEY_SIZE], const char *id, const char *client,
+                   struct sealed_id *ret)
+{
+        uint8_t raw[BODY_SIZE + MAC_SIZE], full[SHA256_DIGEST_SIZE];
+        uint8_t diff = 0;
+
+        if (decode(id, raw) < 0)
+                return -EINVAL;
+        mac(key, raw, client, full);
+        /* In constant time: how much of a forged MAC matched tells nothing. */
+        for (size_t i = 0; i < MAC_SIZE; i++)
+                diff |= (uint8_t)(full[i] ^ raw[BODY_SIZE + i]);
+        if (diff)
+                return -EPERM;
+        return fields(raw, ret);
 }

@@ -51,6 +51,11 @@ struct sealed_id {
  * protocol version is not of the form 20YY-MM-DD. */
 int sealed_id_make(const uint8_t key[SEALED_KEY_SIZE], const struct sealed_id *in,
                    const char *client, char out[SEALED_ID_LEN + 1]);
+/* The fields of a well-formed id, its seal not checked: 0 or -EINVAL. */
+int sealed_id_peek(const char *id, struct sealed_id *ret);
+/* 64 bits of the id's MAC (never 0): a key for sets of ids that a client cannot aim a
+ * collision at. 0 for a malformed id. */
+uint64_t sealed_id_tag(const char *id);
 /* 0 with *ret filled when id is well formed and sealed under key for client;
  * -EINVAL (malformed) or -EPERM (another key or another client). */
 int sealed_id_open(const uint8_t key[SEALED_KEY_SIZE], const char *id, const char *client,

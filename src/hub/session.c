@@ -155,8 +155,10 @@ struct session *session_new(struct hub *h, const char *client, const char *versi
                 return NULL;
         }
         s = session_insert(h, id, client, version);
-        if (s)
+        if (s) {
                 s->legacy = legacy;
+                h->sessions_dirty = true;
+        }
         return s;
 }
 
@@ -171,20 +173,17 @@ struct session *session_resume(struct hub *h, const char *id, const char *client
         r = sealed_id_open(h->session_key, id, client, &si);
         if (r < 0) {
                 if (r == -EPERM && strlen(id) == SEALED_ID_LEN)
-                        log_info("client '%s': session id %.8s... is not sealed for it by this "
-                                 "hub's key",
-                                 client, id);
+                        log_debug("client '%s': session id %.8s... is not sealed for it by this "
+                                  "hub's key",
+                                  client, id);
                 return NULL;
         }
         /* A legacy session lived on its SSE connection, gone with the former hub. */
         if (si.format != SEALED_FORMAT)
                 return NULL;
-        /* Made in this hub's life and unknown now: it ended (DELETE, idle, evicted). */
-        if (si.created_ms >= h->started_ms)
-                return NULL;
-        /* The snapshot of a clean stop listed every session alive before it: not there,
-         * it had ended. */
-        if (h->snapshot_ms && si.created_ms <= h->snapshot_ms)
+        /* Made in this hub's life and unknown now, ended (DELETE, idle, evicted, killed)
+         * now or before, too old: never again. */
+        if (!session_store_resumable(h, si.created_ms) || session_store_ended(h, id, si.created_ms))
                 return NULL;
         if (!mcp_protocol_supported(si.protocol) || !make_room(h, client))
                 return NULL;
@@ -253,6 +252,7 @@ void session_free(struct hub *h, struct session *s)
         if (!s)
                 return;
         hub_session_ending(h, s);
+        session_store_note_end(h, s);
         hmap_remove(&h->sessions, hash_string(s->id));
         streams_free(h, s);
         session_destroy(s);

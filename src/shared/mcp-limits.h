@@ -64,6 +64,10 @@
 #define RESTART_MAX_STREAK_DEFAULT  10    /* MCP_MAX_RETRIES */
 #define CHILD_STOP_GRACE_MS         2000  /* close stdin .. SIGTERM .. SIGKILL */
 #define HUB_SHUTDOWN_MAX_MS         10000
+/* Sessions after a restart: ended ones remembered (beyond, the oldest are forgotten and
+ * nothing as old comes back), and how old an id may be to come back from its seal alone. */
+#define HUB_ENDED_MAX               65536
+#define HUB_SESSION_RESUME_MAX_DAYS 30
 /* At start, new exchanges wait at most this long for every server to start once. */
 #define HUB_STARTUP_WAIT_MS     15000
 #define LIVE_RELOAD_DEBOUNCE_MS 1000 /* MCP_LIVE_RELOAD: quiet time before reloading */

@@ -69,9 +69,8 @@ check_jq "a call made while the hub restarts waits for the new hub and succeeds"
 echo "    (that call took $T_DURING ms)"
 check "a new hub runs" restarted "$OLD"
 check "the old hub saved 1 session (the deleted one is not among them)" \
-        grep -q "saved 1 session(s) to '$STATE/sessions.json'" "$T/hub.log"
+        grep -q "saved 1 session(s) and [0-9]* ended to '$STATE/sessions.json'" "$T/hub.log"
 check "the new hub took it back" grep -q "took back 1 client session(s)" "$T/hub.log"
-check "... and removed the snapshot" test ! -e "$STATE/sessions.json"
 mcp_call "$S2" fx_echo '{"message":"x"}'
 check_code "the session deleted before the restart stays gone (404)" 404
 KEY=$KEY2 mcp_call "$S" fx_echo '{"message":"x"}'
@@ -80,14 +79,35 @@ req GET /mcp -H "$(auth_h)" -H 'Accept: text/event-stream' -H "Mcp-Session-Id: $
         -H "MCP-Protocol-Version: $MCP_VERSION" --max-time 2
 check_eq "a GET stream on the session after the restart: 200, not 404" 200 "$CODE"
 
-# ---- a crash: the sealed id alone ----
+# ---- a crash: the checkpoint, the sealed id, and what ended stays ended ----
+mcp_initialize && S5=$SESSION # made after the last checkpoint: only its seal knows it
+mcp_initialize && S6=$SESSION
+req DELETE /mcp -H "$(auth_h)" -H "Mcp-Session-Id: $S6"
 OLD=$(held_pid)
 kill -KILL "$OLD"
 check "after SIGKILL a new hub runs" wait_for 10 restarted "$OLD"
 mcp_call "$S" fx_echo '{"message":"after crash"}'
-check_jq "the session works after a crash (taken back from its sealed id)" \
+check_jq "the session works after a crash (from the checkpoint)" \
         '.result.content[0].text == "Echo: after crash"'
-check "hub log: taken back from its sealed id" grep -q "session ${S:0:8}\.\.\. .*taken back from its sealed id" "$T/hub.log"
+mcp_call "$S5" fx_echo '{"message":"sealed"}'
+check_jq "a session made after the last checkpoint works after the crash (its sealed id)" \
+        '.result.content[0].text == "Echo: sealed"'
+check "hub log: taken back from its sealed id" grep -q "session ${S5:0:8}\.\.\. .*taken back from its sealed id" "$T/hub.log"
+mcp_call "$S2" fx_echo '{"message":"x"}'
+check_code "the session deleted two hubs ago stays gone after a crash (404)" 404
+mcp_call "$S6" fx_echo '{"message":"x"}'
+check_code "the session deleted just before the crash stays gone (ended.log, 404)" 404
+req DELETE /mcp -H "$(auth_h)" -H "Mcp-Session-Id: $S5"
+check_code "the resumed session is deleted" 200
+mcp_call "$S5" fx_echo '{"message":"x"}'
+check_code "... and stays gone (404)" 404
+OLD=$(held_pid)
+kill -KILL "$OLD"
+wait_for 10 restarted "$OLD"
+mcp_call "$S5" fx_echo '{"message":"x"}'
+check_code "... after another crash too (404)" 404
+mcp_call "$S" fx_echo '{"message":"still"}'
+check_jq "the first session still works after two crashes" '.result.content[0].text == "Echo: still"'
 mcp_initialize && S3=$SESSION
 req DELETE /mcp -H "$(auth_h)" -H "Mcp-Session-Id: $S3"
 mcp_call "$S3" fx_echo '{"message":"x"}'
@@ -175,12 +195,30 @@ fi
 wait "$NODE"
 relay_checks cat "$T/sdk.out"
 
-# ---- without STATE_DIRECTORY: sessions end with the process ----
+# ---- what a stdio server (the hub's user) may do to the state directory ----
 kill -TERM "$HOLDER_PID"
 wait "$HOLDER_PID"
-check_eq "a clean stop leaves the snapshot, mode 600" 600 "$(stat -c %a "$STATE/sessions.json" 2>/dev/null)"
-check "the snapshot holds no API key" bash -c '! grep -qF -- "$1" "$2" && ! grep -qF -- "$3" "$2"' _ \
+check_eq "a clean stop leaves the checkpoint, mode 600" 600 "$(stat -c %a "$STATE/sessions.json" 2>/dev/null)"
+check "the checkpoint holds no API key" bash -c '! grep -qF -- "$1" "$2" && ! grep -qF -- "$3" "$2"' _ \
         "$KEY" "$STATE/sessions.json" "$KEY2"
+printf 'garbage' >"$STATE/session-key"
+rm -f "$STATE/sessions.json"
+mkfifo "$STATE/sessions.json"
+start_hub STATE_DIRECTORY="$STATE" || exit 1
+check "a damaged key and a FIFO for the checkpoint do not stop the hub" wait_upstream fx ready 30
+check "hub log: a new key, every session ends" grep -q "damaged .*making a new one" "$T/hub.log"
+mcp_call "$S" fx_echo '{"message":"x"}'
+check_code "with the new key the old session id is unknown (404)" 404
+check_eq "the key file is ours again, 32 bytes" "32 600" "$(stat -c '%s %a' "$STATE/session-key")"
+check "the FIFO was replaced by a checkpoint file" test -f "$STATE/sessions.json" -a ! -p "$STATE/sessions.json"
+stop_hub 10
+printf '{"v":2,"saved_ms":1e300,"floor_ms":-5,"sessions":[{"id":"x","client":"y","protocol":"2025-11-25","idleMs":1e300}],"ended":["zz:1"]}' \
+        >"$STATE/sessions.json"
+start_hub STATE_DIRECTORY="$STATE" || exit 1
+check "a checkpoint with absurd numbers is set aside, the hub serves" wait_upstream fx ready 30
+stop_hub 10
+
+# ---- without STATE_DIRECTORY: sessions end with the process ----
 start_hub || exit 1
 wait_upstream fx ready 30
 mcp_initialize && S4=$SESSION
