@@ -45,6 +45,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# The hubs started here need no control socket (and must not take /run's).
+export MCP_CONTROL_SOCKET=
 
 BUILD=${BUILD:-build}
 [[ $BUILD == /* ]] || BUILD=$ROOT/$BUILD

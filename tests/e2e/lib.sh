@@ -40,6 +40,8 @@ unset JOURNAL_STREAM
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mcp-e2e-$SCENARIO.XXXXXX") || exit 1
 chmod 700 "$T"
+# Every hub started here binds its control socket in $T, not in /run.
+export MCP_CONTROL_SOCKET=${MCP_CONTROL_SOCKET:-$T/control.sock}
 MARK=mcp-e2e-$SCENARIO-$$-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 KEY=e2e-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 KEY_CLIENT=e2e-client
