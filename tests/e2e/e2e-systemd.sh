@@ -16,6 +16,7 @@
 # Skipped where the machine cannot (not root, no nspawn/debootstrap, no mirror).
 source "$(dirname "$0")/lib.sh"
 require_binaries "$FIXTURE"
+unset MCP_CONTROL_SOCKET # lib.sh's, for hubs on the host; the container's hub has its own
 
 ((EUID == 0)) || skip_all "needs root"
 command -v systemd-nspawn >/dev/null && command -v debootstrap >/dev/null ||
