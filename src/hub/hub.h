@@ -155,6 +155,39 @@ int conn_send_health(struct conn *c, cJSON *body);
  * JSON, no newline in it). */
 int conn_send_payload(struct conn *c, cJSON *header, const char *payload, size_t plen, bool final);
 
+/* ---- record.c: audit records and metrics ---- */
+enum record_outcome {
+        RECORD_OK,         /* a result */
+        RECORD_TOOL_ERROR, /* a result with isError */
+        RECORD_ERROR,      /* a JSON-RPC error from the server, or the hub's about it */
+        RECORD_TIMEOUT,    /* the server did not answer in time */
+        RECORD_CANCELLED,  /* the client cancelled it */
+        RECORD_DENIED,     /* refused by the access rules */
+        RECORD_LIMITED,    /* refused by a rate limit or quota */
+        _RECORD_OUTCOME_MAX,
+};
+
+/* What happened to one client request bound for a server (tools/call, prompts/get,
+ * resources/read, completion/complete, subscriptions), for the audit record and the
+ * metrics. Strings may be NULL when unknown. */
+struct record {
+        const char *client;
+        const char *session;
+        const char *server;
+        const char *method;
+        const char *name;      /* tool or prompt name, resource URI, as the client sees it */
+        const char *args_hash; /* hex SHA-256 of the arguments' compact JSON, or NULL */
+        size_t bytes_in;       /* the request as the client sent it */
+        size_t bytes_out;      /* the answer */
+        uint64_t duration_usec;
+        enum record_outcome outcome;
+        const char *detail; /* why, for errors, denials and limits (never a secret) */
+};
+
+/* One audit record (the journal's structured fields, else a stderr line) and the metrics. */
+void hub_record(struct hub *h, const struct record *r);
+const char *record_outcome_to_string(enum record_outcome o);
+
 /* ---- control.c: the control socket, mcp-proxyctl's ---- */
 struct ucred;
 /* Binds the control socket (MCP_CONTROL_SOCKET); a failure is logged, not fatal. */
