@@ -7,21 +7,18 @@
  * an env value or a header may be a secret.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "config/config.h"
+#include "config/json-load.h"
 #include "json.h"
-#include "fileio.h"
 #include "mcp-limits.h"
 #include "macro.h"
 #include "sha256.h"
@@ -31,9 +28,6 @@
 #define CONFIG_EXPAND_MAX CONFIG_FILE_MAX
 /* Largest accepted timeout, in seconds (a year). */
 #define CONFIG_TIMEOUT_S_MAX (365.0 * 24 * 3600)
-/* A JSON path in a message, and how much of one key it shows. */
-#define JPATH_MAX           512
-#define JPATH_SEGMENT_SHOWN 64
 
 #ifndef STRINGIFY
 #define STRINGIFY_(x) #x
@@ -174,144 +168,18 @@ char *config_expand(const char *s, void (*unset_cb)(void *userdata, const char *
         return b.data;
 }
 
-/* ---- JSON paths in messages ---- */
-
-struct jpath {
-        char s[JPATH_MAX];
-        size_t len;
-};
-
-static void jpath_append(struct jpath *p, const char *s, size_t n)
-{
-        size_t room = sizeof(p->s) - 1 - p->len;
-
-        if (n > room)
-                n = room;
-        memcpy(p->s + p->len, s, n);
-        p->len += n;
-        p->s[p->len] = '\0';
-}
-
-static void jpath_init(struct jpath *p)
-{
-        p->len = 0;
-        jpath_append(p, "$", 1);
-}
-
-static void jpath_pop(struct jpath *p, size_t len)
-{
-        p->len = len;
-        p->s[len] = '\0';
-}
-
-static bool is_plain_segment(const char *key)
-{
-        size_t i;
-
-        for (i = 0; key[i]; i++)
-                if (!is_alpha(key[i]) && !is_digit(key[i]) && key[i] != '_' && key[i] != '-')
-                        return false;
-        return i > 0 && i <= JPATH_SEGMENT_SHOWN;
-}
-
-/* ".key", or ["key"] with escapes when the key has other characters. Returns the old length. */
-static size_t jpath_push_key(struct jpath *p, const char *key)
-{
-        size_t old = p->len, i;
-
-        if (is_plain_segment(key)) {
-                jpath_append(p, ".", 1);
-                jpath_append(p, key, strlen(key));
-                return old;
-        }
-
-        jpath_append(p, "[\"", 2);
-        for (i = 0; key[i] && i < JPATH_SEGMENT_SHOWN; i++) {
-                unsigned char c = (unsigned char)key[i];
-                char esc[8];
-
-                if (c == '"' || c == '\\') {
-                        esc[0] = '\\';
-                        esc[1] = (char)c;
-                        jpath_append(p, esc, 2);
-                } else if (c < 0x20 || c >= 0x7f) {
-                        snprintf(esc, sizeof(esc), "\\x%02x", c);
-                        jpath_append(p, esc, 4);
-                } else
-                        jpath_append(p, key + i, 1);
-        }
-        if (key[i])
-                jpath_append(p, "...", 3);
-        jpath_append(p, "\"]", 2);
-        return old;
-}
-
-static size_t jpath_push_index(struct jpath *p, size_t i)
-{
-        size_t old = p->len;
-        char s[32];
-        int n = snprintf(s, sizeof(s), "[%zu]", i);
-
-        jpath_append(p, s, (size_t)n);
-        return old;
-}
-
 /* ---- load context ---- */
 
-struct ctx {
-        const char *path;
-        char *err;
-        size_t errlen;
-        config_warn_cb warn;
-        void *userdata;
-        struct jpath jp;
-};
-
-static int failf(struct ctx *c, int r, const char *fmt, ...) _printf_(3, 4);
-static int failf(struct ctx *c, int r, const char *fmt, ...)
-{
-        va_list ap;
-        int n;
-
-        if (!c->err || c->errlen == 0)
-                return r;
-        n = snprintf(c->err, c->errlen, "%s: %s: ", c->path, c->jp.s);
-        if (n >= 0 && (size_t)n < c->errlen) {
-                va_start(ap, fmt);
-                vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
-
-#define fail(c, ...) failf(c, -EINVAL, __VA_ARGS__)
-
-static void warnf(struct ctx *c, const char *fmt, ...) _printf_(2, 3);
-static void warnf(struct ctx *c, const char *fmt, ...)
-{
-        _cleanup_free_ char *m = NULL, *full = NULL;
-        va_list ap;
-        int r;
-
-        if (!c->warn)
-                return;
-        va_start(ap, fmt);
-        r = vasprintf(&m, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return;
-        if (asprintf(&full, "%s: %s: %s", c->path, c->jp.s, m) < 0)
-                return;
-        c->warn(c->userdata, full);
-}
+#define fail(c, ...) json_load_fail(c, -EINVAL, __VA_ARGS__)
 
 static void unset_var(void *userdata, const char *name)
 {
-        warnf(userdata, "environment variable ${%.128s} is not set, using an empty string", name);
+        json_load_warn(userdata, "environment variable ${%.128s} is not set, using an empty string",
+                       name);
 }
 
 /* Expands a string value at the current path into *ret (malloc'd). */
-static int expand_value(struct ctx *c, const cJSON *v, char **ret)
+static int expand_value(struct json_load *c, const cJSON *v, char **ret)
 {
         char *s;
 
@@ -323,13 +191,13 @@ static int expand_value(struct ctx *c, const cJSON *v, char **ret)
                         return fail(c, "unterminated \"${\"");
                 if (errno == E2BIG)
                         return fail(c, "longer than %d bytes after expansion", CONFIG_EXPAND_MAX);
-                return failf(c, -ENOMEM, "out of memory");
+                return json_load_fail(c, -ENOMEM, "out of memory");
         }
         *ret = s;
         return 0;
 }
 
-static int expand_nonempty(struct ctx *c, const cJSON *v, char **ret)
+static int expand_nonempty(struct json_load *c, const cJSON *v, char **ret)
 {
         char *s = NULL;
         int r = expand_value(c, v, &s);
@@ -371,7 +239,7 @@ static int format_number(double v, char *out, size_t n)
         return 0;
 }
 
-static int parse_seconds(struct ctx *c, const cJSON *v, int64_t *ret_ms)
+static int parse_seconds(struct json_load *c, const cJSON *v, int64_t *ret_ms)
 {
         double s, ms;
 
@@ -387,7 +255,7 @@ static int parse_seconds(struct ctx *c, const cJSON *v, int64_t *ret_ms)
 
 /* ---- per-key parsers ---- */
 
-static int parse_args(struct ctx *c, const cJSON *v, struct server_config *s)
+static int parse_args(struct json_load *c, const cJSON *v, struct server_config *s)
 {
         const cJSON *a;
         size_t n, i = 0;
@@ -397,7 +265,7 @@ static int parse_args(struct ctx *c, const cJSON *v, struct server_config *s)
         n = (size_t)cJSON_GetArraySize(v);
         s->args = calloc(n + 1, sizeof(char *));
         if (!s->args)
-                return failf(c, -ENOMEM, "out of memory");
+                return json_load_fail(c, -ENOMEM, "out of memory");
 
         cJSON_ArrayForEach(a, v)
         {
@@ -411,7 +279,7 @@ static int parse_args(struct ctx *c, const cJSON *v, struct server_config *s)
                         if (format_number(a->valuedouble, num, sizeof(num)) < 0)
                                 r = fail(c, "number out of range");
                         else if (!(s->args[i] = strdup(num)))
-                                r = failf(c, -ENOMEM, "out of memory");
+                                r = json_load_fail(c, -ENOMEM, "out of memory");
                         else
                                 r = 0;
                 } else
@@ -469,7 +337,7 @@ static int cmp_header_entry(const void *a, const void *b)
  * "Name: value" in file order. A name given twice (for headers in any
  * case) is an error, reported at the later one.
  */
-static int parse_string_map(struct ctx *c, const cJSON *v, bool headers, char ***ret)
+static int parse_string_map(struct json_load *c, const cJSON *v, bool headers, char ***ret)
 {
         _cleanup_free_ struct map_entry *sorted = NULL;
         const cJSON *e;
@@ -482,7 +350,7 @@ static int parse_string_map(struct ctx *c, const cJSON *v, bool headers, char **
 
         sorted = calloc(n ? n : 1, sizeof(*sorted));
         if (!sorted)
-                return failf(c, -ENOMEM, "out of memory");
+                return json_load_fail(c, -ENOMEM, "out of memory");
         cJSON_ArrayForEach(e, v)
         {
                 sorted[i] = (struct map_entry){e, i};
@@ -498,7 +366,7 @@ static int parse_string_map(struct ctx *c, const cJSON *v, bool headers, char **
 
         out = calloc(n + 1, sizeof(char *));
         if (!out)
-                return failf(c, -ENOMEM, "out of memory");
+                return json_load_fail(c, -ENOMEM, "out of memory");
         *ret = out;
 
         i = 0;
@@ -525,7 +393,7 @@ static int parse_string_map(struct ctx *c, const cJSON *v, bool headers, char **
                 free(val);
                 if (r < 0) {
                         out[i] = NULL;
-                        return failf(c, -ENOMEM, "out of memory");
+                        return json_load_fail(c, -ENOMEM, "out of memory");
                 }
                 jpath_pop(&c->jp, old);
                 i++;
@@ -544,7 +412,7 @@ static bool url_has_http_scheme(const char *u, size_t *ret_skip)
         return true;
 }
 
-static int check_url(struct ctx *c, const char *u)
+static int check_url(struct json_load *c, const char *u)
 {
         size_t skip;
 
@@ -808,7 +676,7 @@ int server_config_copy(const struct server_config *src, struct server_config *re
 }
 
 /* "roots": absolute paths (made file:// URIs) or file:// URIs, or {"uri":..,"name":..}. */
-static int parse_roots(struct ctx *c, const cJSON *v, struct server_config *s)
+static int parse_roots(struct json_load *c, const cJSON *v, struct server_config *s)
 {
         const cJSON *e;
         size_t n, i = 0, old;
@@ -822,7 +690,7 @@ static int parse_roots(struct ctx *c, const cJSON *v, struct server_config *s)
         s->roots = calloc(n + 1, sizeof(char *));
         s->root_names = calloc(n + 1, sizeof(char *));
         if (!s->roots || !s->root_names)
-                return failf(c, -ENOMEM, "out of memory");
+                return json_load_fail(c, -ENOMEM, "out of memory");
         cJSON_ArrayForEach(e, v)
         {
                 _cleanup_free_ char *val = NULL, *name = NULL;
@@ -850,7 +718,7 @@ static int parse_roots(struct ctx *c, const cJSON *v, struct server_config *s)
                 if (val[0] == '/') {
                         char *uri;
                         if (asprintf(&uri, "file://%s", val) < 0)
-                                return failf(c, -ENOMEM, "out of memory");
+                                return json_load_fail(c, -ENOMEM, "out of memory");
                         free(val);
                         val = uri;
                 } else if (strncmp(val, "file:///", 8) != 0)
@@ -858,7 +726,7 @@ static int parse_roots(struct ctx *c, const cJSON *v, struct server_config *s)
                 s->roots[i] = TAKE_PTR(val);
                 s->root_names[i] = name ? TAKE_PTR(name) : strdup("");
                 if (!s->root_names[i])
-                        return failf(c, -ENOMEM, "out of memory");
+                        return json_load_fail(c, -ENOMEM, "out of memory");
                 i++;
                 jpath_pop(&c->jp, old);
         }
@@ -866,7 +734,7 @@ static int parse_roots(struct ctx *c, const cJSON *v, struct server_config *s)
 }
 
 /* Parses one key of a server; the path already ends in that key. */
-static int parse_server_key(struct ctx *c, enum server_key k, const cJSON *v,
+static int parse_server_key(struct json_load *c, enum server_key k, const cJSON *v,
                             struct server_config *s, enum upstream_transport *ret_transport)
 {
         _cleanup_free_ char *t = NULL;
@@ -951,7 +819,7 @@ static int parse_server_key(struct ctx *c, enum server_key k, const cJSON *v,
         return -EINVAL;
 }
 
-static int parse_server(struct ctx *c, const cJSON *item, struct server_config *s)
+static int parse_server(struct json_load *c, const cJSON *item, struct server_config *s)
 {
         const cJSON *seen[_KEY_MAX] = {};
         enum upstream_transport tr[_KEY_MAX];
@@ -976,7 +844,7 @@ static int parse_server(struct ctx *c, const cJSON *item, struct server_config *
                                    CONFIG_SERVER_NAME_MAX) " characters from A-Z a-z 0-9 _ . -)");
         s->name = strdup(item->string);
         if (!s->name)
-                return failf(c, -ENOMEM, "out of memory");
+                return json_load_fail(c, -ENOMEM, "out of memory");
         if (!cJSON_IsObject(item))
                 return fail(c, "expected an object");
 
@@ -987,7 +855,7 @@ static int parse_server(struct ctx *c, const cJSON *item, struct server_config *
 
                 old = jpath_push_key(&c->jp, e->string);
                 if (k < 0)
-                        warnf(c, "unknown key, ignoring");
+                        json_load_warn(c, "unknown key, ignoring");
                 else if (seen[k])
                         return fail(c, "duplicate key");
                 else
@@ -1045,19 +913,19 @@ static int parse_server(struct ctx *c, const cJSON *item, struct server_config *
         if (s->url) {
                 if (s->env) {
                         old = jpath_push_key(&c->jp, "env");
-                        warnf(c, "only used by stdio servers, ignoring");
+                        json_load_warn(c, "only used by stdio servers, ignoring");
                         jpath_pop(&c->jp, old);
                         strv_free_erase(TAKE_PTR(s->env));
                 }
                 if (s->cwd) {
                         old = jpath_push_key(&c->jp, "cwd");
-                        warnf(c, "only used by stdio servers, ignoring");
+                        json_load_warn(c, "only used by stdio servers, ignoring");
                         jpath_pop(&c->jp, old);
                         free(TAKE_PTR(s->cwd));
                 }
         } else if (s->headers) {
                 old = jpath_push_key(&c->jp, "headers");
-                warnf(c, "only used by remote servers, ignoring");
+                json_load_warn(c, "only used by remote servers, ignoring");
                 jpath_pop(&c->jp, old);
                 strv_free_erase(TAKE_PTR(s->headers));
         }
@@ -1085,13 +953,13 @@ static int parse_server(struct ctx *c, const cJSON *item, struct server_config *
                 s->max_request_timeout_ms = s->request_timeout_ms;
 
         if (server_hash(s) < 0)
-                return failf(c, -ENOMEM, "out of memory");
+                return json_load_fail(c, -ENOMEM, "out of memory");
         return 0;
 }
 
 /* ---- the file ---- */
 
-static int parse_config(struct ctx *c, const cJSON *root, struct config *cfg)
+static int parse_config(struct json_load *c, const cJSON *root, struct config *cfg)
 {
         const cJSON *servers = NULL, *e;
         size_t old, n, i = 0;
@@ -1104,7 +972,7 @@ static int parse_config(struct ctx *c, const cJSON *root, struct config *cfg)
         {
                 old = jpath_push_key(&c->jp, e->string);
                 if (!streq(e->string, "mcpServers"))
-                        warnf(c, "unknown key, ignoring");
+                        json_load_warn(c, "unknown key, ignoring");
                 else if (servers)
                         return fail(c, "duplicate key");
                 else
@@ -1125,7 +993,7 @@ static int parse_config(struct ctx *c, const cJSON *root, struct config *cfg)
 
         cfg->servers = calloc(n, sizeof(*cfg->servers));
         if (!cfg->servers)
-                return failf(c, -ENOMEM, "out of memory");
+                return json_load_fail(c, -ENOMEM, "out of memory");
 
         cJSON_ArrayForEach(e, servers)
         {
@@ -1144,39 +1012,18 @@ static int parse_config(struct ctx *c, const cJSON *root, struct config *cfg)
         return 0;
 }
 
-static bool is_json_space(char ch)
-{
-        return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
-
-static int set_error(char *err, size_t errlen, int r, const char *fmt, ...) _printf_(4, 5);
-static int set_error(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen > 0) {
-                va_start(ap, fmt);
-                vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
-
 int config_load_string(const char *text, size_t len, const char *path, struct config *ret,
                        char *err, size_t errlen, config_warn_cb warn, void *userdata)
 {
-        struct ctx c = {
+        struct json_load c = {
             .path = path ? path : "<config>",
             .err = err,
             .errlen = errlen,
             .warn = warn,
             .userdata = userdata,
         };
-        _cleanup_free_ char *copy = NULL;
         _cleanup_json_ cJSON *root = NULL;
         struct config cfg = {};
-        const char *end = NULL;
-        bool has_nul;
         int r;
 
         *ret = (struct config){};
@@ -1184,47 +1031,15 @@ int config_load_string(const char *text, size_t len, const char *path, struct co
                 err[0] = '\0';
         jpath_init(&c.jp);
 
-        if (len > CONFIG_FILE_MAX)
-                return set_error(err, errlen, -EFBIG, "%s: larger than %d bytes", c.path,
-                                 CONFIG_FILE_MAX);
-        if (!text)
-                len = 0;
-
-        /* A private NUL-terminated copy: the caller's text need not be terminated. */
-        copy = malloc(len + 1);
-        if (!copy)
-                return set_error(err, errlen, -ENOMEM, "%s: out of memory", c.path);
-        if (len > 0)
-                memcpy(copy, text, len);
-        copy[len] = '\0';
-
-        end = copy + json_find_nul(copy, len);
-        has_nul = end < copy + len;
-        if (!has_nul) {
-                root = cJSON_ParseWithLengthOpts(copy, len, &end, false);
-                if (root && end) {
-                        while (end < copy + len && is_json_space(*end))
-                                end++;
-                        if (end < copy + len)
-                                cJSON_Delete(TAKE_PTR(root));
-                }
-        }
-        if (!root) {
-                unsigned line, col;
-                size_t off = end && end >= copy && end <= copy + len ? (size_t)(end - copy) : 0;
-
-                text_line_column(copy, off, &line, &col);
-                explicit_bzero(copy, len);
-                return set_error(err, errlen, -EBADMSG, "%s: line %u, column %u: invalid JSON%s",
-                                 c.path, line, col, has_nul ? " (NUL character)" : "");
-        }
-        explicit_bzero(copy, len);
+        r = json_load_parse(text, len, CONFIG_FILE_MAX, c.path, &root, err, errlen);
+        if (r < 0)
+                return r;
 
         r = parse_config(&c, root, &cfg);
         if (r >= 0) {
                 cfg.path = strdup(c.path);
                 if (!cfg.path)
-                        r = set_error(err, errlen, -ENOMEM, "%s: out of memory", c.path);
+                        r = json_load_error(err, errlen, -ENOMEM, "%s: out of memory", c.path);
         }
         if (r < 0) {
                 config_done(&cfg);
@@ -1237,7 +1052,6 @@ int config_load_string(const char *text, size_t len, const char *path, struct co
 int config_load_file(const char *path, struct config *ret, char *err, size_t errlen,
                      config_warn_cb warn, void *userdata)
 {
-        _cleanup_close_ int fd = -EBADF;
         char *data = NULL;
         size_t len = 0;
         int r;
@@ -1246,21 +1060,11 @@ int config_load_file(const char *path, struct config *ret, char *err, size_t err
         if (err && errlen > 0)
                 err[0] = '\0';
         if (!path)
-                return set_error(err, errlen, -EINVAL, "no configuration file given");
+                return json_load_error(err, errlen, -EINVAL, "no configuration file given");
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) {
-                r = -errno;
-                return set_error(err, errlen, r, "%s: cannot open: %s", path, strerror(-r));
-        }
-        r = file_read_all(fd, CONFIG_FILE_MAX, &data, &len);
-        if (r == -EFBIG)
-                return set_error(err, errlen, r, "%s: larger than %d bytes", path, CONFIG_FILE_MAX);
-        if (r == -EISDIR)
-                return set_error(err, errlen, r, "%s: is a directory", path);
+        r = json_load_read(path, CONFIG_FILE_MAX, &data, &len, err, errlen);
         if (r < 0)
-                return set_error(err, errlen, r, "%s: cannot read: %s", path, strerror(-r));
-
+                return r;
         r = config_load_string(data, len, path, ret, err, errlen, warn, userdata);
         explicit_bzero(data, len);
         free(data);
