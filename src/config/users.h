@@ -36,11 +36,11 @@ enum users_kind {
 };
 
 struct user_rules {
-        char *client_id;                  /* "*" for the defaults */
-        char *name;                       /* informational */
-        char **allowed[_USERS_KIND_MAX];  /* NULL-terminated globs; NULL: all of that kind */
-        char **denied[_USERS_KIND_MAX];   /* NULL-terminated globs; NULL: none */
-        char **allowed_servers;           /* NULL: every server */
+        char *client_id;                 /* "*" for the defaults */
+        char *name;                      /* informational */
+        char **allowed[_USERS_KIND_MAX]; /* NULL-terminated globs; NULL: all of that kind */
+        char **denied[_USERS_KIND_MAX];  /* NULL-terminated globs; NULL: none */
+        char **allowed_servers;          /* NULL: every server */
         char **denied_servers;
         uint32_t requests_per_minute; /* 0: unlimited */
         uint32_t concurrent_calls;    /* 0: unlimited */

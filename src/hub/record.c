@@ -4,9 +4,8 @@
 #include "log.h"
 
 static const char *const outcome_names[_RECORD_OUTCOME_MAX] = {
-    [RECORD_OK] = "ok",           [RECORD_TOOL_ERROR] = "tool_error",
-    [RECORD_ERROR] = "error",     [RECORD_TIMEOUT] = "timeout",
-    [RECORD_CANCELLED] = "cancelled", [RECORD_DENIED] = "denied",
+    [RECORD_OK] = "ok",           [RECORD_TOOL_ERROR] = "tool_error", [RECORD_ERROR] = "error",
+    [RECORD_TIMEOUT] = "timeout", [RECORD_CANCELLED] = "cancelled",   [RECORD_DENIED] = "denied",
     [RECORD_LIMITED] = "limited",
 };
 
