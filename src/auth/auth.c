@@ -83,8 +83,7 @@ static const char *key_problem(const char *k, size_t n)
         return NULL;
 }
 
-/* Client ids go into log lines and journal fields: visible ASCII, no quotes. */
-static const char *client_id_problem(const char *s, size_t n)
+const char *auth_client_id_problem(const char *s, size_t n)
 {
         if (n == 0)
                 return "empty client id";
@@ -251,7 +250,7 @@ static int env_entry(struct keyring *kr, const char *b, const char *e, unsigned 
 
         problem = key_problem(kb, (size_t)(ke - kb));
         if (!problem)
-                problem = client_id_problem(cb, (size_t)(ce - cb));
+                problem = auth_client_id_problem(cb, (size_t)(ce - cb));
         if (problem) {
                 warnf(warn, userdata, "%s: %s, ignoring", where, problem);
                 return 0;
@@ -382,7 +381,7 @@ static int file_entry(struct keyring *kr, const cJSON *item, const char *path, u
                 warnf(warn, userdata, "%s: missing or non-string \"client_id\", ignoring", where);
                 return 0;
         }
-        problem = client_id_problem(cid->valuestring, strlen(cid->valuestring));
+        problem = auth_client_id_problem(cid->valuestring, strlen(cid->valuestring));
         if (problem) {
                 warnf(warn, userdata, "%s: %s, ignoring", where, problem);
                 return 0;

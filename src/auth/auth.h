@@ -80,5 +80,12 @@ enum auth_result keyring_check(const struct keyring *kr, const char *authorizati
 
 const char *auth_result_to_string(enum auth_result r);
 
+/*
+ * Why s (n bytes) cannot be a client id, or NULL when it can: client ids go into log lines and
+ * journal fields, so 1 to CLIENT_ID_MAX_LEN bytes of visible ASCII without quotes or
+ * backslashes. The key file's rule, and the users file's.
+ */
+const char *auth_client_id_problem(const char *s, size_t n);
+
 /* true|1|yes (any case) -> true; everything else false. */
 bool env_is_true(const char *value);

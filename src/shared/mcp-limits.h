@@ -40,6 +40,13 @@
 #define INSTANCE_MAX_LIMIT         4096             /* the most "maxInstances" may say */
 #define CONFIG_MAX_ROOTS           256              /* entries of a server's "roots" */
 
+/* ---- users file (MCP_USERS_PATH) ---- */
+#define USERS_FILE_MAX     (4 * 1024 * 1024)
+#define USERS_MAX_CLIENTS  KEYS_MAX /* entries besides "*" */
+#define USERS_GLOBS_MAX    1024     /* globs in one list */
+#define USERS_GLOB_MAX_LEN 512      /* bytes of one glob, and of a "name" */
+#define USERS_LIMIT_MAX    1000000  /* requests_per_minute, concurrent_calls, max_sessions */
+
 /* ---- hub ---- */
 #define HUB_SOCKET_DEFAULT          "/run/mcp-proxy/hub.sock"
 #define HUB_SOCKET_NAME             "hub.sock"         /* under $RUNTIME_DIRECTORY */
