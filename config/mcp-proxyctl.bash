@@ -16,10 +16,10 @@ _mcp_proxyctl() {
                 cword=$COMP_CWORD
         }
         local commands="status servers instances sessions tools reload restart check-config key call"
-        local options="--json --socket --client --keys --expires --scopes --help --version"
+        local options="--json --socket --client --keys --users --expires --scopes --help --version"
 
         case $prev in
-        --socket | -s | --keys)
+        --socket | -s | --keys | --users)
                 COMPREPLY=($(compgen -f -- "$cur"))
                 return
                 ;;
@@ -40,7 +40,7 @@ _mcp_proxyctl() {
         local i verb= args=()
         for ((i = 1; i < cword; i++)); do
                 case ${words[i]} in
-                --socket | -s | --keys | --client | -c | --expires | --scopes) ((i++)) ;;
+                --socket | -s | --keys | --users | --client | -c | --expires | --scopes) ((i++)) ;;
                 -*) ;;
                 *) if [[ -z $verb ]]; then verb=${words[i]}; else args+=("${words[i]}"); fi ;;
                 esac

@@ -26,6 +26,7 @@ struct ctl {
         const char *expires; /* --expires */
         const char *scopes;  /* --scopes */
         const char *keys;    /* --keys: the key file */
+        const char *users;   /* --users: the users file */
         char **args;         /* the verb's arguments */
         int n_args;
 };

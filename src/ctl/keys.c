@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mcp-proxyctl's offline verbs: check-config (the hub's and the fronts' own
- * parsers), and key new/list/revoke on the key file. New keys come from
+ * parsers, for the configuration, the key file and the users file), and key new/list/revoke on the key file. New keys come from
  * getrandom(2) and are stored only as "sha256:<hex>" entries, by an atomic
  * replacement that keeps the file's owner and mode; a key is printed once and
  * never again (list shows an id: the first 12 hex digits of its digest).
@@ -17,6 +17,7 @@
 
 #include "auth/auth.h"
 #include "config/config.h"
+#include "config/users.h"
 #include "ctl/ctl.h"
 #include "fileio.h"
 #include "json.h"
@@ -26,6 +27,7 @@
 
 #define KEYS_DEFAULT   "/etc/mcp-proxy/keys.json"
 #define CONFIG_DEFAULT "/etc/mcp-proxy/mcp_config.json"
+#define USERS_DEFAULT  "/etc/mcp-proxy/users.json"
 #define ID_HEX         12 /* digest digits shown as a key's id */
 
 static const char *keys_path(const struct ctl *x)
@@ -41,16 +43,29 @@ static void print_warning(void *userdata, const char *message)
         fprintf(stderr, "warning: %s\n", message);
 }
 
+/* The users file check-config reads, and whether it was named (else it is read only when
+ * there and readable). */
+static const char *users_path(const struct ctl *x, bool *ret_given)
+{
+        const char *p = getenv("MCP_USERS_PATH");
+
+        *ret_given = x->users || (p && *p);
+        return x->users ? x->users : p && *p ? p : USERS_DEFAULT;
+}
+
 int verb_check_config(struct ctl *x)
 {
         const char *env = getenv("MCP_CONFIG_PATH");
         const char *path = x->n_args > 0 ? x->args[0] : env && *env ? env : CONFIG_DEFAULT;
         struct config c = {};
         struct keyring kr = {};
-        char err[1024];
+        struct users u = {};
+        char err[1024], uerr[1024] = "";
         bool keys_given = x->keys || (getenv("MCP_API_KEYS_PATH") && *getenv("MCP_API_KEYS_PATH"));
-        const char *kp = keys_path(x);
-        int r, rk = 0, nk = -1;
+        bool users_given, users_read = false;
+        const char *kp = keys_path(x), *up = users_path(x, &users_given);
+        int r, rk = 0, nk = -1, ru = 0;
+        size_t nu = 0;
         cJSON *o;
 
         if (x->n_args > 1)
@@ -63,10 +78,17 @@ int verb_check_config(struct ctl *x)
                 nk = rk >= 0 ? rk : -1;
                 keyring_done(&kr);
         }
+        /* And the users file: when named, or when the default one is there and readable. */
+        if (users_given || access(up, R_OK) == 0) {
+                users_read = true;
+                ru = users_load_file(up, &u, uerr, sizeof(uerr), print_warning, NULL);
+                nu = u.n;
+                users_done(&u);
+        }
         if (x->json) {
                 o = cJSON_CreateObject();
                 cJSON_AddStringToObject(o, "config", path);
-                cJSON_AddBoolToObject(o, "valid", r >= 0 && rk >= 0);
+                cJSON_AddBoolToObject(o, "valid", r >= 0 && rk >= 0 && ru >= 0);
                 if (r >= 0)
                         cJSON_AddNumberToObject(o, "servers", (double)c.n_servers);
                 else
@@ -77,6 +99,13 @@ int verb_check_config(struct ctl *x)
                                 cJSON_AddNumberToObject(o, "key_count", nk);
                         else
                                 cJSON_AddStringToObject(o, "keys_error", strerror(-rk));
+                }
+                if (users_read) {
+                        cJSON_AddStringToObject(o, "users", up);
+                        if (ru >= 0)
+                                cJSON_AddNumberToObject(o, "client_count", (double)nu);
+                        else
+                                cJSON_AddStringToObject(o, "users_error", uerr);
                 }
                 ctl_print_json(o);
                 cJSON_Delete(o);
@@ -90,10 +119,16 @@ int verb_check_config(struct ctl *x)
                 errno = -rk;
                 return ctl_error("%s: %m", kp);
         }
+        if (ru < 0) {
+                config_done(&c);
+                return ctl_error("%s", uerr);
+        }
         if (!x->json) {
                 printf("%s: valid, %zu server(s)\n", path, c.n_servers);
                 if (nk >= 0)
                         printf("%s: valid, %d key(s)\n", kp, nk);
+                if (users_read)
+                        printf("%s: valid, %zu client(s)\n", up, nu);
         }
         config_done(&c);
         return EXIT_OK;

@@ -62,7 +62,8 @@ static void help(void)
                "  tools [--client ID]        the tools a client sees\n"
                "  reload                     read the configuration again, apply the difference\n"
                "  restart SERVER             stop a server and start it afresh\n"
-               "  check-config [FILE]        validate the configuration (and the key file)\n"
+               "  check-config [FILE]        validate the configuration (and the key and\n"
+               "                             users files)\n"
                "  key new CLIENT_ID          make a key, store it hashed, print it once\n"
                "  key list                   the keys, without the keys themselves\n"
                "  key revoke CLIENT_ID|ID    remove a client's keys, or one key by its id\n"
@@ -75,6 +76,8 @@ static void help(void)
                "  -c, --client ID            the client id to look at, or to call as\n"
                "      --keys FILE            the key file (MCP_API_KEYS_PATH, default\n"
                "                             /etc/mcp-proxy/keys.json)\n"
+               "      --users FILE           check-config: the users file (MCP_USERS_PATH,\n"
+               "                             default /etc/mcp-proxy/users.json if readable)\n"
                "      --expires WHEN         key new: +30d, +12h, 2027-01-31, epoch seconds\n"
                "      --scopes LIST          key new: comma-separated scopes (default *)\n"
                "  -h, --help                 this help\n"
@@ -85,12 +88,13 @@ static void help(void)
 
 int main(int argc, char **argv)
 {
-        enum { OPT_KEYS = 0x100, OPT_EXPIRES, OPT_SCOPES, OPT_VERSION };
+        enum { OPT_KEYS = 0x100, OPT_USERS, OPT_EXPIRES, OPT_SCOPES, OPT_VERSION };
         static const struct option options[] = {
             {"json", no_argument, NULL, 'j'},
             {"socket", required_argument, NULL, 's'},
             {"client", required_argument, NULL, 'c'},
             {"keys", required_argument, NULL, OPT_KEYS},
+            {"users", required_argument, NULL, OPT_USERS},
             {"expires", required_argument, NULL, OPT_EXPIRES},
             {"scopes", required_argument, NULL, OPT_SCOPES},
             {"help", no_argument, NULL, 'h'},
@@ -135,6 +139,9 @@ int main(int argc, char **argv)
                         break;
                 case OPT_KEYS:
                         x.keys = optarg;
+                        break;
+                case OPT_USERS:
+                        x.users = optarg;
                         break;
                 case OPT_EXPIRES:
                         x.expires = optarg;

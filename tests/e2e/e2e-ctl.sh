@@ -149,6 +149,26 @@ check_contains "check-config --keys: the key file too" "$OUT" "valid, 1 key(s)"
 echo '[1' >"$T/badkeys.json"
 ctl check-config --keys "$T/badkeys.json" "$T/config.json"
 check_eq "check-config with a broken key file: exit 1" 1 "$RC"
+printf '{"*": {"max_sessions": 4}, "alice": {"allowed_tools": ["fs_*"]}, "bob": {}}\n' >"$T/users.json"
+ctl check-config --users "$T/users.json" "$T/config.json"
+check_eq "check-config --users: exit 0" 0 "$RC"
+check_contains "... the users file too, its clients counted without \"*\"" "$OUT" "users.json: valid, 2 client(s)"
+printf '{"alice": {"requests_per_minute": -5}}\n' >"$T/badusers.json"
+MCP_USERS_PATH=$T/badusers.json ctl check-config "$T/config.json"
+check_eq "check-config with MCP_USERS_PATH naming an invalid users file: exit 1" 1 "$RC"
+check "... one line with the file and JSON path" err_says "badusers\.json: \\$\.alice\.requests_per_minute: expected a whole number"
+printf '{\n  "alice": {"allowed_tools": ["x",]}\n}\n' >"$T/syntaxusers.json"
+ctl check-config --users "$T/syntaxusers.json" "$T/config.json"
+check_eq "check-config --users with a syntax error: exit 1" 1 "$RC"
+check "... one line with the line and column" err_says "syntaxusers\.json: line 2, column [0-9]+: invalid JSON"
+ctl check-config --json --users "$T/badusers.json" "$T/config.json"
+check_jq "check-config --json: the users file's error" \
+        '.valid == false and .servers == 2 and (.users_error | test("requests_per_minute"))' "$OUT"
+printf '{"alice": {"colour": "red"}}\n' >"$T/warnusers.json"
+ctl check-config --users "$T/warnusers.json" "$T/config.json"
+check "check-config: an unknown field is a warning naming the client and field, exit 0" \
+        bash -c '[[ $1 == 0 ]] && grep -qF "warning: $2: \$.alice.colour: unknown field, ignoring" <<<"$3"' \
+        _ "$RC" "$T/warnusers.json" "$ERR"
 
 # ---- keys, while everything runs ----
 ctl key new alice --keys "$KEYS"
