@@ -532,6 +532,7 @@ static int server_hash(struct server_config *s)
         hash_str(&h, "isolation", isolation_to_string(s->isolation));
         hash_int(&h, "idle_timeout_ms", s->idle_timeout_ms);
         hash_int(&h, "max_instances", s->max_instances);
+        hash_int(&h, "max_concurrency", s->max_concurrency);
         hash_int(&h, "forward_roots", s->forward_roots);
         if (hash_strv(&h, "roots", s->roots, false) < 0 ||
             hash_strv(&h, "root_names", s->root_names, false) < 0) {
@@ -567,6 +568,7 @@ enum server_key {
         KEY_MAX_INSTANCES,
         KEY_ROOTS,
         KEY_FORWARD_ROOTS,
+        KEY_MAX_CONCURRENCY,
         _KEY_MAX,
 };
 
@@ -592,6 +594,7 @@ static const char *const server_key_table[_KEY_MAX] = {
     [KEY_MAX_INSTANCES] = "maxInstances",
     [KEY_ROOTS] = "roots",
     [KEY_FORWARD_ROOTS] = "forwardRoots",
+    [KEY_MAX_CONCURRENCY] = "maxConcurrency",
 };
 
 static const char *const isolation_table[_ISOLATION_MAX] = {
@@ -805,6 +808,14 @@ static int parse_server_key(struct json_load *c, enum server_key k, const cJSON 
                     v->valuedouble != (double)(int)v->valuedouble)
                         return fail(c, "expected an integer from 1 to %d", INSTANCE_MAX_LIMIT);
                 s->max_instances = (int)v->valuedouble;
+                return 0;
+        case KEY_MAX_CONCURRENCY:
+                if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 0 ||
+                    v->valuedouble > CONCURRENCY_MAX_LIMIT ||
+                    v->valuedouble != (double)(int)v->valuedouble)
+                        return fail(c, "expected an integer from 0 (no cap) to %d",
+                                    CONCURRENCY_MAX_LIMIT);
+                s->max_concurrency = (int)v->valuedouble;
                 return 0;
         case KEY_ROOTS:
                 return parse_roots(c, v, s);

@@ -57,6 +57,7 @@ struct server_config {
         enum isolation isolation; /* "isolation"; default: client (stdio), session (remote) */
         int64_t idle_timeout_ms;  /* "idleTimeout", default INSTANCE_IDLE_MS_DEFAULT */
         int max_instances;        /* "maxInstances", default INSTANCE_MAX_DEFAULT */
+        int max_concurrency;      /* "maxConcurrency": requests in flight per process, 0 none */
         /* roots the hub answers roots/list with ("roots"): file:// URIs and names ("" none) */
         char **roots;
         char **root_names;

@@ -62,7 +62,7 @@ int verb_check_config(struct ctl *x)
         struct users u = {};
         char err[1024], uerr[1024] = "";
         bool keys_given = x->keys || (getenv("MCP_API_KEYS_PATH") && *getenv("MCP_API_KEYS_PATH"));
-        bool users_given, users_read = false;
+        bool users_given, users_read = false; /* users_given: see users_path() */
         const char *kp = keys_path(x), *up = users_path(x, &users_given);
         int r, rk = 0, nk = -1, ru = 0;
         size_t nu = 0;
@@ -78,8 +78,10 @@ int verb_check_config(struct ctl *x)
                 nk = rk >= 0 ? rk : -1;
                 keyring_done(&kr);
         }
-        /* And the users file: when named, or when the default one is there and readable. */
-        if (users_given || access(up, R_OK) == 0) {
+        /* And the users file: when --users names it, or when the one MCP_USERS_PATH names (or
+         * the default) is there: like the hub, which reads no rules from a missing file (the
+         * units name it whether or not the operator made one). */
+        if (x->users || access(up, F_OK) == 0) {
                 users_read = true;
                 ru = users_load_file(up, &u, uerr, sizeof(uerr), print_warning, NULL);
                 nu = u.n;

@@ -159,6 +159,8 @@ static int relay_message(struct relay *x, const cJSON *j, const char *payload, s
                 return 1;
         case WIRE_REPLY_JSON:
         case WIRE_REPLY_ERROR: {
+                const cJSON *ra = json_get(j, "retry_after");
+                char retry[48] = "";
                 struct front_response resp = {
                     .status = status,
                     .content_type = "application/json",
@@ -166,6 +168,11 @@ static int relay_message(struct relay *x, const cJSON *j, const char *payload, s
                     .body_len = payload ? plen : 4,
                     .session_id = x->session,
                 };
+                if (cJSON_IsNumber(ra) && ra->valuedouble >= 0 && ra->valuedouble < 1e6) {
+                        snprintf(retry, sizeof(retry), "Retry-After: %u\r\n",
+                                 (unsigned)ra->valuedouble);
+                        resp.extra_headers = retry;
+                }
                 if (x->sse_started) {
                         /* Already streaming: the answer becomes the last event. */
                         if (relay_event(x, NULL, resp.body, resp.body_len) < 0)

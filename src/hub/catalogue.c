@@ -285,6 +285,38 @@ cJSON *catalogue_list_json(struct hub *h, int k, size_t offset, size_t limit)
         return TAKE_PTR(arr);
 }
 
+static enum users_kind users_kind_of(int k)
+{
+        return k == LIST_TOOLS ? USERS_TOOLS : k == LIST_PROMPTS ? USERS_PROMPTS : USERS_RESOURCES;
+}
+
+cJSON *catalogue_list_json_for(struct hub *h, int k, size_t offset, size_t limit,
+                               const char *client, size_t *ret_next)
+{
+        _cleanup_json_ cJSON *arr = cJSON_CreateArray();
+        const struct catalogue_list *l = h->catalogue ? &h->catalogue->lists[k] : NULL;
+        size_t i = offset, n = 0;
+
+        if (!arr)
+                return NULL;
+        for (; l && i < l->n && n < limit; i++) {
+                cJSON *o;
+                if (!access_allow(h, client, users_kind_of(k), l->e[i].server->name, l->e[i].key))
+                        continue;
+                o = entry_json(h, &l->e[i], k);
+                if (!o)
+                        return NULL;
+                cJSON_AddItemToArray(arr, o);
+                n++;
+        }
+        /* Past the last one the client may see: no next page. */
+        while (l && i < l->n &&
+               !access_allow(h, client, users_kind_of(k), l->e[i].server->name, l->e[i].key))
+                i++;
+        *ret_next = l ? i : 0;
+        return TAKE_PTR(arr);
+}
+
 cJSON *catalogue_collisions_json(struct hub *h)
 {
         cJSON *arr = cJSON_CreateArray();

@@ -195,6 +195,22 @@ int conn_send_error(struct conn *c, int status, cJSON *body)
         return send_with_body(c, WIRE_REPLY_ERROR, status, NULL, body);
 }
 
+int conn_send_limited(struct conn *c, cJSON *body, unsigned retry_after)
+{
+        _cleanup_json_ cJSON *b = body;
+        _cleanup_cjson_str_ char *text = b ? cJSON_PrintUnformatted(b) : NULL;
+        cJSON *m = wire_reply_new(WIRE_REPLY_ERROR);
+
+        if (!m || !text) {
+                cJSON_Delete(m);
+                hub_conn_close(c);
+                return -ENOMEM;
+        }
+        cJSON_AddNumberToObject(m, "status", 429);
+        cJSON_AddNumberToObject(m, "retry_after", retry_after);
+        return conn_send_payload(c, m, text, strlen(text), true);
+}
+
 int conn_send_health(struct conn *c, cJSON *body)
 {
         return send_with_body(c, WIRE_REPLY_HEALTH, 0, NULL, body);

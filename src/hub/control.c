@@ -239,10 +239,16 @@ static void cmd_tools(struct conn *c, const cJSON *args)
         cJSON *o = ok_object(), *arr = o ? cJSON_AddArrayToObject(o, "tools") : NULL;
         size_t n = catalogue_count(h, LIST_TOOLS);
 
+        const char *client = json_get_string(args, "client");
+
         for (size_t k = 0; arr && k < n; k++) {
                 const struct catalogue_entry *e = catalogue_at(h, LIST_TOOLS, k);
-                cJSON *t = cJSON_CreateObject();
                 const char *d = json_get_string(e->obj, "description");
+                cJSON *t;
+                /* What that client sees: the access rules of the users file. */
+                if (client && !access_allow(h, client, USERS_TOOLS, e->server->name, e->key))
+                        continue;
+                t = cJSON_CreateObject();
                 if (!t)
                         break;
                 cJSON_AddStringToObject(t, "name", e->key);
@@ -251,9 +257,8 @@ static void cmd_tools(struct conn *c, const cJSON *args)
                         cJSON_AddStringToObject(t, "description", d);
                 cJSON_AddItemToArray(arr, t);
         }
-        /* Access rules will narrow this per client; today every client sees every tool. */
-        if (json_get_string(args, "client"))
-                cJSON_AddStringToObject(o, "client", json_get_string(args, "client"));
+        if (client)
+                cJSON_AddStringToObject(o, "client", client);
         reply(c, 200, o);
 }
 

@@ -281,6 +281,25 @@ static int sweep_cb(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* Remembers the users file's identity; true when it differs from the last time. */
+static bool users_stat(struct hub *h)
+{
+        const char *p = getenv("MCP_USERS_PATH");
+        struct stat st = {};
+        char now[128];
+        bool changed;
+
+        if (!p || !*p || stat(p, &st) < 0)
+                snprintf(now, sizeof(now), "none");
+        else
+                snprintf(now, sizeof(now), "%llu:%llu:%lld:%lld.%09ld",
+                         (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+                         (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+        changed = strcmp(now, h->users_id) != 0;
+        snprintf(h->users_id, sizeof(h->users_id), "%s", now);
+        return changed;
+}
+
 /*
  * SIGHUP (ExecReload=, the path unit, MCP_LIVE_RELOAD): the new configuration is read
  * and checked first; a bad one leaves everything as it was, and says why in the log,
@@ -289,6 +308,7 @@ static int sweep_cb(sd_event_source *s, uint64_t usec, void *userdata)
  */
 int hub_reload(struct hub *h)
 {
+        struct users u = {};
         struct config c = {};
         char err[1024], status[1200];
         int r;
@@ -299,8 +319,13 @@ int hub_reload(struct hub *h)
         free(h->reload_error);
         h->reload_error = NULL;
         r = config_load_file(h->config_path, &c, err, sizeof(err), config_warn, NULL);
+        /* The users file with it: both valid, or nothing changes. */
+        if (r >= 0)
+                r = access_load(h, &u, err, sizeof(err));
         if (r >= 0) {
                 r = servers_reload(h, &c, NULL);
+                if (r < 0)
+                        users_done(&u);
                 if (r < 0)
                         snprintf(err, sizeof(err), "%s", strerror(-r));
         }
@@ -315,8 +340,12 @@ int hub_reload(struct hub *h)
         }
         config_done(&h->config);
         h->config = c;
+        access_set(h, &u);
         apply_log_levels(h);
         hub_lists_changed(h);
+        /* Changed rules change what each client sees: every list, for everyone. */
+        if (users_stat(h))
+                hub_lists_changed_all(h);
         loglevel_recompute(h, NULL);
         (void)sd_notify(false, "READY=1\nSTATUS=Serving");
         return 0;
@@ -522,6 +551,7 @@ static void hub_done(struct hub *h)
         sd_event_source_disable_unref(h->live_reload_timer);
         free(h->socket_path);
         session_store_done(h);
+        access_done(h);
         free(h->state_dir);
         explicit_bzero(h->session_key, sizeof(h->session_key));
         sd_event_unref(h->event);
@@ -556,7 +586,13 @@ int main(int argc, char **argv)
 
         h.config_path = config_path();
         if (arg_check_config) {
+                struct users u;
+                char err[1024];
                 r = load_config(&h);
+                if (r >= 0 && (r = access_load(&h, &u, err, sizeof(err))) < 0)
+                        log_error_errno(r, "invalid users file: %s", err);
+                else if (r >= 0)
+                        users_done(&u);
                 if (r >= 0)
                         printf("%s: valid, %zu server(s)\n", h.config_path, h.config.n_servers);
                 config_done(&h.config);
@@ -600,6 +636,17 @@ int main(int argc, char **argv)
         r = load_config(&h);
         if (r < 0)
                 goto finish;
+        {
+                struct users u;
+                char err[1024];
+                r = access_load(&h, &u, err, sizeof(err));
+                if (r < 0) {
+                        log_error_errno(r, "invalid users file: %s", err);
+                        goto finish;
+                }
+                access_set(&h, &u);
+                users_stat(&h);
+        }
         r = session_store_setup(&h);
         if (r < 0)
                 goto finish;

@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "config/config.h"
+#include "config/users.h"
 #include "hashmap.h"
 #include "hub/sealed-id.h"
 #include "proto/wire.h"
@@ -74,6 +75,13 @@ struct hub {
         struct hmap srv_requests; /* hub id -> struct srv_request (server -> client) */
         uint64_t next_srv_request_id;
         struct hmap subs; /* hash(instance, uri) -> struct subscription */
+
+        /* access rules and limits (access.c): the users file, cached decisions, and each
+         * client's token bucket */
+        struct users users;
+        char users_id[128]; /* the users file's device, inode, size and mtime when read */
+        struct hmap decisions;
+        struct hmap clients;
 
         uint64_t session_idle_usec; /* MCP_SESSION_IDLE_TIMEOUT */
         sd_event_source *sweep_timer;
@@ -149,11 +157,28 @@ struct conn *hub_conn_get(struct hub *h, uint64_t id);
 int conn_send(struct conn *c, cJSON *msg, bool final);
 int conn_send_json(struct conn *c, int status, const char *session, cJSON *body);
 int conn_send_error(struct conn *c, int status, cJSON *body);
+/* 429 with Retry-After (seconds) and a JSON-RPC error body. */
+int conn_send_limited(struct conn *c, cJSON *body, unsigned retry_after);
 int conn_send_simple(struct conn *c, enum wire_reply t);
 int conn_send_health(struct conn *c, cJSON *body);
 /* Header line (takes header; "body":true is added) then payload on its own line (compact
  * JSON, no newline in it). */
 int conn_send_payload(struct conn *c, cJSON *header, const char *payload, size_t plen, bool final);
+
+/* ---- access.c: the users file's rules and limits ---- */
+/* Reads MCP_USERS_PATH (none: everything allowed); -errno with err filled. */
+int access_load(struct hub *h, struct users *ret, char *err, size_t errlen);
+/* Puts u in force (takes it). */
+void access_set(struct hub *h, struct users *u);
+void access_done(struct hub *h);
+const struct user_rules *access_rules(struct hub *h, const char *client);
+/* May client use this name (as clients see it) of this kind on server? Cached. */
+bool access_allow(struct hub *h, const char *client, enum users_kind kind, const char *server,
+                  const char *name);
+/* One request of client against its requests_per_minute: 0, or -EBUSY with the seconds
+ * until the next one may come. */
+int access_take_request(struct hub *h, const char *client, unsigned *ret_retry_after);
+size_t access_calls_in_flight(struct hub *h, const char *client);
 
 /* ---- record.c: audit records and metrics ---- */
 enum record_outcome {
@@ -324,6 +349,10 @@ const struct catalogue_entry *catalogue_at(struct hub *h, int kind, size_t i);
 size_t catalogue_count(struct hub *h, int kind);
 /* Copies of entries [offset, offset+limit) as the client sees them. */
 cJSON *catalogue_list_json(struct hub *h, int kind, size_t offset, size_t limit);
+/* The same, only the entries client may use: at most limit of them from offset on;
+ * *ret_next is where the next page starts (the list's end when there is none). */
+cJSON *catalogue_list_json_for(struct hub *h, int kind, size_t offset, size_t limit,
+                               const char *client, size_t *ret_next);
 cJSON *catalogue_collisions_json(struct hub *h);
 void catalogue_free(struct hub *h);
 /* Client-visible names and URIs of a server's, and back. */
@@ -427,7 +456,12 @@ void route_reply_error(struct conn *c, const cJSON *id, int code, const char *me
 /* Routes a client URI: the server and the URI as that server knows it (*ret_orig,
  * malloc'd). Answers and returns NULL when there is none, or it is not ready. */
 struct server *route_uri(struct conn *c, const cJSON *id, const char *uri, char **ret_orig);
-/* Sends a client request (takes msg) through the choke point to inst; answers errors. */
+/* The choke point, before any instance is started: may c's client use this name of srv
+ * (access rules), within its limits (calls in flight)? false after answering (a JSON-RPC
+ * error, or HTTP 429), with an audit record. */
+bool route_check(struct conn *c, struct session *s, struct server *srv, const char *method,
+                 enum users_kind kind, const char *name, const cJSON *id);
+/* Sends a client request (takes msg), checked by route_check(), to inst; answers errors. */
 void route_forward(struct conn *c, struct session *s, struct instance *inst, cJSON *msg,
                    const char *method, const char *name);
 /* Answers a request that found no instance of srv (errno from server_instance_for()). */
@@ -445,6 +479,8 @@ void hub_session_ending(struct hub *h, struct session *s);
 
 /* ---- notify.c, srv-request.c, loglevel.c, subs.c: what servers send, and its routing ---- */
 void hub_lists_changed(struct hub *h);
+/* Every list changed, for every session (the access rules changed). */
+void hub_lists_changed_all(struct hub *h);
 void hub_instance_ready(struct hub *h, struct instance *i);
 /* A request from the server to a client (sampling, elicitation, roots); takes msg. */
 void hub_instance_request(struct hub *h, struct instance *i, cJSON *msg);

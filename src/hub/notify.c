@@ -151,6 +151,22 @@ void hub_instance_ready(struct hub *h, struct instance *i)
         loglevel_apply(h, i);
 }
 
+void hub_lists_changed_all(struct hub *h)
+{
+        static const char *const notes[] = {"notifications/tools/list_changed",
+                                            "notifications/prompts/list_changed",
+                                            "notifications/resources/list_changed"};
+        _cleanup_free_ struct target *t = NULL;
+        size_t n = 0;
+
+        if (sessions_get_targets(h, NULL, NULL, &t, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < ELEMENTSOF(notes); k++)
+                        (void)hub_deliver(h, &t[i], jsonrpc_notification_new(notes[k], NULL),
+                                          false);
+}
+
 /* A server's lists changed: rebuild the catalogue and tell every session with a GET stream
  * which lists differ (the catalogue is everyone's). */
 void hub_lists_changed(struct hub *h)

@@ -70,14 +70,68 @@ static struct session *find_session(struct conn *c)
         return s;
 }
 
-/* The choke point: every client request bound for an upstream passes here (access rules,
- * rate limits, audit and metrics will hook in). */
-static void route_check(struct hub *h, const char *client, struct session *s, struct server *srv,
-                        const char *method, const char *name)
+static const char *const kind_word[_USERS_KIND_MAX] = {
+    [USERS_TOOLS] = "tool", [USERS_PROMPTS] = "prompt", [USERS_RESOURCES] = "resource"};
+
+/* Over a limit: 429 with Retry-After and a JSON-RPC error, and an audit record. */
+static void refuse_limited(struct conn *c, struct session *s, const char *server,
+                           const char *method, const char *name, const cJSON *id, const char *limit,
+                           unsigned retry_after, const char *message)
 {
+        struct hub *h = c->hub;
+        cJSON *data = cJSON_CreateObject();
+
+        if (data) {
+                cJSON_AddStringToObject(data, "limit", limit);
+                cJSON_AddNumberToObject(data, "retryAfter", retry_after);
+        }
+        log_notice("client '%s': %s", c->env.client, message);
+        hub_record(h, &(struct record){.client = c->env.client,
+                                       .session = s ? s->id : NULL,
+                                       .server = server,
+                                       .method = method,
+                                       .name = name,
+                                       .outcome = RECORD_LIMITED,
+                                       .detail = limit});
+        h->n_errors++;
+        (void)conn_send_limited(c, jsonrpc_error_new(id, MCP_PROXY_ERROR_LIMITED, message, data),
+                                retry_after);
+}
+
+bool route_check(struct conn *c, struct session *s, struct server *srv, const char *method,
+                 enum users_kind kind, const char *name, const cJSON *id)
+{
+        struct hub *h = c->hub;
+        const char *client = c->env.client;
+        const struct user_rules *r;
+        char err[512];
+
+        if (!access_allow(h, client, kind, srv->name, name)) {
+                snprintf(err, sizeof(err), "Access denied: client '%s' may not use %s '%.300s'",
+                         client, kind_word[kind], name);
+                log_notice("%s (%s)", err, method);
+                hub_record(h, &(struct record){.client = client,
+                                               .session = s->id,
+                                               .server = srv->name,
+                                               .method = method,
+                                               .name = name,
+                                               .outcome = RECORD_DENIED,
+                                               .detail = "access rules"});
+                route_reply_error(c, id, MCP_PROXY_ERROR_DENIED, err);
+                return false;
+        }
+        r = access_rules(h, client);
+        if (r->concurrent_calls && access_calls_in_flight(h, client) >= r->concurrent_calls) {
+                snprintf(err, sizeof(err),
+                         "Too many calls in flight: client '%s' may have %u at once", client,
+                         r->concurrent_calls);
+                refuse_limited(c, s, srv->name, method, name, id, "concurrent_calls", 1, err);
+                return false;
+        }
         h->n_requests++;
         log_debug("client '%s' %s '%s' on upstream '%s'", client, method, name ? name : "",
                   srv->name);
+        return true;
 }
 
 /* The target for answers to this exchange. */
@@ -142,7 +196,6 @@ void route_forward(struct conn *c, struct session *s, struct instance *inst, cJS
         char err[512];
         int r;
 
-        route_check(c->hub, c->env.client, s, inst->srv, method, name);
         exchange_target(c, s, &t);
         /* From here the request may reach the server: the front must not send it again. */
         if (conn_taken(c) < 0)
@@ -269,7 +322,7 @@ static void handle_list(struct conn *c, cJSON *msg, enum list_kind k)
         const cJSON *id = json_get(msg, "id");
         const cJSON *params = json_get(msg, "params");
         const cJSON *cursor = cJSON_IsObject(params) ? json_get(params, "cursor") : NULL;
-        size_t offset = 0, total = catalogue_count(h, k);
+        size_t offset = 0, total = catalogue_count(h, k), next_at = 0;
         cJSON *result, *items;
 
         if (cursor && !cJSON_IsNull(cursor)) {
@@ -279,7 +332,9 @@ static void handle_list(struct conn *c, cJSON *msg, enum list_kind k)
                         return;
                 }
         }
-        items = catalogue_list_json(h, k, offset, HUB_LIST_PAGE_SIZE);
+        /* Only what the client may use (the users file); pages count its entries, the
+         * cursor says where in the whole list the next page starts. */
+        items = catalogue_list_json_for(h, k, offset, HUB_LIST_PAGE_SIZE, c->env.client, &next_at);
         result = cJSON_CreateObject();
         if (!items || !result || !cJSON_AddItemToObject(result, list_info[k].key, items)) {
                 cJSON_Delete(items);
@@ -287,9 +342,9 @@ static void handle_list(struct conn *c, cJSON *msg, enum list_kind k)
                 route_reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
                 return;
         }
-        if (offset + HUB_LIST_PAGE_SIZE < total) {
+        if (next_at < total) {
                 char next[CURSOR_MAX];
-                cursor_encode(k, offset + HUB_LIST_PAGE_SIZE, next);
+                cursor_encode(k, next_at, next);
                 cJSON_AddStringToObject(result, "nextCursor", next);
         }
         reply_result(c, id, result);
@@ -341,6 +396,9 @@ static void handle_named(struct conn *c, struct session *s, cJSON *msg, enum lis
                 reply_unknown(c, id, what, name);
                 return;
         }
+        if (!route_check(c, s, e->server, method, k == LIST_TOOLS ? USERS_TOOLS : USERS_PROMPTS,
+                         name, id))
+                return;
         inst = route_instance(c, s, e->server, id);
         if (!inst)
                 return;
@@ -390,7 +448,8 @@ static void handle_resources_read(struct conn *c, struct session *s, cJSON *msg)
         struct server *srv = route_uri(c, id, uri, &orig);
         struct instance *inst;
 
-        if (!srv || !(inst = route_instance(c, s, srv, id)))
+        if (!srv || !route_check(c, s, srv, "resources/read", USERS_RESOURCES, uri, id) ||
+            !(inst = route_instance(c, s, srv, id)))
                 return;
         if (!client_uri || !json_set(params, "uri", cJSON_CreateString(orig))) {
                 route_reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Out of memory");
@@ -423,13 +482,20 @@ static void handle_complete(struct conn *c, struct session *s, cJSON *msg)
                         reply_unknown(c, id, "prompt", name ? name : "");
                         return;
                 }
+                if (!route_check(c, s, e->server, "completion/complete", USERS_PROMPTS, name, id))
+                        return;
                 if (!json_set(ref, "name", cJSON_CreateString(json_get_string(e->obj, "name"))))
                         return;
                 srv = e->server;
         } else if (strcmp(type, "ref/resource") == 0) {
                 _cleanup_free_ char *orig = NULL;
-                srv = route_uri(c, id, json_get_string(ref, "uri"), &orig);
-                if (!srv || !json_set(ref, "uri", cJSON_CreateString(orig)))
+                const char *uri = json_get_string(ref, "uri");
+                _cleanup_free_ char *client_uri = uri ? strdup(uri) : NULL;
+                srv = route_uri(c, id, uri, &orig);
+                if (!srv ||
+                    !route_check(c, s, srv, "completion/complete", USERS_RESOURCES,
+                                 client_uri ? client_uri : "", id) ||
+                    !json_set(ref, "uri", cJSON_CreateString(orig)))
                         return;
         } else {
                 route_reply_error(c, id, JSONRPC_INVALID_PARAMS,
@@ -473,6 +539,20 @@ void hub_route_message(struct conn *c, cJSON *msg)
                 }
         }
         legacy = s && s->legacy;
+        /* requests_per_minute: every request counts, whatever it asks. */
+        if (jsonrpc_classify(m) == JSONRPC_REQUEST) {
+                unsigned retry;
+                if (access_take_request(h, c->env.client, &retry) < 0) {
+                        char err[256];
+                        snprintf(err, sizeof(err),
+                                 "Rate limit: client '%s' may send %u requests a minute",
+                                 c->env.client,
+                                 access_rules(h, c->env.client)->requests_per_minute);
+                        refuse_limited(c, s, NULL, json_get_string(m, "method"), NULL,
+                                       json_get(m, "id"), "requests_per_minute", retry, err);
+                        return;
+                }
+        }
         route_message(c, s, TAKE_PTR(m));
         /* A legacy POST is answered 202 once its message is dealt with; the answer itself
          * went on the session's SSE stream. */

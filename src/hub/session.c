@@ -125,11 +125,16 @@ static bool make_room(struct hub *h, const char *client)
         size_t mine = 0, i = 0;
         void *v;
 
+        const struct user_rules *r = access_rules(h, client);
+        size_t cap = HUB_MAX_SESSIONS_PER_CLIENT;
+
+        /* The users file may set a smaller cap for this client (max_sessions). */
+        if (r->max_sessions && r->max_sessions < cap)
+                cap = r->max_sessions;
         while (hmap_next(&h->sessions, &i, NULL, &v))
                 if (strcmp(((struct session *)v)->client, client) == 0)
                         mine++;
-        if ((mine >= HUB_MAX_SESSIONS_PER_CLIENT || h->sessions.n >= HUB_MAX_SESSIONS) &&
-            !evict_one(h, client)) {
+        if ((mine >= cap || h->sessions.n >= HUB_MAX_SESSIONS) && !evict_one(h, client)) {
                 log_warning("client '%s': session limit reached (%zu of its own, %zu in all), "
                             "refusing a new one",
                             client, mine, (size_t)h->sessions.n);

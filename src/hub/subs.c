@@ -220,7 +220,7 @@ void hub_subscription(struct conn *c, struct session *s, cJSON *msg, bool subscr
         char err[512];
 
         srv = route_uri(c, id, uri, &orig);
-        if (!srv)
+        if (!srv || !route_check(c, s, srv, method, USERS_RESOURCES, uri, id))
                 return;
         if (!srv->hub_inst->u->can_subscribe) {
                 snprintf(err, sizeof(err), "Upstream '%s' does not support resource subscriptions",

@@ -21,6 +21,9 @@ bool mcp_protocol_header_ok(const char *v);
 /* Implementation-defined, matching the TypeScript SDK's ErrorCode names. */
 #define MCP_ERROR_CONNECTION_CLOSED (-32000) /* also: auth/transport refusals */
 #define MCP_ERROR_REQUEST_TIMEOUT   (-32001) /* also: session not found (HTTP 404) */
+/* mcp-proxy's own: refused by the access rules of the users file, and over a limit */
+#define MCP_PROXY_ERROR_DENIED  (-32003)
+#define MCP_PROXY_ERROR_LIMITED (-32004)
 
 enum jsonrpc_kind {
         JSONRPC_REQUEST,      /* method + id */

@@ -55,7 +55,8 @@
  *        WIRE_REPLY_HEALTH. op=health answer: the hub's state.
  *   {"t":"error","status":400,"body":true} + payload
  *        WIRE_REPLY_ERROR. An HTTP-level refusal (unknown session 404, bad
- *        version 400, ...) with a JSON body. Ends the exchange.
+ *        version 400, ...) with a JSON body. Ends the exchange. With
+ *        "retry_after":N (a 429 over a limit) the front adds Retry-After: N.
  *   {"t":"taken"}                    WIRE_REPLY_TAKEN. Only when the envelope
  *        asked ("ack"): the request is on its way to a server, so sending it
  *        again could do twice what it asks. Until then the exchange had no

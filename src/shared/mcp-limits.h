@@ -38,6 +38,7 @@
 #define INSTANCE_IDLE_MS_DEFAULT   (300 * 1000)     /* per server "idleTimeout" (s) */
 #define INSTANCE_MAX_DEFAULT       16               /* per server "maxInstances" */
 #define INSTANCE_MAX_LIMIT         4096             /* the most "maxInstances" may say */
+#define CONCURRENCY_MAX_LIMIT      1024             /* the most "maxConcurrency" may say */
 #define CONFIG_MAX_ROOTS           256              /* entries of a server's "roots" */
 
 /* ---- users file (MCP_USERS_PATH) ---- */

@@ -40,8 +40,16 @@ static bool others_in_flight(const struct turns *t, const char *party)
         return false;
 }
 
+/* The cap on requests in flight lets one more go. */
+static bool below_cap(const struct turns *t)
+{
+        return !t->max_in_flight || t->in_flight < t->max_in_flight;
+}
+
 bool turns_may_go(const struct turns *t, const char *party)
 {
+        if (t->max_in_flight && (t->head || !below_cap(t)))
+                return false;
         if (!t->enabled)
                 return true;
         return !t->head && !others_in_flight(t, party);
@@ -99,7 +107,7 @@ struct turn *turns_next(struct turns *t)
         struct turn *w = t->head;
 
         /* The head is first in line: only those in flight can hold it back. */
-        if (!w || (t->enabled && others_in_flight(t, w->party)))
+        if (!w || !below_cap(t) || (t->enabled && others_in_flight(t, w->party)))
                 return NULL;
         return turns_pop(t);
 }
@@ -121,6 +129,7 @@ int turns_begin(struct turns *t, const char *party)
                 snprintf(f->party, sizeof(f->party), "%s", party);
         }
         f->n++;
+        t->in_flight++;
         return 0;
 }
 
@@ -128,7 +137,11 @@ void turns_end(struct turns *t, const char *party)
 {
         struct turns_flight *f = flight_find(t, party ? party : "");
 
-        if (!f || --f->n > 0)
+        if (!f)
+                return;
+        if (t->in_flight > 0)
+                t->in_flight--;
+        if (--f->n > 0)
                 return;
         *f = t->flight[--t->n_flight];
 }

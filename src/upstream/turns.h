@@ -32,6 +32,8 @@ struct turns {
                 unsigned n;
         } * flight;
         size_t n_flight;
+        size_t in_flight;     /* requests in flight, all parties */
+        size_t max_in_flight; /* 0: no cap; else requests beyond it wait (maxConcurrency) */
         struct turn *head, *tail;
         size_t len, max;
         size_t max_per_party; /* waiting at once for one party: no one fills the queue alone */
@@ -43,8 +45,8 @@ void turns_init(struct turns *t, size_t max);
 /* Frees the in-flight table; waiting turns belong to their owners (see turns_pop). */
 void turns_done(struct turns *t);
 
-/* May a request of party go now (turn-taking off, or no one else in flight and no one
- * waiting)? */
+/* May a request of party go now: below the cap on requests in flight (with nobody waiting
+ * before it), and with turn-taking off, or no one else in flight and no one waiting? */
 bool turns_may_go(const struct turns *t, const char *party);
 /* Queue w (its party set by the caller) at the tail. -ENOBUFS when full, or, while
  * turns are taken, when its party has its share waiting already. */

@@ -498,6 +498,9 @@ struct upstream *upstream_new(struct upstream_env *env, const struct server_conf
         u->state = UPSTREAM_STOPPED;
         u->log_level = -1;
         turns_init(&u->turns, UPSTREAM_QUEUE_MAX);
+        /* maxConcurrency: requests beyond it wait their turn here, then time out (or find
+         * the queue full), with an error naming the server. */
+        u->turns.max_in_flight = (size_t)u->cfg.max_concurrency;
         return u;
 }
 

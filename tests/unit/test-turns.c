@@ -189,4 +189,41 @@ TEST(in_flight_counts_parties)
         turns_done(&t);
 }
 
+/* maxConcurrency: at the cap everyone waits, first come first served, whatever the party;
+ * a finished request lets the head go; turn-taking off or on. */
+TEST(cap_on_requests_in_flight)
+{
+        struct turns t;
+        struct turn w1, w2;
+
+        for (int on = 0; on <= 1; on++) {
+                turns_init(&t, 8);
+                t.enabled = on;
+                t.max_in_flight = 2;
+                ASSERT_TRUE(turns_may_go(&t, "a"));
+                ASSERT_OK(turns_begin(&t, "a"));
+                ASSERT_TRUE(turns_may_go(&t, "a"));
+                ASSERT_OK(turns_begin(&t, "a"));
+                ASSERT_EQ(t.in_flight, 2);
+                ASSERT_FALSE(turns_may_go(&t, "a"));
+                ASSERT_FALSE(turns_may_go(&t, ""));
+                ASSERT_OK(turns_wait(&t, mk(&w1, "a")));
+                ASSERT_OK(turns_wait(&t, mk(&w2, "b")));
+                ASSERT_NULL(turns_next(&t));
+                turns_end(&t, "a");
+                ASSERT_EQ(t.in_flight, 1);
+                /* one slot: the head goes, the next waits */
+                ASSERT_TRUE(turns_next(&t) == &w1);
+                ASSERT_OK(turns_begin(&t, "a"));
+                ASSERT_NULL(turns_next(&t));
+                /* someone new waits behind those waiting, even with slots free */
+                turns_end(&t, "a");
+                turns_end(&t, "a");
+                ASSERT_FALSE(turns_may_go(&t, "c"));
+                ASSERT_TRUE(turns_next(&t) == &w2);
+                ASSERT_EQ(t.in_flight, 0);
+                turns_done(&t);
+        }
+}
+
 HARNESS_MAIN()
