@@ -53,7 +53,8 @@ ALL_LDFLAGS  := $(HARDEN_LD) $(SAN) -Wl,--as-needed $(LDFLAGS)
 
 # Modules that never touch a socket or the loop: unit-tested and fuzzed alone. The hub's
 # pure parts (PURE_SRC) live beside the code that uses them but are built in here too.
-PURE_SRC   := src/hub/cursor.c src/hub/naming.c src/hub/sealed-id.c src/upstream/turns.c
+PURE_SRC   := src/hub/cursor.c src/hub/naming.c src/hub/prom.c src/hub/sealed-id.c \
+	src/upstream/turns.c
 COMMON_SRC := $(wildcard src/shared/*.c src/http/*.c src/auth/*.c src/config/*.c src/proto/*.c) \
 	$(PURE_SRC)
 FRONT_SRC  := $(wildcard src/front/*.c)

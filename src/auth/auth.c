@@ -598,6 +598,14 @@ const char *auth_result_to_string(enum auth_result r)
         return table[r];
 }
 
+bool api_key_has_scope(const struct api_key *k, const char *scope)
+{
+        for (char **s = k ? k->scopes : NULL; s && *s; s++)
+                if (strcmp(*s, "*") == 0 || strcmp(*s, scope) == 0)
+                        return true;
+        return false;
+}
+
 bool env_is_true(const char *value)
 {
         if (!value)

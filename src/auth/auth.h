@@ -87,5 +87,9 @@ const char *auth_result_to_string(enum auth_result r);
  */
 const char *auth_client_id_problem(const char *s, size_t n);
 
+/* Does the key's scopes list hold this scope, or "*"? (Scopes that grant: "metrics",
+ * GET /metrics.) */
+bool api_key_has_scope(const struct api_key *k, const char *scope);
+
 /* true|1|yes (any case) -> true; everything else false. */
 bool env_is_true(const char *value);

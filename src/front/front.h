@@ -69,6 +69,7 @@ struct front_request {
         uint64_t start_usec;
         /* filled in along the way, for the log line */
         const char *client;
+        const struct api_key *key; /* the key that authenticated it (NULL without auth) */
         char rpc_method[64];
         const cJSON *rpc_id; /* the request's id (borrowed from its parsed body), if any */
         int status;
@@ -126,12 +127,14 @@ enum relay_op {
         RELAY_GET,
         RELAY_DELETE,
         RELAY_HEALTH,
+        RELAY_METRICS,     /* GET /metrics, for a key with the "metrics" scope */
         RELAY_SSE,         /* legacy 2024-11-05: GET /sse */
         RELAY_LEGACY_POST, /* legacy: POST /messages?sessionId= */
 };
 /* Runs one exchange with the hub and writes the HTTP response. For
- * RELAY_HEALTH, *ret_health receives the hub's state body (malloc'd JSON
- * text) instead and nothing is written. Returns 0, or -errno when the
+ * RELAY_HEALTH and RELAY_METRICS, *ret_body receives the hub's answer (the
+ * state as JSON text, the metrics text; malloc'd) instead, or NULL when it
+ * had none, and nothing is written. Returns 0, or -errno when the
  * connection must close. */
 int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
-                const char *message, char **ret_health);
+                const char *message, char **ret_body);

@@ -34,6 +34,8 @@ static enum wire_op relay_wire_op(enum relay_op op)
                 return WIRE_OP_DELETE;
         case RELAY_HEALTH:
                 return WIRE_OP_HEALTH;
+        case RELAY_METRICS:
+                return WIRE_OP_METRICS;
         case RELAY_SSE:
                 return WIRE_OP_SSE;
         }
@@ -101,11 +103,11 @@ struct relay {
         struct front_request *r;
         enum relay_op op;
         bool sse_started;
-        bool got_line; /* the hub answered something: the exchange happened */
-        bool taken;    /* the hub sent the request on to a server */
-        char *session; /* from the hub */
-        char **ret_health;
-        cJSON *header; /* a header line whose payload line comes next */
+        bool got_line;   /* the hub answered something: the exchange happened */
+        bool taken;      /* the hub sent the request on to a server */
+        char *session;   /* from the hub */
+        char **ret_body; /* RELAY_HEALTH, RELAY_METRICS: the answer goes there, not out */
+        cJSON *header;   /* a header line whose payload line comes next */
 };
 
 /* Format one SSE event ("id: ..\ndata: <json>\n\n") and send it. An event without data
@@ -155,12 +157,17 @@ static int relay_message(struct relay *x, const cJSON *j, const char *payload, s
                 x->taken = true;
                 return 0;
         case WIRE_REPLY_HEALTH:
-                *x->ret_health = payload ? strndup(payload, plen) : NULL;
+        case WIRE_REPLY_METRICS:
+                if (!x->ret_body || (t == WIRE_REPLY_METRICS) != (x->op == RELAY_METRICS))
+                        break; /* not an answer to this exchange */
+                *x->ret_body = payload ? strndup(payload, plen) : NULL;
                 return 1;
         case WIRE_REPLY_JSON:
         case WIRE_REPLY_ERROR: {
                 const cJSON *ra = json_get(j, "retry_after");
                 char retry[48] = "";
+                if (x->ret_body)
+                        return 1; /* a refusal: the caller answers (no body) */
                 struct front_response resp = {
                     .status = status,
                     .content_type = "application/json",
@@ -218,7 +225,7 @@ static int relay_message(struct relay *x, const cJSON *j, const char *payload, s
         case _WIRE_REPLY_INVALID:
                 break;
         }
-        log_error("hub sent an unknown line type '%s', aborting the exchange", name);
+        log_error("hub sent an unknown or unexpected line type '%s', aborting the exchange", name);
         return -EBADMSG;
 }
 
@@ -287,7 +294,7 @@ static void hub_gone(struct relay *x)
         }
         if (x->sse_started)
                 (void)front_sse_end(x->c, x->r);
-        else if (x->op != RELAY_HEALTH)
+        else if (!x->ret_body)
                 (void)front_respond_rpc_error(x->c, x->r, 502, MCP_ERROR_CONNECTION_CLOSED,
                                               "Bad gateway: mcp-proxy-hub closed the connection",
                                               NULL);
@@ -345,9 +352,9 @@ static int hub_get(const char *path, bool *ret_reused)
 }
 
 int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
-                const char *message, char **ret_health)
+                const char *message, char **ret_body)
 {
-        struct relay x = {.c = c, .r = r, .op = op, .ret_health = ret_health};
+        struct relay x = {.c = c, .r = r, .op = op, .ret_body = ret_body};
         struct buf in;
         uint64_t last_write = front_now_usec();
         bool reused, completed = false, retried = false;
@@ -357,7 +364,7 @@ int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
         fd = hub_get(c->set->hub_socket, &reused);
         if (fd < 0) {
                 log_error_errno(fd, "cannot reach mcp-proxy-hub at '%s': %m", c->set->hub_socket);
-                if (op == RELAY_HEALTH)
+                if (ret_body)
                         return fd;
                 return front_respond_rpc_error(c, r, 503, MCP_ERROR_CONNECTION_CLOSED,
                                                "Service unavailable: mcp-proxy-hub is not running",
@@ -446,7 +453,7 @@ int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
                                 if (ret >= 0)
                                         continue;
                                 log_error_errno(ret, "cannot reach mcp-proxy-hub again: %m");
-                                if (op == RELAY_HEALTH)
+                                if (ret_body)
                                         break;
                                 (void)front_respond_rpc_error(
                                     c, r, 503, MCP_ERROR_CONNECTION_CLOSED,
@@ -459,7 +466,7 @@ int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
                         if (n <= 0) {
                                 /* The hub went away mid-exchange. */
                                 hub_gone(&x);
-                                ret = op == RELAY_HEALTH ? -ECONNRESET : 0;
+                                ret = ret_body ? -ECONNRESET : 0;
                                 c->close_after = true;
                                 break;
                         }
@@ -486,7 +493,7 @@ int front_relay(struct front_conn *c, struct front_request *r, enum relay_op op,
                 }
         }
 done:
-        if (ret < 0 && !x.sse_started && op != RELAY_HEALTH && ret != -EPIPE && ret != -ECONNRESET)
+        if (ret < 0 && !x.sse_started && !ret_body && ret != -EPIPE && ret != -ECONNRESET)
                 (void)front_respond_rpc_error(c, r, 502, MCP_ERROR_CONNECTION_CLOSED,
                                               "Bad gateway: invalid answer from mcp-proxy-hub",
                                               NULL);

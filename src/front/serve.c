@@ -215,6 +215,7 @@ static int check_auth(struct front_conn *c, struct front_request *r, bool *ret_o
         }
         if (ar == AUTH_OK) {
                 r->client = key->client_id;
+                r->key = key;
                 *ret_ok = true;
                 return 0;
         }
@@ -305,6 +306,36 @@ static int handle_health(struct front_conn *c, struct front_request *r)
         free(state);
         out = cJSON_PrintUnformatted(o);
         return respond_simple_json(c, r, status, out ? out : "{}", NULL);
+}
+
+/* GET /metrics (authenticated): the hub's Prometheus text, for a key whose scopes hold
+ * "metrics" or "*" (any client when authentication is off). */
+static int handle_metrics(struct front_conn *c, struct front_request *r)
+{
+        _cleanup_free_ char *payload = NULL;
+        _cleanup_json_ cJSON *text = NULL;
+        struct front_response resp = {
+            .status = 200,
+            .content_type = "text/plain; version=0.0.4; charset=utf-8",
+        };
+
+        if (!c->set->auth_disabled && !api_key_has_scope(r->key, "metrics")) {
+                log_warning("%s: client '%s' has no \"metrics\" scope, refusing /metrics", c->peer,
+                            r->client);
+                return front_respond_rpc_error(
+                    c, r, 403, MCP_ERROR_CONNECTION_CLOSED,
+                    "Forbidden: this API key lacks the \"metrics\" scope", NULL);
+        }
+        (void)front_relay(c, r, RELAY_METRICS, NULL, &payload);
+        /* The hub sends the text as one JSON string. */
+        text = payload ? cJSON_Parse(payload) : NULL;
+        if (!cJSON_IsString(text))
+                return front_respond_rpc_error(c, r, 503, MCP_ERROR_CONNECTION_CLOSED,
+                                               "Service unavailable: no metrics from mcp-proxy-hub",
+                                               NULL);
+        resp.body = text->valuestring;
+        resp.body_len = strlen(text->valuestring);
+        return front_respond(c, r, &resp);
 }
 
 static int handle_options(struct front_conn *c, struct front_request *r, const char *allow)
@@ -506,6 +537,7 @@ enum route {
         ROUTE_NONE,
         ROUTE_MCP,
         ROUTE_HEALTH,
+        ROUTE_METRICS,
         ROUTE_SSE,      /* legacy 2024-11-05 transport: the event stream */
         ROUTE_MESSAGES, /* legacy: where its messages are POSTed */
 };
@@ -523,6 +555,10 @@ static enum route route_of(const struct front_conn *c, const struct front_reques
         if (h->path_len == 7 && memcmp(h->path, "/health", 7) == 0) {
                 *ret_allow = HEALTH_ALLOW;
                 return ROUTE_HEALTH;
+        }
+        if (h->path_len == 8 && memcmp(h->path, "/metrics", 8) == 0) {
+                *ret_allow = HEALTH_ALLOW;
+                return ROUTE_METRICS;
         }
         ml = strlen(c->set->sse_path);
         if (h->path_len == ml && memcmp(h->path, c->set->sse_path, ml) == 0) {
@@ -831,6 +867,11 @@ static int serve_one(struct front_conn *c)
         k = check_auth(c, &r, &ok);
         if (!ok) {
                 c->close_after = c->close_after || kind != HTTP_BODY_NONE;
+                goto out_nobody;
+        }
+        if (route == ROUTE_METRICS) {
+                c->close_after = c->close_after || kind != HTTP_BODY_NONE;
+                k = handle_metrics(c, &r);
                 goto out_nobody;
         }
         st = read_body(c, &r, kind, length, expect_continue);

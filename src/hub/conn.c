@@ -246,6 +246,7 @@ static void conn_dispatch_post(struct conn *c, const char *line, size_t len)
                 conn_protocol_error(c, "message line is not JSON");
                 return;
         }
+        c->msg_bytes = len;
         hub_route_message(c, msg);
 }
 
@@ -268,6 +269,9 @@ static void conn_dispatch_op(struct conn *c)
                 break;
         case WIRE_OP_CTL:
                 control_command(c);
+                break;
+        case WIRE_OP_METRICS:
+                metrics_answer(c);
                 break;
         default:
                 break;
@@ -312,7 +316,7 @@ static int conn_process_input(struct conn *c)
                         }
                         c->have_envelope = true;
                         if (h->starting && c->env.op != WIRE_OP_HEALTH &&
-                            c->env.op != WIRE_OP_CTL) {
+                            c->env.op != WIRE_OP_CTL && c->env.op != WIRE_OP_METRICS) {
                                 /* Until the servers are up the catalogue is not whole: wait
                                  * (conns_unpark()). */
                                 c->parked = true;

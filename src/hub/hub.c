@@ -547,6 +547,7 @@ static void hub_done(struct hub *h)
                 safe_close(h->listen_fd);
         config_done(&h->config);
         free(h->reload_error);
+        metrics_free(h);
         sd_event_source_disable_unref(h->live_reload_watch);
         sd_event_source_disable_unref(h->live_reload_timer);
         free(h->socket_path);

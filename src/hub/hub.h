@@ -30,6 +30,7 @@ struct curl_glue;
 struct session;
 struct server;
 struct instance;
+struct metrics;
 
 struct hub {
         sd_event *event;
@@ -106,6 +107,7 @@ struct hub {
         /* counters for the state picture */
         uint64_t n_requests;
         uint64_t n_errors;
+        struct metrics *metrics; /* metrics.c: what hub_record() counted, made on first use */
 };
 
 /*
@@ -142,6 +144,7 @@ struct conn {
         bool control;       /* came in on the control socket */
         char session[65];   /* the session whose stream this conn carries, if any */
         uint32_t stream;    /* that stream's id, 0 if none */
+        size_t msg_bytes;   /* a POST's message line as the front sent it (audit) */
 };
 
 int hub_listen_start(struct hub *h);
@@ -207,11 +210,22 @@ struct record {
         uint64_t duration_usec;
         enum record_outcome outcome;
         const char *detail; /* why, for errors, denials and limits (never a secret) */
+        const char *limit;  /* RECORD_LIMITED: which, as users.h names it ("requests_per_minute",
+                             * "concurrent_calls", "max_sessions"); NULL: found in detail */
 };
 
 /* One audit record (the journal's structured fields, else a stderr line) and the metrics. */
 void hub_record(struct hub *h, const struct record *r);
 const char *record_outcome_to_string(enum record_outcome o);
+
+/* ---- metrics.c: GET /metrics, the Prometheus text format ---- */
+/* Counts a record (hub_record() calls it). */
+void metrics_count(struct hub *h, const struct record *r);
+/* The exposition: the counters and the hub's state (the same as /health's). 0 or -errno. */
+int metrics_render(struct hub *h, struct buf *b);
+/* Answers an op=metrics exchange. */
+void metrics_answer(struct conn *c);
+void metrics_free(struct hub *h);
 
 /* ---- control.c: the control socket, mcp-proxyctl's ---- */
 struct ucred;
@@ -319,6 +333,10 @@ struct sse_stream {
 /* Deliver one JSON-RPC message (takes msg); final: the answer that ends a POST's
  * exchange. Returns 0, or -ENOTCONN when there is nowhere to deliver it. */
 int hub_deliver(struct hub *h, const struct target *t, cJSON *msg, bool final);
+/* The same, and *ret_bytes the size of the message as delivered (compact JSON; 0 when it
+ * could not be printed). */
+int hub_deliver_sized(struct hub *h, const struct target *t, cJSON *msg, bool final,
+                      size_t *ret_bytes);
 /* End a POST's exchange without an answer (its request was cancelled). */
 int hub_deliver_end(struct hub *h, const struct target *t);
 /* The target of a session's GET stream (stream 0 when it has none). */
@@ -391,6 +409,11 @@ struct call {
         cJSON *client_id; /* the client's own JSON-RPC id */
         char *method;
         uint64_t started_usec;
+        /* for its audit record (hub_record()) */
+        char *client;
+        char *name;         /* as the client sees it, or NULL */
+        char args_hash[65]; /* hex SHA-256 of the arguments' compact JSON, "" without any */
+        size_t bytes_in;
         struct call *prev, *next;
 };
 
@@ -437,9 +460,11 @@ size_t instance_sessions(struct hub *h, const struct instance *i);
  * i's only session. *ret_call: its newest call in flight (NULL when none). NULL, with
  * *ret_ambiguous set when several sessions have requests in flight. */
 struct session *instance_attribute(struct instance *i, struct call **ret_call, bool *ret_ambiguous);
-/* Sends a client request (takes msg) on inst for session s; the answer goes to t. */
+/* Sends a client request (takes msg) on inst for session s; the answer goes to t. name (the
+ * name or URI the client used, may be NULL) and bytes_in (the request's size as the client
+ * sent it) are for the audit record written when the call ends. */
 int instance_call(struct instance *inst, struct session *s, cJSON *msg, const cJSON *client_id,
-                  const struct target *t, const char *method);
+                  const struct target *t, const char *method, const char *name, size_t bytes_in);
 /* The client cancelled a request of session s: true if it was in flight somewhere. */
 bool hub_cancel_call(struct hub *h, struct session *s, const cJSON *client_id, const char *reason);
 /* A session ends: its instances stop when no other session uses them. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The hub's journal sink for log.c: structured fields (MCP_UPSTREAM=, MCP_SESSION=). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -31,7 +32,15 @@ static int journal_sink(int level, const char *ident, const char *msg, const cha
         return sd_journal_sendv(iov, (int)n);
 }
 
+static bool enabled;
+
 void log_journal_enable(void)
 {
         log_set_journal_sink(journal_sink);
+        enabled = true;
+}
+
+bool log_journal_enabled(void)
+{
+        return enabled;
 }

@@ -200,7 +200,7 @@ void route_forward(struct conn *c, struct session *s, struct instance *inst, cJS
         /* From here the request may reach the server: the front must not send it again. */
         if (conn_taken(c) < 0)
                 return; /* the front is gone: nobody to answer, nothing sent */
-        r = instance_call(inst, s, TAKE_PTR(m), id, &t, method);
+        r = instance_call(inst, s, TAKE_PTR(m), id, &t, method, name, c->msg_bytes);
         if (r == -ENOBUFS) {
                 snprintf(err, sizeof(err), "Upstream '%s' is busy: too many requests waiting",
                          u->name);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mcp-limits.h"
 #include "proto/jsonrpc.h"
+#include "sha256.h"
 
 static void instance_stop(struct instance *i, const char *why);
 
@@ -75,7 +76,47 @@ static void call_free(struct call *c)
         i->n_calls--;
         cJSON_Delete(c->client_id);
         free(c->method);
+        free(c->client);
+        free(c->name);
         free(c);
+}
+
+/* The audit record of a call that ends (hub_record(): the log and the metrics). */
+static void call_record(struct call *c, enum record_outcome outcome, size_t bytes_out,
+                        const char *detail)
+{
+        struct record r = {
+            .client = c->client,
+            .session = c->target.session[0] ? c->target.session : NULL,
+            .server = c->inst->srv->name,
+            .method = c->method,
+            .name = c->name,
+            .args_hash = c->args_hash[0] ? c->args_hash : NULL,
+            .bytes_in = c->bytes_in,
+            .bytes_out = bytes_out,
+            .duration_usec = now_usec() - c->started_usec,
+            .outcome = outcome,
+            .detail = detail,
+        };
+
+        hub_record(c->inst->srv->hub, &r);
+}
+
+/* How an answer from the server ended the call; detail gets an error's code, never its
+ * message (which may quote the arguments). */
+static enum record_outcome answer_outcome(const cJSON *msg, char *detail, size_t len)
+{
+        const cJSON *err = json_get(msg, "error"), *result = json_get(msg, "result");
+
+        if (err) {
+                const cJSON *code = cJSON_IsObject(err) ? json_get(err, "code") : NULL;
+                snprintf(detail, len, "JSON-RPC error %.0f from the server",
+                         cJSON_IsNumber(code) ? code->valuedouble : 0);
+                return RECORD_ERROR;
+        }
+        if (cJSON_IsObject(result) && cJSON_IsTrue(json_get(result, "isError")))
+                return RECORD_TOOL_ERROR;
+        return RECORD_OK;
 }
 
 static void call_done(void *userdata, cJSON *msg, int code, const char *message)
@@ -83,22 +124,31 @@ static void call_done(void *userdata, cJSON *msg, int code, const char *message)
         struct call *c = userdata;
         struct instance *i = c->inst;
         struct hub *h = i->srv->hub;
+        enum record_outcome outcome;
+        char detail[128] = "";
+        size_t bytes = 0;
 
         if (msg) {
+                outcome = answer_outcome(msg, detail, sizeof(detail));
                 /* Put the client's own id back; everything else passes untouched (but URIs,
                  * renamed for the client when there are several servers). */
                 if (json_set(msg, "id", cJSON_Duplicate(c->client_id, true))) {
                         hub_result_for_client(h, i->srv, c->method, msg);
-                        (void)hub_deliver(h, &c->target, msg, true);
+                        (void)hub_deliver_sized(h, &c->target, msg, true, &bytes);
                 } else
                         cJSON_Delete(msg);
         } else {
                 cJSON *data = cJSON_CreateObject();
                 if (data)
                         cJSON_AddStringToObject(data, "server", i->srv->name);
-                (void)hub_deliver(h, &c->target,
-                                  jsonrpc_error_new(c->client_id, code, message, data), true);
+                /* The upstream layer's own errors: a timeout has its code (pending.c). */
+                outcome = code == MCP_ERROR_REQUEST_TIMEOUT ? RECORD_TIMEOUT : RECORD_ERROR;
+                snprintf(detail, sizeof(detail), "JSON-RPC error %d from mcp-proxy", code);
+                (void)hub_deliver_sized(h, &c->target,
+                                        jsonrpc_error_new(c->client_id, code, message, data), true,
+                                        &bytes);
         }
+        call_record(c, outcome, bytes, detail[0] ? detail : NULL);
         call_free(c);
 }
 
@@ -113,8 +163,28 @@ static const struct upstream_call_cb call_cb = {
     .progress = call_progress,
 };
 
+/* The arguments of a request, as the audit record hashes them: tools/call's and
+ * prompts/get's "arguments", completion/complete's "argument". */
+static void args_hash(const cJSON *msg, char out[static 2 * SHA256_DIGEST_SIZE + 1])
+{
+        const cJSON *params = json_get(msg, "params"), *args;
+        _cleanup_cjson_str_ char *text = NULL;
+        uint8_t digest[SHA256_DIGEST_SIZE];
+
+        out[0] = 0;
+        if (!cJSON_IsObject(params))
+                return;
+        args = json_get(params, "arguments");
+        if (!args)
+                args = json_get(params, "argument");
+        if (!args || !(text = cJSON_PrintUnformatted(args)))
+                return;
+        sha256(text, strlen(text), digest);
+        hex_encode(digest, sizeof(digest), out);
+}
+
 int instance_call(struct instance *inst, struct session *s, cJSON *msg, const cJSON *client_id,
-                  const struct target *t, const char *method)
+                  const struct target *t, const char *method, const char *name, size_t bytes_in)
 {
         struct call *c = calloc(1, sizeof(*c));
         int r;
@@ -127,14 +197,20 @@ int instance_call(struct instance *inst, struct session *s, cJSON *msg, const cJ
         c->target = *t;
         c->client_id = cJSON_Duplicate(client_id, true);
         c->method = strdup(method);
+        c->client = strdup(s->client);
+        c->name = name ? strdup(name) : NULL;
+        c->bytes_in = bytes_in;
         c->started_usec = now_usec();
-        if (!c->client_id || !c->method) {
+        if (!c->client_id || !c->method || !c->client || (name && !c->name)) {
                 cJSON_Delete(c->client_id);
                 free(c->method);
+                free(c->client);
+                free(c->name);
                 free(c);
                 cJSON_Delete(msg);
                 return -ENOMEM;
         }
+        args_hash(msg, c->args_hash);
         /* Linked first: a failure inside upstream_call() never calls back. */
         c->next = inst->calls;
         if (inst->calls)
@@ -142,8 +218,13 @@ int instance_call(struct instance *inst, struct session *s, cJSON *msg, const cJ
         inst->calls = c;
         inst->n_calls++;
         r = upstream_call(inst->u, msg, s->id, &call_cb, c, &c->handle);
-        if (r < 0)
+        if (r < 0) {
+                char detail[128];
+                /* The caller answers the client; the record says it never left. */
+                snprintf(detail, sizeof(detail), "not sent: %s", strerror(-r));
+                call_record(c, RECORD_ERROR, 0, detail);
                 call_free(c);
+        }
         return r;
 }
 
@@ -157,6 +238,7 @@ static bool cancel_in(struct instance *i, struct session *s, const cJSON *client
                         continue;
                 t = c->target;
                 (void)upstream_cancel(i->u, c->handle, reason);
+                call_record(c, RECORD_CANCELLED, 0, NULL);
                 call_free(c);
                 /* No answer is owed for a cancelled request: end the exchange without one. */
                 (void)hub_deliver_end(i->srv->hub, &t);

@@ -142,19 +142,14 @@ static void stream_detach(struct sse_stream *st, struct conn *c)
         st->conn_id = 0;
 }
 
-/* Record one event and send it to the attached connection. */
-static int stream_push(struct hub *h, struct session *s, struct sse_stream *st, cJSON *msg,
-                       bool final)
+/* Record one event (takes data, compact JSON, len bytes) and send it to the attached
+ * connection. */
+static int stream_push(struct hub *h, struct session *s, struct sse_stream *st, char *data,
+                       size_t len, bool final)
 {
-        _cleanup_json_ cJSON *m = msg;
-        char *data = cJSON_PrintUnformatted(m);
         struct conn *c = hub_conn_get(h, st->conn_id);
         struct sse_event *ev;
-        size_t len;
 
-        if (!data)
-                return -ENOMEM;
-        len = strlen(data);
         /* Make room: the ring holds SSE_REPLAY_EVENTS and SSE_STREAM_BYTES_MAX. */
         while (st->ring_n > 0 &&
                (st->ring_n == SSE_REPLAY_EVENTS || st->bytes + len > SSE_STREAM_BYTES_MAX)) {
@@ -255,59 +250,71 @@ void target_for_get(struct target *t, const struct session *s)
 
 int hub_deliver(struct hub *h, const struct target *t, cJSON *msg, bool final)
 {
+        size_t bytes;
+
+        return hub_deliver_sized(h, t, msg, final, &bytes);
+}
+
+int hub_deliver_sized(struct hub *h, const struct target *t, cJSON *msg, bool final,
+                      size_t *ret_bytes)
+{
         struct session *s = t->session[0] ? session_get(h, t->session) : NULL;
+        /* Printed once, whichever way it goes. */
+        _cleanup_cjson_str_ char *text = NULL;
         struct conn *c;
         struct sse_stream *st;
+        size_t len;
 
+        *ret_bytes = 0;
         if (!msg)
                 return -ENOMEM;
+        text = cJSON_PrintUnformatted(msg);
+        cJSON_Delete(msg);
+        if (!text)
+                return -ENOMEM;
+        *ret_bytes = len = strlen(text);
         if (t->stream) {
                 st = stream_find(s, t->stream);
-                if (!st) {
-                        cJSON_Delete(msg);
+                if (!st)
                         return -ENOTCONN;
-                }
                 /* Only a POST's own stream ends with its answer. */
-                return stream_push(h, s, st, msg, final && !st->is_get);
+                return stream_push(h, s, st, TAKE_PTR(text), len, final && !st->is_get);
         }
         c = hub_conn_get(h, t->conn_id);
         if (c) {
-                if (!c->stream && !c->streaming && final)
-                        return conn_send_json(c, 200, NULL, msg);
+                if (!c->stream && !c->streaming && final) {
+                        cJSON *line = wire_reply_new(WIRE_REPLY_JSON);
+                        if (!line || !cJSON_AddNumberToObject(line, "status", 200)) {
+                                cJSON_Delete(line);
+                                hub_conn_close(c);
+                                return -ENOMEM;
+                        }
+                        return conn_send_payload(c, line, text, len, true);
+                }
                 if (!c->stream) {
                         if (!s) {
                                 /* No session (cannot happen after initialize): plain events. */
                                 cJSON *line = wire_reply_new(WIRE_REPLY_EVENT);
-                                _cleanup_json_ cJSON *m = msg;
-                                _cleanup_cjson_str_ char *text = cJSON_PrintUnformatted(m);
-                                if (!line || !text) {
-                                        cJSON_Delete(line);
+                                if (!line)
                                         return -ENOMEM;
-                                }
-                                if (conn_send_payload(c, line, text, strlen(text), false) < 0)
+                                if (conn_send_payload(c, line, text, len, false) < 0)
                                         return -ENOTCONN;
                                 return final ? conn_send_simple(c, WIRE_REPLY_END) : 0;
                         }
                         st = stream_new(h, s, c->id, false);
-                        if (!st || stream_attach(h, s, st, c, 0, true) < 0) {
-                                cJSON_Delete(msg);
+                        if (!st || stream_attach(h, s, st, c, 0, true) < 0)
                                 return -ENOTCONN;
-                        }
                 }
                 st = stream_find(s, c->stream);
-                if (!st) {
-                        cJSON_Delete(msg);
+                if (!st)
                         return -ENOTCONN;
-                }
-                return stream_push(h, s, st, msg, final);
+                return stream_push(h, s, st, TAKE_PTR(text), len, final);
         }
         /* The connection is gone: keep it for a resuming GET if it had a stream. */
         st = stream_find_origin(s, t->conn_id);
-        if (!st) {
-                cJSON_Delete(msg);
+        if (!st)
                 return -ENOTCONN;
-        }
-        return stream_push(h, s, st, msg, final);
+        return stream_push(h, s, st, TAKE_PTR(text), len, final);
 }
 
 int hub_deliver_end(struct hub *h, const struct target *t)

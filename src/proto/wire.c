@@ -6,8 +6,9 @@
 #include "proto/wire.h"
 
 static const char *const wire_op_table[_WIRE_OP_MAX] = {
-    [WIRE_OP_POST] = "post",     [WIRE_OP_GET] = "get", [WIRE_OP_DELETE] = "delete",
-    [WIRE_OP_HEALTH] = "health", [WIRE_OP_SSE] = "sse", [WIRE_OP_CTL] = "ctl",
+    [WIRE_OP_POST] = "post",       [WIRE_OP_GET] = "get", [WIRE_OP_DELETE] = "delete",
+    [WIRE_OP_HEALTH] = "health",   [WIRE_OP_SSE] = "sse", [WIRE_OP_CTL] = "ctl",
+    [WIRE_OP_METRICS] = "metrics",
 };
 
 const char *wire_op_to_string(enum wire_op op)
@@ -28,11 +29,12 @@ enum wire_op wire_op_from_string(const char *s)
 }
 
 static const char *const wire_reply_table[_WIRE_REPLY_MAX] = {
-    [WIRE_REPLY_JSON] = "json",   [WIRE_REPLY_ACCEPTED] = "accepted",
-    [WIRE_REPLY_OK] = "ok",       [WIRE_REPLY_SSE] = "sse",
-    [WIRE_REPLY_EVENT] = "event", [WIRE_REPLY_ENDPOINT] = "endpoint",
-    [WIRE_REPLY_END] = "end",     [WIRE_REPLY_HEALTH] = "health",
-    [WIRE_REPLY_ERROR] = "error", [WIRE_REPLY_TAKEN] = "taken",
+    [WIRE_REPLY_JSON] = "json",       [WIRE_REPLY_ACCEPTED] = "accepted",
+    [WIRE_REPLY_OK] = "ok",           [WIRE_REPLY_SSE] = "sse",
+    [WIRE_REPLY_EVENT] = "event",     [WIRE_REPLY_ENDPOINT] = "endpoint",
+    [WIRE_REPLY_END] = "end",         [WIRE_REPLY_HEALTH] = "health",
+    [WIRE_REPLY_ERROR] = "error",     [WIRE_REPLY_TAKEN] = "taken",
+    [WIRE_REPLY_METRICS] = "metrics",
 };
 
 const char *wire_reply_to_string(enum wire_reply t)

@@ -14,8 +14,10 @@
  * Front -> hub, first line, the envelope:
  *   {"v":1,"op":"post","client":"alice","session":"<id>","proto":"2025-11-25",
  *    "sse":true,"lei":"<Last-Event-ID>","legacy":true}
- *   op      post | get | delete | health | sse | ctl (required)
+ *   op      post | get | delete | health | sse | ctl | metrics (required)
  *           sse: the legacy 2024-11-05 transport's GET /sse (opens a session)
+ *           metrics: GET /metrics, asked only for a key with the "metrics"
+ *           scope (the front checks it); answered with one "metrics" line
  *           ctl: an mcp-proxyctl command, on the control socket only:
  *           {"v":1,"op":"ctl","client":"mcp-proxyctl","cmd":"status","args":{..}},
  *           answered with one "json" line (status 200, 400 or 404 and a body
@@ -65,6 +67,12 @@
  *        "taken" and before any answer sends it once more, on a new
  *        connection (a hub restart). After it, a broken connection is a
  *        JSON-RPC error for that request.
+ *   {"t":"metrics","body":true} + payload
+ *        WIRE_REPLY_METRICS. op=metrics answer: the payload is one JSON
+ *        string, the Prometheus text exposition (format 0.0.4) the front
+ *        serves as it is once decoded. Ends the exchange. (A hub older than
+ *        op=metrics refuses the envelope with an "error" line: the front
+ *        answers its client 503.)
  *
  * Unknown "v" or "op", a missing envelope field or an over-long line: the
  * hub logs an error, answers {"t":"error","status":400,...} where it can and
@@ -96,8 +104,9 @@ enum wire_op {
         WIRE_OP_GET,
         WIRE_OP_DELETE,
         WIRE_OP_HEALTH,
-        WIRE_OP_SSE, /* legacy 2024-11-05 transport: GET /sse opens a session and its stream */
-        WIRE_OP_CTL, /* mcp-proxyctl, on the control socket */
+        WIRE_OP_SSE,     /* legacy 2024-11-05 transport: GET /sse opens a session and its stream */
+        WIRE_OP_CTL,     /* mcp-proxyctl, on the control socket */
+        WIRE_OP_METRICS, /* GET /metrics */
         _WIRE_OP_MAX,
         _WIRE_OP_INVALID = -EINVAL,
 };
@@ -114,6 +123,7 @@ enum wire_reply {
         WIRE_REPLY_HEALTH,
         WIRE_REPLY_ERROR,
         WIRE_REPLY_TAKEN,
+        WIRE_REPLY_METRICS,
         _WIRE_REPLY_MAX,
         _WIRE_REPLY_INVALID = -EINVAL,
 };

@@ -97,3 +97,10 @@
 #define REMOTE_STREAM_RETRY_MAX_MS 30000 /* ... doubling while it keeps failing */
 #define REMOTE_KEEPALIVE_IDLE_S    30    /* TCP keepalive on streams: idle before probes */
 #define REMOTE_KEEPALIVE_INTVL_S   10    /* ... between probes */
+
+/* ---- audit and metrics (hub) ---- */
+#define AUDIT_VALUE_MAX         256   /* bytes of a value on an audit record's stderr line */
+#define AUDIT_JOURNAL_VALUE_MAX 4096  /* ... and in its journal entry (a URI may be long) */
+#define METRICS_SERIES_MAX      10000 /* series of counted records; beyond, "other" */
+#define METRICS_LABEL_VALUE_MAX 128   /* bytes of a label value, cut at a character */
+#define METRICS_TEXT_MAX        (7 * 1024 * 1024) /* one GET /metrics answer (a wire line as JSON) */

@@ -37,7 +37,7 @@ for s in ev fx slow; do check "upstream $s becomes ready" wait_upstream "$s" rea
 
 # ---- access rules, through the SDK ----
 relay_checks node tests/e2e/sdk-access.mjs "$URL/mcp" "${K[alice]}" "${K[bob]}" "${K[carol]}" "${K[erin]}"
-check "hub log: the denials are audited" grep -q "audit: .*client 'bob'.*denied" "$T/hub.log"
+check "hub log: the denials are audited" grep -q "audit: record=denied client=bob .*name=fx_error .*outcome=denied" "$T/hub.log"
 
 # ---- requests per minute: a burst gets 429 with Retry-After; alice is not slowed ----
 KEY=${K[dave]} mcp_initialize || fail "dave initializes" "$INIT_CODE"
@@ -62,7 +62,7 @@ ok=0
 for i in $(seq 20); do mcp_post "$A" "{\"jsonrpc\":\"2.0\",\"id\":$i,\"method\":\"ping\"}"; [[ $CODE == 200 ]] && ok=$((ok + 1)); done
 check_eq "meanwhile alice's 20 pings all answered" 20 "$ok"
 echo "    (alice's 20 pings took $(($(now_ms) - t0)) ms)"
-check "hub log: the limit is audited" grep -q "audit: .*client 'dave'.*limited" "$T/hub.log"
+check "hub log: the limit is audited" grep -q "audit: record=limited client=dave .*detail=requests_per_minute" "$T/hub.log"
 
 # ---- sessions per client: dave's cap costs only dave ----
 sleep 4 # a few tokens back for dave

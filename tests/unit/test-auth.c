@@ -309,6 +309,12 @@ TEST(file_valid)
         ASSERT_EQ(kr.keys[1].expires_at, 0);
         ASSERT_NULL(kr.keys[2].scopes[0]);
         ASSERT_EQ(kr.keys[2].expires_at, 0);
+        ASSERT_FALSE(api_key_has_scope(&kr.keys[0], "metrics"));
+        ASSERT_TRUE(api_key_has_scope(&kr.keys[0], "write"));
+        ASSERT_FALSE(api_key_has_scope(&kr.keys[0], "writ"));
+        ASSERT_TRUE(api_key_has_scope(&kr.keys[1], "metrics")); /* "*" */
+        ASSERT_FALSE(api_key_has_scope(&kr.keys[2], "metrics"));
+        ASSERT_FALSE(api_key_has_scope(NULL, "metrics"));
 
         ASSERT_EQ(check(&kr, "Bearer sk-bob", 1, &k), AUTH_OK);
         ASSERT_STREQ(k->client_id, "bob");

@@ -99,6 +99,9 @@ TEST(replies_map_both_ways)
         ASSERT_STREQ(wire_reply_to_string(WIRE_REPLY_END), "end");
         ASSERT_STREQ(wire_reply_to_string(WIRE_REPLY_HEALTH), "health");
         ASSERT_STREQ(wire_reply_to_string(WIRE_REPLY_ERROR), "error");
+        ASSERT_STREQ(wire_reply_to_string(WIRE_REPLY_TAKEN), "taken");
+        ASSERT_STREQ(wire_reply_to_string(WIRE_REPLY_METRICS), "metrics");
+        ASSERT_STREQ(wire_op_to_string(WIRE_OP_METRICS), "metrics");
 }
 
 TEST(replies_unknown_and_invalid)
