@@ -34,6 +34,8 @@
 #   BENCH_REMOTE_SEQ    sequential remote calls per round, after 10% warm-up (default 200)
 #   BENCH_REMOTE_CONC   remote calls per connection with 16 connections (default 20)
 #   BENCH_REMOTE_WARM   untimed calls warming each remote server up first (default 600)
+#   BENCH_RULES         access-rules section: "1" (default) or "" (none): tools/call p50 of
+#                       a client with 100 rules and limits against one without, same hub
 #   BENCH_ISO           isolation section: "1" (default) or "" (none)
 #   BENCH_ISO_ROUNDS    interleaved rounds of the isolation section (default BENCH_ROUNDS)
 #   BENCH_ISO_CONC      timed calls per connection, 16 connections (default 300)
@@ -71,6 +73,7 @@ R_SEQ_W=$((R_SEQ / 10))
 R_CONC=${BENCH_REMOTE_CONC:-20}
 R_CONC_W=5
 R_WARM=${BENCH_REMOTE_WARM:-600}
+RULES=${BENCH_RULES-1}
 ISO=${BENCH_ISO-1}
 ISO_ROUNDS=${BENCH_ISO_ROUNDS:-$ROUNDS}
 ISO_N=${BENCH_ISO_CONC:-300}
@@ -300,7 +303,7 @@ EOF
                 return 1
         }
         (
-                export MCP_HUB_SOCKET=$sock MCP_API_KEYS=$KEY:bench
+                export MCP_HUB_SOCKET=$sock MCP_API_KEYS=$KEY:bench${EXTRA_KEYS:+,$EXTRA_KEYS}
                 [[ -n ${BENCH_LOG_LEVEL:-} ]] && export MCP_LOG_LEVEL=$BENCH_LOG_LEVEL
                 env_args=(-E MCP_HUB_SOCKET -E MCP_API_KEYS)
                 [[ -n ${BENCH_LOG_LEVEL:-} ]] && env_args+=(-E MCP_LOG_LEVEL)
@@ -601,6 +604,43 @@ stop_proxy
 stop_pid "$hello_pid" 20
 hello_pid=
 
+# ---- access rules: the choke point's cost with 100 rules and limits on ----
+# One hub, one shared server-everything; client "bench" has 100 globs (the one that lets
+# echo through last) and requests_per_minute and concurrent_calls set high enough never to
+# refuse; client "free" is not in the users file and has no rule. Interleaved rounds.
+rules_section() {
+        local r key2 globs
+        key2=free-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+        globs=$(for i in $(seq 98); do printf '"nomatch_%d_*",' "$i"; done)
+        printf '{"bench": {"allowed_tools": [%s"echo"], "denied_tools": ["x_*"],
+                "requests_per_minute": 1000000, "concurrent_calls": 1000}}\n' "$globs" >"$TMP/users.json"
+        MCP_USERS_PATH=$TMP/users.json EXTRA_KEYS=$key2:free start_proxy rules || return 1
+        "$LOAD" --port "$PORT" --key "$KEY" --conns 1 --requests "$WARM_N" --warmup 0 \
+                --name rules-warmup >"$OUT/warmup-rules.txt" 2>>"$OUT/load.err" ||
+                err "the warm-up of the rules section had failures (see $OUT/load.err)"
+        for ((r = 1; r <= ROUNDS; r++)); do
+                echo "bench: rules round $r/$ROUNDS" >&2
+                if ((r % 2)); then
+                        remote_load "$r" rules-on --port "$PORT" --key "$KEY" --conns 1 \
+                                --requests "$SEQ_N" --warmup "$SEQ_W"
+                        remote_load "$r" rules-off --port "$PORT" --key "$key2" --conns 1 \
+                                --requests "$SEQ_N" --warmup "$SEQ_W"
+                else
+                        remote_load "$r" rules-off --port "$PORT" --key "$key2" --conns 1 \
+                                --requests "$SEQ_N" --warmup "$SEQ_W"
+                        remote_load "$r" rules-on --port "$PORT" --key "$KEY" --conns 1 \
+                                --requests "$SEQ_N" --warmup "$SEQ_W"
+                fi
+        done
+        stop_proxy
+}
+t_rules=
+if [[ -n $RULES && -n $proxy_bins ]]; then
+        t0=$(now_ms)
+        rules_section
+        t_rules=$((($(now_ms) - t0) / 1000))
+fi
+
 # ---- isolation: 16 sessions on 16 upstream instances vs on one shared upstream session ----
 # One hub with both servers (tools iso_echo and shr_echo). mcp-load DELETEs its sessions at
 # the end of a run, so every round of the session side starts its 16 instances again, in
@@ -808,6 +848,19 @@ remote_report() { # KIND
         row "front RSS peak (MB, max of 16)" "$(mb "$front_hwm")" "-" "anon $(mb "$front_anon") MB" "(one process)"
         row "upstream RSS peak (MB, not counted)" "$(mb "$up_proxy")" "$(mb "$up_direct")" "" "118, 120"
         row "failed requests (all runs)" "$fails" "" "reconnects $reconn, lingers $lingers" "0"
+        if [[ -n $t_rules ]]; then
+                ron=$(med rules-on p50_us) roff=$(med rules-off p50_us)
+                echo
+                echo "access rules: tools/call echo, 1 connection, medians of $ROUNDS interleaved rounds (${t_rules}s)"
+                echo "on = client with 100 globs, requests_per_minute and concurrent_calls; off = a client with no rule, same hub"
+                echo
+                row "metric" "rules on" "no rules" "difference" "notes"
+                row "----------------------------------------" "----------------" "--------------" "--------------------" "------------------------"
+                row "tools/call p50 (us)" "$(num "$ron")" "$(num "$roff")" \
+                        "$(calc "printf \"%+.0f us\", $ron - $roff" "$ron" "$roff")" "$SEQ_N calls a round"
+                row "tools/call p99 (us)" "$(num "$(med rules-on p99_us)")" "$(num "$(med rules-off p99_us)")" "" "-"
+                row "failed requests (this section)" "$(sum_field fail "rules-")" "" "" "0"
+        fi
         if [[ -n $t_iso ]]; then
                 isr=$(med iso-session rps) ish=$(med iso-shared rps)
                 echo
@@ -833,6 +886,11 @@ remote_report() { # KIND
         t3=$(calc "print (($front_hwm <= 2048) ? \"PASS\" : \"MISS\")" "$front_hwm")
         printf '  %-4s proxy overhead on tools/call p50 <= 100 us over direct stdio: %s\n' "$t1" "$over50"
         printf '  %-4s hub RSS <= 8 MB, stdio-only hub: peak %s MB (VmHWM; idle %s MB)\n' "$t2" "$(mb "$hub_peak")" "$(mb "$hub_idle")"
+        if [[ -n $t_rules ]]; then
+                t4=$(calc "print (($ron - $roff <= 5) ? \"PASS\" : \"MISS\")" "$ron" "$roff")
+                printf '  %-4s 100 rules and limits cost at most 5 us on tools/call p50: %s us\n' "$t4" \
+                        "$(calc "printf \"%+.0f\", $ron - $roff" "$ron" "$roff")"
+        fi
         for kind in $REMOTE_KINDS; do
                 printf '  %-4s hub RSS with a %s remote upstream (libcurl loaded): peak %s MB (idle %s MB)\n' \
                         "info" "$kind" "$(mb "$(med "hub-peak-$kind" hub_hwm_kb)")" "$(mb "$(med "hub-idle-$kind" hub_rss_kb)")"
