@@ -36,6 +36,8 @@
 #   BENCH_REMOTE_WARM   untimed calls warming each remote server up first (default 600)
 #   BENCH_RULES         access-rules section: "1" (default) or "" (none): tools/call p50 of
 #                       a client with 100 rules and limits against one without, same hub
+#   BENCH_RULES_ROUNDS  its interleaved rounds (default 2 * BENCH_ROUNDS + 1: single runs
+#                       jump between levels on a noisy VM, the median needs more of them)
 #   BENCH_ISO           isolation section: "1" (default) or "" (none)
 #   BENCH_ISO_ROUNDS    interleaved rounds of the isolation section (default BENCH_ROUNDS)
 #   BENCH_ISO_CONC      timed calls per connection, 16 connections (default 300)
@@ -74,6 +76,7 @@ R_CONC=${BENCH_REMOTE_CONC:-20}
 R_CONC_W=5
 R_WARM=${BENCH_REMOTE_WARM:-600}
 RULES=${BENCH_RULES-1}
+RULES_ROUNDS=${BENCH_RULES_ROUNDS:-$((2 * ROUNDS + 1))}
 ISO=${BENCH_ISO-1}
 ISO_ROUNDS=${BENCH_ISO_ROUNDS:-$ROUNDS}
 ISO_N=${BENCH_ISO_CONC:-300}
@@ -618,8 +621,8 @@ rules_section() {
         "$LOAD" --port "$PORT" --key "$KEY" --conns 1 --requests "$WARM_N" --warmup 0 \
                 --name rules-warmup >"$OUT/warmup-rules.txt" 2>>"$OUT/load.err" ||
                 err "the warm-up of the rules section had failures (see $OUT/load.err)"
-        for ((r = 1; r <= ROUNDS; r++)); do
-                echo "bench: rules round $r/$ROUNDS" >&2
+        for ((r = 1; r <= RULES_ROUNDS; r++)); do
+                echo "bench: rules round $r/$RULES_ROUNDS" >&2
                 if ((r % 2)); then
                         remote_load "$r" rules-on --port "$PORT" --key "$KEY" --conns 1 \
                                 --requests "$SEQ_N" --warmup "$SEQ_W"
@@ -851,7 +854,7 @@ remote_report() { # KIND
         if [[ -n $t_rules ]]; then
                 ron=$(med rules-on p50_us) roff=$(med rules-off p50_us)
                 echo
-                echo "access rules: tools/call echo, 1 connection, medians of $ROUNDS interleaved rounds (${t_rules}s)"
+                echo "access rules: tools/call echo, 1 connection, medians of $RULES_ROUNDS interleaved rounds (${t_rules}s)"
                 echo "on = client with 100 globs, requests_per_minute and concurrent_calls; off = a client with no rule, same hub"
                 echo
                 row "metric" "rules on" "no rules" "difference" "notes"
