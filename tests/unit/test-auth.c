@@ -10,31 +10,10 @@
 #include <unistd.h>
 
 #include "auth/auth.h"
+#include "collect.h"
 #include "harness.h"
 #include "macro.h"
 #include "mcp-limits.h"
-
-#define WARN_MAX 64
-
-struct warnings {
-        char *msg[WARN_MAX];
-        size_t n;
-};
-
-static void collect(void *userdata, const char *message)
-{
-        struct warnings *w = userdata;
-        if (w->n < WARN_MAX)
-                w->msg[w->n] = strdup(message);
-        w->n++;
-}
-
-static void warnings_done(struct warnings *w)
-{
-        for (size_t i = 0; i < w->n && i < WARN_MAX; i++)
-                free(w->msg[i]);
-        *w = (struct warnings){};
-}
 
 /* A temporary file holding text; the caller unlinks and frees the path. */
 static char *write_temp(const char *text)

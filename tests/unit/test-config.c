@@ -10,40 +10,10 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "collect.h"
 #include "harness.h"
 #include "mcp-limits.h"
 #include "macro.h"
-
-#define WARN_MAX 64
-
-struct warnings {
-        char *msg[WARN_MAX];
-        size_t n;
-};
-
-static void collect(void *userdata, const char *message)
-{
-        struct warnings *w = userdata;
-        if (w->n < WARN_MAX)
-                w->msg[w->n] = strdup(message);
-        w->n++;
-}
-
-static void warnings_done(struct warnings *w)
-{
-        for (size_t i = 0; i < w->n && i < WARN_MAX; i++)
-                free(w->msg[i]);
-        *w = (struct warnings){};
-}
-
-static bool is_zero(const void *p, size_t n)
-{
-        const unsigned char *b = p;
-        for (size_t i = 0; i < n; i++)
-                if (b[i])
-                        return false;
-        return true;
-}
 
 static char err[1024];
 static struct warnings warns;

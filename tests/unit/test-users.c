@@ -8,41 +8,11 @@
 #include <unistd.h>
 
 #include "config/users.h"
+#include "collect.h"
 #include "harness.h"
 #include "mcp-limits.h"
 #include "macro.h"
 #include "strv.h"
-
-#define WARN_MAX 16
-
-struct warnings {
-        char *msg[WARN_MAX];
-        size_t n;
-};
-
-static void collect(void *userdata, const char *message)
-{
-        struct warnings *w = userdata;
-        if (w->n < WARN_MAX)
-                w->msg[w->n] = strdup(message);
-        w->n++;
-}
-
-static void warnings_done(struct warnings *w)
-{
-        for (size_t i = 0; i < w->n && i < WARN_MAX; i++)
-                free(w->msg[i]);
-        *w = (struct warnings){};
-}
-
-static bool is_zero(const void *p, size_t n)
-{
-        const unsigned char *b = p;
-        for (size_t i = 0; i < n; i++)
-                if (b[i])
-                        return false;
-        return true;
-}
 
 static char err[1024];
 static struct warnings warns;
