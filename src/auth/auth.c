@@ -98,24 +98,13 @@ const char *auth_client_id_problem(const char *s, size_t n)
         return NULL;
 }
 
-static int unhex_digit(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /*
  * A key file entry named "sha256:<64 hex digits>" (prefix and digits in any
  * case) holds the digest of the key instead of the key. Returns 1 for such a
  * name, filling ret_digest unless it is NULL; 0 for a plain key; -EINVAL when
  * the name has the prefix but not exactly 64 hex digits after it.
  */
-static int hashed_key_digest(const char *name, uint8_t ret_digest[SHA256_DIGEST_SIZE])
+int auth_hashed_key_digest(const char *name, uint8_t ret_digest[SHA256_DIGEST_SIZE])
 {
         size_t n = strlen(name);
 
@@ -126,15 +115,16 @@ static int hashed_key_digest(const char *name, uint8_t ret_digest[SHA256_DIGEST_
         n -= STRLEN(AUTH_HASHED_PREFIX);
         if (n != 2 * SHA256_DIGEST_SIZE)
                 return -EINVAL;
-        for (size_t i = 0; i < SHA256_DIGEST_SIZE; i++) {
-                int hi = unhex_digit(name[2 * i]), lo = unhex_digit(name[2 * i + 1]);
-                if (hi < 0 || lo < 0) {
-                        if (ret_digest)
-                                explicit_bzero(ret_digest, SHA256_DIGEST_SIZE);
-                        return -EINVAL;
-                }
-                if (ret_digest)
-                        ret_digest[i] = (uint8_t)(hi << 4 | lo);
+        {
+                uint8_t d[SHA256_DIGEST_SIZE];
+                int r = hex_decode(name, SHA256_DIGEST_SIZE, d);
+                if (r >= 0 && ret_digest)
+                        memcpy(ret_digest, d, sizeof(d));
+                else if (ret_digest)
+                        explicit_bzero(ret_digest, SHA256_DIGEST_SIZE);
+                explicit_bzero(d, sizeof(d));
+                if (r < 0)
+                        return r;
         }
         return 1;
 }
@@ -364,7 +354,7 @@ static int file_entry(struct keyring *kr, const cJSON *item, const char *path, u
                 warnf(warn, userdata, "%s: %s, ignoring", where, problem);
                 return 0;
         }
-        hashed = hashed_key_digest(key, NULL);
+        hashed = auth_hashed_key_digest(key, NULL);
         if (hashed < 0) {
                 warnf(warn, userdata,
                       "%s: \"" AUTH_HASHED_PREFIX "\" is not followed by %d hexadecimal digits, "
@@ -430,7 +420,7 @@ static int file_entry(struct keyring *kr, const cJSON *item, const char *path, u
         }
 
         if (hashed)
-                (void)hashed_key_digest(key, digest);
+                (void)auth_hashed_key_digest(key, digest);
         else
                 sha256(key, strlen(key), digest);
         r = keyring_push(kr, digest, client_id, scopes, expires_at, where, warn, userdata);

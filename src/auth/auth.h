@@ -61,6 +61,11 @@ int keyring_add_file(struct keyring *kr, const char *path, auth_warn_cb warn, vo
 
 void keyring_done(struct keyring *kr);
 
+/* A key file entry named "sha256:<64 hex digits>" (prefix and digits in any case) holds the
+ * digest of the key: 1 with ret_digest filled (unless NULL); 0 for a plain key; -EINVAL for
+ * the prefix without exactly 64 hex digits. */
+int auth_hashed_key_digest(const char *name, uint8_t ret_digest[SHA256_DIGEST_SIZE]);
+
 enum auth_result {
         AUTH_OK,
         AUTH_MISSING,   /* no Authorization header */

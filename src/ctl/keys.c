@@ -214,21 +214,20 @@ static bool entry_digest(const cJSON *e, char hex[2 * SHA256_DIGEST_SIZE + 1], b
 {
         const char *n = e->string;
         uint8_t d[SHA256_DIGEST_SIZE];
+        int r;
 
         if (!n)
                 return false;
-        if (strncmp(n, "sha256:", 7) == 0 && strlen(n) == 7 + 2 * SHA256_DIGEST_SIZE) {
-                for (size_t i = 0; i < 2 * SHA256_DIGEST_SIZE; i++)
-                        hex[i] = (char)(n[7 + i] >= 'A' && n[7 + i] <= 'F' ? n[7 + i] - 'A' + 'a'
-                                                                           : n[7 + i]);
-                hex[2 * SHA256_DIGEST_SIZE] = 0;
-                *ret_hashed = true;
-                return true;
-        }
-        sha256(n, strlen(n), d);
+        /* As the fronts read it: a hashed entry's digest, else the digest of the plain key. A
+         * malformed hashed entry is one they ignore. */
+        r = auth_hashed_key_digest(n, d);
+        if (r < 0)
+                return false;
+        if (r == 0)
+                sha256(n, strlen(n), d);
         hex_encode(d, sizeof(d), hex);
         explicit_bzero(d, sizeof(d));
-        *ret_hashed = false;
+        *ret_hashed = r == 1;
         return true;
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "http/http-parse.h"
+#include "sha256.h"
 #include "mcp-limits.h" /* ours; it shadows the C <limits.h> under -Isrc/shared */
 #include "macro.h"
 
@@ -64,17 +65,6 @@ static bool is_field_char(unsigned char c)
 static bool is_head_byte(unsigned char c)
 {
         return is_field_char(c) || c == '\r' || c == '\n';
-}
-
-static int hex_value(unsigned char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
 }
 
 static unsigned char ascii_lower(unsigned char c)
@@ -520,7 +510,7 @@ ssize_t http_decode_chunked(struct http_chunked_decoder *dec, char *buf, size_t 
 
                 switch (dec->state) {
                 case CHUNK_SIZE: {
-                        int v = hex_value(c);
+                        int v = hex_digit((char)c);
                         if (v >= 0) {
                                 if (++dec->hex_digits > HTTP_CHUNK_SIZE_DIGITS_MAX)
                                         goto fail;

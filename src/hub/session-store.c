@@ -45,6 +45,7 @@
 #include "mcp-limits.h"
 #include "proto/jsonrpc.h"
 #include "random-util.h"
+#include "sha256.h"
 #include "strv.h"
 
 #define SNAPSHOT_VERSION 2
@@ -150,15 +151,7 @@ static int parse_key(const char *text, size_t len, uint8_t key[SEALED_KEY_SIZE])
                 len--;
         if (len != 2 * SEALED_KEY_SIZE)
                 return -EINVAL;
-        for (size_t i = 0; i < SEALED_KEY_SIZE; i++) {
-                unsigned v;
-                if (sscanf(text + 2 * i, "%2x", &v) != 1 ||
-                    !strchr("0123456789abcdefABCDEF", text[2 * i]) ||
-                    !strchr("0123456789abcdefABCDEF", text[2 * i + 1]))
-                        return -EINVAL;
-                key[i] = (uint8_t)v;
-        }
-        return 0;
+        return hex_decode(text, SEALED_KEY_SIZE, key);
 }
 
 static int read_key(const char *path, bool ours, uint8_t key[SEALED_KEY_SIZE])

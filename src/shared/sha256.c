@@ -4,6 +4,7 @@
  * Straightforward and portable: no tables beyond K, no assembly. Inputs
  * here are API keys and small config renderings, so speed hardly matters.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "macro.h"
@@ -203,4 +204,28 @@ void hex_encode(const uint8_t *in, size_t n, char *out)
                 out[2 * i + 1] = digits[in[i] & 0xf];
         }
         out[2 * n] = '\0';
+}
+
+int hex_digit(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+int hex_decode(const char *in, size_t n, uint8_t *out)
+{
+        for (size_t i = 0; i < n; i++) {
+                int hi = hex_digit(in[2 * i]), lo = hi < 0 ? -1 : hex_digit(in[2 * i + 1]);
+                if (hi < 0 || lo < 0) {
+                        explicit_bzero(out, n);
+                        return -EINVAL;
+                }
+                out[i] = (uint8_t)(hi << 4 | lo);
+        }
+        return 0;
 }

@@ -23,3 +23,7 @@ void hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
                  uint8_t out[SHA256_DIGEST_SIZE]);
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const uint8_t *in, size_t n, char *out);
+/* The value of one hex digit, either case; -1 for anything else. */
+int hex_digit(char c);
+/* n bytes from the 2n hex digits at in (either case): 0, or -EINVAL (out then zeroed). */
+int hex_decode(const char *in, size_t n, uint8_t *out);

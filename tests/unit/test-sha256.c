@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* SHA-256 against FIPS 180-4 examples, HMAC-SHA-256 against RFC 4231. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +222,24 @@ TEST(hmac_edge_keys)
         memset(key, 'k', sizeof(key));
         ASSERT_STREQ(hmac_hex(key, sizeof(key), "msg", 3),
                      "d62ad25bb128e96ab6ef43464aaf2bb91b5b85f013381e9ba6be747e8d0911b2");
+}
+
+TEST(hex_decode_both_cases_and_refusals)
+{
+        uint8_t out[4];
+
+        ASSERT_EQ(hex_digit('0'), 0);
+        ASSERT_EQ(hex_digit('f'), 15);
+        ASSERT_EQ(hex_digit('F'), 15);
+        ASSERT_EQ(hex_digit('g'), -1);
+        ASSERT_EQ(hex_digit('\0'), -1);
+        ASSERT_OK(hex_decode("00aBcD7f", 4, out));
+        ASSERT_TRUE(out[0] == 0x00 && out[1] == 0xab && out[2] == 0xcd && out[3] == 0x7f);
+        /* a bad digit anywhere: refused, and nothing half-decoded left behind */
+        ASSERT_EQ(hex_decode("00aBcD7g", 4, out), -EINVAL);
+        ASSERT_TRUE(out[0] == 0 && out[1] == 0 && out[2] == 0 && out[3] == 0);
+        ASSERT_EQ(hex_decode("0 aBcD7f", 4, out), -EINVAL);
+        ASSERT_EQ(hex_decode("00ab", 4, out), -EINVAL); /* ends early: the NUL is no digit */
 }
 
 HARNESS_MAIN()
