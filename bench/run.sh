@@ -611,6 +611,10 @@ hello_pid=
 # One hub, one shared server-everything; client "bench" has 100 globs (the one that lets
 # echo through last) and requests_per_minute and concurrent_calls set high enough never to
 # refuse; client "free" is not in the users file and has no rule. Interleaved rounds.
+rules_side() { # SIDE KEY ROUND: on (the client with rules) or off
+        remote_load "$3" "rules-$1" --port "$PORT" --key "$2" --conns 1 --requests "$SEQ_N" \
+                --warmup "$SEQ_W"
+}
 rules_section() {
         local r key2 globs
         key2=free-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
@@ -624,15 +628,11 @@ rules_section() {
         for ((r = 1; r <= RULES_ROUNDS; r++)); do
                 echo "bench: rules round $r/$RULES_ROUNDS" >&2
                 if ((r % 2)); then
-                        remote_load "$r" rules-on --port "$PORT" --key "$KEY" --conns 1 \
-                                --requests "$SEQ_N" --warmup "$SEQ_W"
-                        remote_load "$r" rules-off --port "$PORT" --key "$key2" --conns 1 \
-                                --requests "$SEQ_N" --warmup "$SEQ_W"
+                        rules_side on "$KEY" "$r"
+                        rules_side off "$key2" "$r"
                 else
-                        remote_load "$r" rules-off --port "$PORT" --key "$key2" --conns 1 \
-                                --requests "$SEQ_N" --warmup "$SEQ_W"
-                        remote_load "$r" rules-on --port "$PORT" --key "$KEY" --conns 1 \
-                                --requests "$SEQ_N" --warmup "$SEQ_W"
+                        rules_side off "$key2" "$r"
+                        rules_side on "$KEY" "$r"
                 fi
         done
         stop_proxy

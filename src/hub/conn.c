@@ -165,9 +165,10 @@ int conn_send(struct conn *c, cJSON *msg, bool final)
         return conn_send_payload(c, msg, NULL, 0, final);
 }
 
-/* A header line {"t":t,"status":..,"session":..,"body":true} and the body on its own line. */
+/* A header line {"t":t,"status":..,"session":..,"retry_after":..,"body":true} and the body on
+ * its own line; retry_after < 0: none. */
 static int send_with_body(struct conn *c, enum wire_reply t, int status, const char *session,
-                          cJSON *body)
+                          long retry_after, cJSON *body)
 {
         _cleanup_json_ cJSON *b = body;
         _cleanup_cjson_str_ char *text = b ? cJSON_PrintUnformatted(b) : NULL;
@@ -182,38 +183,29 @@ static int send_with_body(struct conn *c, enum wire_reply t, int status, const c
                 cJSON_AddNumberToObject(m, "status", status);
         if (session)
                 cJSON_AddStringToObject(m, "session", session);
+        if (retry_after >= 0)
+                cJSON_AddNumberToObject(m, "retry_after", (double)retry_after);
         return conn_send_payload(c, m, text, strlen(text), true);
 }
 
 int conn_send_json(struct conn *c, int status, const char *session, cJSON *body)
 {
-        return send_with_body(c, WIRE_REPLY_JSON, status, session, body);
+        return send_with_body(c, WIRE_REPLY_JSON, status, session, -1, body);
 }
 
 int conn_send_error(struct conn *c, int status, cJSON *body)
 {
-        return send_with_body(c, WIRE_REPLY_ERROR, status, NULL, body);
+        return send_with_body(c, WIRE_REPLY_ERROR, status, NULL, -1, body);
 }
 
 int conn_send_limited(struct conn *c, cJSON *body, unsigned retry_after)
 {
-        _cleanup_json_ cJSON *b = body;
-        _cleanup_cjson_str_ char *text = b ? cJSON_PrintUnformatted(b) : NULL;
-        cJSON *m = wire_reply_new(WIRE_REPLY_ERROR);
-
-        if (!m || !text) {
-                cJSON_Delete(m);
-                hub_conn_close(c);
-                return -ENOMEM;
-        }
-        cJSON_AddNumberToObject(m, "status", 429);
-        cJSON_AddNumberToObject(m, "retry_after", retry_after);
-        return conn_send_payload(c, m, text, strlen(text), true);
+        return send_with_body(c, WIRE_REPLY_ERROR, 429, NULL, (long)retry_after, body);
 }
 
 int conn_send_health(struct conn *c, cJSON *body)
 {
-        return send_with_body(c, WIRE_REPLY_HEALTH, 0, NULL, body);
+        return send_with_body(c, WIRE_REPLY_HEALTH, 0, NULL, -1, body);
 }
 
 int conn_send_simple(struct conn *c, enum wire_reply t)
