@@ -97,31 +97,39 @@ const struct user_rules *access_rules(struct hub *h, const char *client)
 bool access_allow(struct hub *h, const char *client, enum users_kind kind, const char *server,
                   const char *name)
 {
-        const struct user_rules *r = users_find(&h->users, client);
-        _cleanup_free_ char *key = NULL;
+        const struct user_rules *r;
         struct decision *d;
+        char key[1024];
         uint64_t k;
         bool allow;
+        int n;
 
         if (!h->users.path)
                 return true;
-        if (asprintf(&key, "%s\001%d\001%s\001%s", client, (int)kind, server, name) < 0)
+        r = users_find(&h->users, client);
+        /* The cache key on the stack: a hit (every call but the first of a name) allocates
+         * nothing. A name too long for it is judged every time, uncached. */
+        n = snprintf(key, sizeof(key), "%s\001%d\001%s\001%s", client, (int)kind, server, name);
+        if (n < 0 || (size_t)n >= sizeof(key))
                 return user_rules_allow(r, kind, server, name);
         k = hash_string(key);
         d = hmap_get(&h->decisions, k);
         if (d && strcmp(d->key, key) == 0)
                 return d->allow;
         allow = user_rules_allow(r, kind, server, name);
+        if (d)
+                return allow; /* another key under this hash: leave its entry be */
         if (h->decisions.n >= DECISIONS_MAX)
                 decisions_clear(h);
-        if (!d && (d = calloc(1, sizeof(*d)))) {
-                d->key = TAKE_PTR(key);
+        d = calloc(1, sizeof(*d));
+        if (d && (d->key = strdup(key))) {
                 d->allow = allow;
-                if (hmap_put(&h->decisions, k, d) < 0) {
-                        free(d->key);
-                        free(d);
-                }
+                if (hmap_put(&h->decisions, k, d) >= 0)
+                        return allow;
         }
+        if (d)
+                free(d->key);
+        free(d);
         return allow;
 }
 
