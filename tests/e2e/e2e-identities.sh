@@ -69,10 +69,16 @@ URL=http://127.0.0.1:$PORT
 KEY=$SECRET_KEY
 mcp_initialize
 check_eq "through a front running as daemon (the socket's owner): initialize" 200 "$INIT_CODE"
-# a kept-open connection: its front process stays while we look at it
+# a kept-open connection: its front process stays while we look at it. The fronts of the
+# requests above must be gone first, and the one counted must have exec'd mcp-proxy (before
+# that it is setpriv, still root). (This check once ran "test -n $(front_pid)", evaluated
+# once, so it could not wait: it failed in CI when the front was slower to come up.)
+no_front_left() { ! pgrep -P "$SSA_PID" >/dev/null; }
+check "the fronts of the requests above have exited" wait_for 10 no_front_left
 exec 7<>"/dev/tcp/127.0.0.1/$PORT"
-front_pid() { pgrep -P "$SSA_PID" | head -n 1; }
-check "a front process serves the open connection" wait_for 5 test -n "$(front_pid)"
+front_pid() { pgrep -x -P "$SSA_PID" mcp-proxy | head -n 1; }
+has_front() { [[ -n $(front_pid) ]]; }
+check "a front process serves the open connection" wait_for 10 has_front
 FP=$(front_pid)
 check_eq "the front runs as daemon" 1 "$(awk '/^Uid:/ {print $2}' "/proc/$FP/status" 2>/dev/null)"
 check "its own uid cannot read the front's environment (where MCP_API_KEYS is)" \
