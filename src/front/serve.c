@@ -874,6 +874,16 @@ static int serve_one(struct front_conn *c)
                 k = handle_metrics(c, &r);
                 goto out_nobody;
         }
+        if (!c->set->auth_disabled && !api_key_has_scope(r.key, "mcp")) {
+                /* A key made for one feature (a Prometheus server's "metrics") calls no tool. */
+                log_warning("%s: client '%s' has no \"mcp\" scope, refusing %s", c->peer, r.client,
+                            route == ROUTE_MCP ? "/mcp" : "the legacy SSE endpoint");
+                c->close_after = c->close_after || kind != HTTP_BODY_NONE;
+                k = front_respond_rpc_error(c, &r, 403, MCP_ERROR_CONNECTION_CLOSED,
+                                            "Forbidden: this API key lacks the \"mcp\" scope",
+                                            NULL);
+                goto out_nobody;
+        }
         st = read_body(c, &r, kind, length, expect_continue);
         if (st != 0) {
                 if (st > 0) {

@@ -120,6 +120,16 @@ req GET /metrics -H "Authorization: Bearer e2e-no-such-key"
 check_code "/metrics with an unknown key: 401" 401
 req POST /metrics -H "Authorization: Bearer $KM"
 check_code "POST /metrics: 405" 405
+# the "metrics" key is a Prometheus server's: it calls no tool
+req POST /mcp -H "Authorization: Bearer $KM" -H "Content-Type: application/json" \
+        -H "Accept: application/json, text/event-stream" \
+        -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"m","version":"1"}}}'
+check_code "POST /mcp with a key whose only scope is \"metrics\": 403" 403
+check_contains "... naming the missing scope" "$BODY" 'lacks the \"mcp\" scope'
+req GET /sse -H "Authorization: Bearer $KM" -H "Accept: text/event-stream"
+check_code "GET /sse (legacy) with it: 403 too" 403
+check "front log: the refusal names the client and the scope" \
+        grep -q "client 'm' has no \"mcp\" scope, refusing /mcp" "$T/front.log"
 
 get_metrics
 check_code "/metrics with the \"metrics\" scope: 200" 200
