@@ -171,14 +171,19 @@ void subs_session_ending(struct hub *h, struct session *s)
 }
 
 struct updated {
+        struct hub *hub;
         const struct instance *inst;
         const char *uri; /* as the client knows it */
 };
 
+/* A session subscribed to the URI on this instance, whose client the rules still let read
+ * it: a subscription made before a reload (or restored from before a restart) that denies
+ * it now tells nothing more. */
 static bool wants_update(const struct session *s, const void *userdata)
 {
         const struct updated *u = userdata;
-        return instance_has_session(u->inst, s) && session_subscribed(s, u->uri);
+        return instance_has_session(u->inst, s) && session_subscribed(s, u->uri) &&
+               access_allow(u->hub, s->client, USERS_RESOURCES, u->inst->srv->name, u->uri);
 }
 
 /* notifications/resources/updated: the sessions of this instance subscribed to it. */
@@ -194,7 +199,8 @@ void subs_resource_updated(struct hub *h, struct instance *inst, cJSON *msg)
 
         if (!client_uri || !json_set(params, "uri", cJSON_CreateString(client_uri)))
                 return;
-        if (sessions_get_targets(h, wants_update, &(struct updated){inst, client_uri}, &t, &n) < 0)
+        if (sessions_get_targets(h, wants_update, &(struct updated){h, inst, client_uri}, &t, &n) <
+            0)
                 return;
         for (size_t i = 0; i < n; i++)
                 if (hub_deliver(h, &t[i], cJSON_Duplicate(m, true), false) == 0)
@@ -308,9 +314,19 @@ void subs_restore(struct hub *h)
                         struct server *srv;
                         struct instance *inst;
                         char **grown;
+                        int known = catalogue_uri_in(h, uri, &srv, &orig);
 
-                        if (catalogue_uri_in(h, uri, &srv, &orig) < 0 ||
-                            srv->hub_inst->u->state != UPSTREAM_READY ||
+                        if (known >= 0 &&
+                            !access_allow(h, s->client, USERS_RESOURCES, srv->name, uri)) {
+                                /* The rules deny it now: dropped, as a new subscribe would
+                                 * be refused. */
+                                log_notice("client '%s': session %.8s... not subscribed again to "
+                                           "'%s': the access rules deny it",
+                                           s->client, s->id, uri);
+                                free(uri);
+                                continue;
+                        }
+                        if (known < 0 || srv->hub_inst->u->state != UPSTREAM_READY ||
                             !srv->hub_inst->u->can_subscribe || session_subscribed(s, uri) ||
                             !(inst = server_instance_for(srv, s)) ||
                             !(grown = realloc(s->subs, (s->n_subs + 1) * sizeof(char *)))) {

@@ -36,7 +36,7 @@ KEY=${K[alice]}
 for s in ev fx slow; do check "upstream $s becomes ready" wait_upstream "$s" ready 60; done
 
 # ---- access rules, through the SDK ----
-relay_checks node tests/e2e/sdk-access.mjs "$URL/mcp" "${K[alice]}" "${K[bob]}" "${K[carol]}" "${K[erin]}"
+E2E_HUB_PID=$HUB_PID E2E_USERS_PATH=$T/users.json relay_checks node tests/e2e/sdk-access.mjs "$URL/mcp" "${K[alice]}" "${K[bob]}" "${K[carol]}" "${K[erin]}"
 check "hub log: the denials are audited" grep -q "audit: record=denied client=bob .*name=fx_error .*outcome=denied" "$T/hub.log"
 
 # ---- requests per minute: a burst gets 429 with Retry-After; alice is not slowed ----

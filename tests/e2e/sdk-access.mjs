@@ -1,10 +1,16 @@
 // Access rules through the SDK client (tests/e2e/e2e-access.sh): each client sees in its
 // lists only what the users file lets it use, and is refused the rest by direct call.
 //
+// With E2E_HUB_PID and E2E_USERS_PATH set, also: a resource subscription made while the
+// rules allowed it tells its client nothing more once a reload denies that resource (while
+// another client subscribed to it still hears of it).
+//
 //   node sdk-access.mjs URL KEY_ALICE KEY_BOB KEY_CAROL KEY_ERIN
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { J, check, exit, outcome, step, text, within } from './sdk-harness.mjs';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { J, check, exit, outcome, sleep, step, text, waitFor, within } from './sdk-harness.mjs';
 
 const [url, ...keys] = process.argv.slice(2);
 const names = ['alice', 'bob', 'carol', 'erin'];
@@ -15,8 +21,10 @@ async function open(key, who) {
     requestInit: { headers: { Authorization: `Bearer ${key}` } },
   });
   const client = new Client({ name: `e2e-access-${who}`, version: '1.0.0' }, { capabilities: {} });
+  const updates = [];
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => updates.push(n.params.uri));
   await within(client.connect(transport), `${who} connect`);
-  return { client, transport };
+  return { client, transport, updates };
 }
 
 async function allTools(c) {
@@ -79,6 +87,42 @@ await step('erin (absent from the file: the "*" defaults)', async () => {
   check('a tools rule does not restrict prompts: erin sees ev prompts', p.result && p.result.prompts.some((x) => x.name.startsWith('ev_')), J(p).slice(0, 300));
   const ok = await call(s.erin.client, 'fx_echo', { message: 'e' });
   check('erin calls fx_echo', text(ok.result) === 'Echo: e', J(ok));
+});
+
+if (process.env.E2E_HUB_PID && process.env.E2E_USERS_PATH) await step('a subscription after a reload that denies its resource', async () => {
+  const users = process.env.E2E_USERS_PATH;
+  const before = readFileSync(users, 'utf8');
+  const reload = (content) => {
+    writeFileSync(`${users}.new`, content);
+    renameSync(`${users}.new`, users);
+    process.kill(Number(process.env.E2E_HUB_PID), 'SIGHUP');
+  };
+  const mine = await within(s.alice.client.listResources(), 'alice resources/list');
+  const uri = mine.resources.find((r) => r.uri.endsWith('features.md'))?.uri;
+  check('an ev resource to subscribe to', !!uri, J(mine.resources.map((r) => r.uri)));
+  await within(s.alice.client.subscribeResource({ uri }), 'alice subscribe');
+  await within(s.bob.client.subscribeResource({ uri }), 'bob subscribe');
+  await within(s.alice.client.callTool({ name: 'ev_toggle-subscriber-updates', arguments: {} }), 'toggle on');
+  check('while allowed, alice hears of updates to it', await waitFor(() => s.alice.updates.length > 0 && s.bob.updates.length > 0, 8000),
+    `alice ${J(s.alice.updates)} bob ${J(s.bob.updates)}`);
+  const rules = JSON.parse(before);
+  rules.alice = { ...rules.alice, denied_resources: [uri] };
+  reload(JSON.stringify(rules));
+  const refused = async () => (await outcome(within(s.alice.client.readResource({ uri }), 'read'))).code === DENIED;
+  let denied = false;
+  for (let i = 0; i < 50 && !(denied = await refused()); i++) await sleep(100);
+  check('after the reload alice may not read it', denied);
+  s.alice.updates.length = 0;
+  s.bob.updates.length = 0;
+  await waitFor(() => s.bob.updates.length > 0, 8000);
+  await sleep(200);
+  check('bob (still allowed) goes on hearing of it', s.bob.updates.length > 0, J(s.bob.updates));
+  check('alice, subscribed before the reload, hears nothing more', s.alice.updates.length === 0, J(s.alice.updates));
+  await within(s.alice.client.callTool({ name: 'ev_toggle-subscriber-updates', arguments: {} }), 'toggle off');
+  reload(before);
+  let back = false;
+  for (let i = 0; i < 50 && !(back = !(await refused())); i++) await sleep(100);
+  check('the rules as they were are back', back);
 });
 
 for (const n of names) await step(`${n} closes`, async () => { await s[n]?.transport.terminateSession(); await s[n]?.client.close(); });

@@ -13,6 +13,15 @@ export const check = (name, cond, detail) => (cond ? pass(name) : fail(name, det
 export const text = (r) => (r?.content ?? []).filter((c) => c.type === 'text').map((c) => c.text).join('\n');
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const J = (x) => JSON.stringify(x);
+// waitFor(cond, ms): polls cond every 50 ms; true once it holds, false after ms.
+export async function waitFor(cond, ms) {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await cond()) return true;
+    if (Date.now() >= end) return false;
+    await sleep(50);
+  }
+}
 // p, or a rejection when it has not settled within ms
 export const within = (p, what, ms = 20000) =>
   Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error(`${what}: no answer within ${ms} ms`)), ms).unref())]);
