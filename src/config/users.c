@@ -49,6 +49,7 @@ static const struct users_field {
     {"requests_per_minute", FIELD_NUMBER, offsetof(struct user_rules, requests_per_minute)},
     {"concurrent_calls", FIELD_NUMBER, offsetof(struct user_rules, concurrent_calls)},
     {"max_sessions", FIELD_NUMBER, offsetof(struct user_rules, max_sessions)},
+    {"max_buffer_mib", FIELD_NUMBER, offsetof(struct user_rules, max_buffer_mib)},
 };
 
 _Static_assert(ELEMENTSOF(users_fields) <= 32, "a bit per field in an unsigned");

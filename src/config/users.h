@@ -13,6 +13,8 @@
  *   "requests_per_minute": token bucket, refilled continuously (0: unlimited)
  *   "concurrent_calls":    calls in flight at once (0: unlimited)
  *   "max_sessions":        sessions at once (0: the hub's own cap)
+ *   "max_buffer_mib":      MiB its sessions' streams may hold for delivery and replay
+ *                          (0: the hub's default, HUB_CLIENT_BUFFER_DEFAULT)
  * and an entry "*" whose fields are the defaults of every client not named
  * (and of every field a named client leaves out). Globs (fnmatch(3), no
  * flags) match the names clients see: tool and prompt names, resource and
@@ -45,6 +47,7 @@ struct user_rules {
         uint32_t requests_per_minute; /* 0: unlimited */
         uint32_t concurrent_calls;    /* 0: unlimited */
         uint32_t max_sessions;        /* 0: the hub's cap */
+        uint32_t max_buffer_mib;      /* 0: HUB_CLIENT_BUFFER_DEFAULT */
 };
 
 struct users {

@@ -21,6 +21,9 @@ struct client_state {
         char *client;
         double tokens;
         uint64_t refill_usec;
+        size_t buffered;       /* bytes its sessions' streams hold */
+        uint64_t dropped;      /* events dropped over its budget, since last told */
+        uint64_t dropped_usec; /* when that was last told */
 };
 
 struct decision {
@@ -176,6 +179,43 @@ int access_take_request(struct hub *h, const char *client, unsigned *ret_retry_a
         }
         *ret_retry_after = (unsigned)((1 - cs->tokens) / rate / 1e6) + 1;
         return -EBUSY;
+}
+
+size_t access_buffer_budget(struct hub *h, const char *client)
+{
+        const struct user_rules *r = users_find(&h->users, client);
+
+        return r->max_buffer_mib ? (size_t)r->max_buffer_mib << 20 : HUB_CLIENT_BUFFER_DEFAULT;
+}
+
+size_t access_buffered(struct hub *h, const char *client, ssize_t delta)
+{
+        struct client_state *cs = client_state(h, client);
+
+        if (!cs)
+                return 0; /* unaccounted (out of memory, a hash collision): never shed */
+        if (delta < 0 && (size_t)-delta > cs->buffered)
+                cs->buffered = 0;
+        else
+                cs->buffered += (size_t)delta;
+        return cs->buffered;
+}
+
+bool access_note_dropped(struct hub *h, const char *client, size_t n, uint64_t *ret_total)
+{
+        struct client_state *cs = client_state(h, client);
+        uint64_t now = now_usec();
+
+        *ret_total = 0;
+        if (!cs)
+                return false;
+        cs->dropped += n;
+        if (cs->dropped_usec && now - cs->dropped_usec < (uint64_t)HUB_BUFFER_NOTE_MS * 1000)
+                return false;
+        *ret_total = cs->dropped;
+        cs->dropped = 0;
+        cs->dropped_usec = now;
+        return true;
 }
 
 size_t access_calls_in_flight(struct hub *h, const char *client)

@@ -106,6 +106,7 @@ struct hub {
 
         /* counters for the state picture */
         uint64_t n_requests;
+        uint64_t n_streams_made; /* stream serials (stream.c) */
         uint64_t n_errors;
         struct metrics *metrics; /* metrics.c: what hub_record() counted, made on first use */
 };
@@ -182,6 +183,14 @@ bool access_allow(struct hub *h, const char *client, enum users_kind kind, const
  * until the next one may come. */
 int access_take_request(struct hub *h, const char *client, unsigned *ret_retry_after);
 size_t access_calls_in_flight(struct hub *h, const char *client);
+/* Bytes the streams of a client's sessions may hold ("max_buffer_mib", else
+ * HUB_CLIENT_BUFFER_DEFAULT). */
+size_t access_buffer_budget(struct hub *h, const char *client);
+/* Adds delta to what the client's streams hold; returns the new total. */
+size_t access_buffered(struct hub *h, const char *client, ssize_t delta);
+/* Counts n events dropped over the budget; true (with *ret_total, the count since it was
+ * last true) at most every HUB_BUFFER_NOTE_MS, when the drops are to be logged. */
+bool access_note_dropped(struct hub *h, const char *client, size_t n, uint64_t *ret_total);
 
 /* ---- record.c: audit records and metrics ---- */
 enum record_outcome {
@@ -212,6 +221,8 @@ struct record {
         const char *detail; /* why, for errors, denials and limits (never a secret) */
         const char *limit;  /* RECORD_LIMITED: which, as users.h names it ("requests_per_minute",
                              * "concurrent_calls", "max_sessions"); NULL: found in detail */
+        bool not_request;   /* no request of the client's (events dropped over a budget): not
+                             * counted in mcp_proxy_requests_total */
 };
 
 /* One audit record (the journal's structured fields, else a stderr line) and the metrics. */
@@ -321,6 +332,7 @@ struct sse_stream {
         uint32_t id;
         uint64_t origin_conn; /* the POST or GET exchange that opened it */
         uint64_t conn_id;     /* attached front connection, 0 when detached */
+        uint64_t serial;      /* the hub's count of streams made: older ones have less */
         bool is_get;
         bool finished;
         uint32_t next_seq;

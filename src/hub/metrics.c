@@ -38,8 +38,8 @@ static const char *const server_labels[] = {"server"};
 static const double duration_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                          2.5,   5,    10,    30,   60,  120,  300, 600};
 /* The limits users.h knows, found in a record's detail when it does not say. */
-static const char *const limit_names[] = {"requests_per_minute", "concurrent_calls",
-                                          "max_sessions"};
+static const char *const limit_names[] = {"requests_per_minute", "concurrent_calls", "max_sessions",
+                                          "max_buffer_mib"};
 
 static struct metrics *metrics_get(struct hub *h)
 {
@@ -120,10 +120,12 @@ void metrics_count(struct hub *h, const struct record *r)
 
         if (!m)
                 return; /* out of memory: the record is still written */
-        prom_counter_add(
-            prom_series_get(&m->requests, (const char *const[]){r->client, r->server, r->method,
-                                                                r->name, outcome}),
-            1);
+        if (!r->not_request)
+                prom_counter_add(
+                    prom_series_get(
+                        &m->requests,
+                        (const char *const[]){r->client, r->server, r->method, r->name, outcome}),
+                    1);
         switch (r->outcome) {
         case RECORD_DENIED:
                 prom_counter_add(prom_series_get(&m->denied, (const char *const[]){r->client}), 1);

@@ -38,13 +38,31 @@ int stream_parse_event_id(const char *s, uint32_t *ret_stream, uint32_t *ret_seq
         return 0;
 }
 
-static void stream_destroy(struct session *s, struct sse_stream *st)
+static void stream_destroy(struct hub *h, struct session *s, struct sse_stream *st)
 {
         for (size_t i = 0; i < st->ring_n; i++)
                 free(st->ring[(st->ring_start + i) % SSE_REPLAY_EVENTS].data);
         s->stream_bytes -= st->bytes;
+        (void)access_buffered(h, s->client, -(ssize_t)st->bytes);
         free(st->ring);
         free(st);
+}
+
+/* Drops st's oldest event; its bytes leave the session's and the client's count. Returns
+ * them. */
+static size_t stream_drop_oldest(struct hub *h, struct session *s, struct sse_stream *st)
+{
+        struct sse_event *old = &st->ring[st->ring_start];
+        size_t len = old->len;
+
+        st->bytes -= len;
+        s->stream_bytes -= len;
+        (void)access_buffered(h, s->client, -(ssize_t)len);
+        free(old->data);
+        *old = (struct sse_event){};
+        st->ring_start = (st->ring_start + 1) % SSE_REPLAY_EVENTS;
+        st->ring_n--;
+        return len;
 }
 
 struct sse_stream *stream_find(struct session *s, uint32_t id)
@@ -77,7 +95,7 @@ static void streams_trim(struct hub *h, struct session *s)
                         struct sse_stream *st = *victim;
                         *victim = st->next;
                         s->n_streams--;
-                        stream_destroy(s, st);
+                        stream_destroy(h, s, st);
                 }
         }
 }
@@ -94,6 +112,7 @@ struct sse_stream *stream_new(struct hub *h, struct session *s, uint64_t origin_
                 return NULL;
         }
         st->id = ++s->next_stream_id;
+        st->serial = ++h->n_streams_made;
         st->origin_conn = origin_conn;
         st->is_get = is_get;
         st->next = s->streams;
@@ -113,7 +132,7 @@ void streams_free(struct hub *h, struct session *s)
                         c->stream = 0;
                         (void)conn_send_simple(c, WIRE_REPLY_END);
                 }
-                stream_destroy(s, st);
+                stream_destroy(h, s, st);
         }
         s->n_streams = 0;
         s->get_stream = 0;
@@ -142,6 +161,92 @@ static void stream_detach(struct sse_stream *st, struct conn *c)
         st->conn_id = 0;
 }
 
+enum shed_pass {
+        SHED_SENT,     /* streams a connection reads: their events are only kept for replay */
+        SHED_FINISHED, /* answered exchanges no one is reading */
+        SHED_ANY,      /* the rest: events not delivered yet */
+        _SHED_PASS_MAX,
+};
+
+static bool shed_in_pass(struct hub *h, const struct sse_stream *st, enum shed_pass pass)
+{
+        bool attached = hub_conn_get(h, st->conn_id) != NULL;
+
+        switch (pass) {
+        case SHED_SENT:
+                return attached;
+        case SHED_FINISHED:
+                return !attached && st->finished;
+        default:
+                return !attached && !st->finished;
+        }
+}
+
+/* The oldest stream of the client's (by when it was made) in this pass with an event to
+ * give up: any but cur's newest. */
+static struct sse_stream *shed_next(struct hub *h, const char *client, enum shed_pass pass,
+                                    const struct sse_stream *cur, struct session **ret_s)
+{
+        struct sse_stream *best = NULL;
+        size_t k = 0;
+        void *v;
+
+        while (hmap_next(&h->sessions, &k, NULL, &v)) {
+                struct session *o = v;
+
+                if (strcmp(o->client, client) != 0)
+                        continue;
+                for (struct sse_stream *st = o->streams; st; st = st->next)
+                        if (st->ring_n > (st == cur ? 1u : 0u) && shed_in_pass(h, st, pass) &&
+                            (!best || st->serial < best->serial)) {
+                                best = st;
+                                *ret_s = o;
+                        }
+        }
+        return best;
+}
+
+/*
+ * The streams of s's client hold more than its budget (max_buffer_mib): drop their oldest
+ * events until they fit, those already sent first, then those of answered exchanges no one
+ * reads, then the rest, each time from the client's oldest stream; never cur's newest (the
+ * event just recorded). Logged and audited (outcome limited, limit max_buffer_mib) at most
+ * every HUB_BUFFER_NOTE_MS a client.
+ */
+static void client_shed(struct hub *h, struct session *s, struct sse_stream *cur)
+{
+        const char *client = s->client;
+        size_t budget = access_buffer_budget(h, client);
+        size_t total = access_buffered(h, client, 0), n = 0;
+        uint64_t told;
+
+        if (total <= budget)
+                return;
+        for (int pass = 0; pass < _SHED_PASS_MAX && total > budget; pass++) {
+                struct session *o = NULL;
+                struct sse_stream *st;
+
+                while (total > budget && (st = shed_next(h, client, pass, cur, &o)))
+                        while (st->ring_n > (st == cur ? 1u : 0u) && total > budget) {
+                                total -= stream_drop_oldest(h, o, st);
+                                n++;
+                        }
+        }
+        if (n == 0 || !access_note_dropped(h, client, n, &told))
+                return;
+        log_warning(
+            "client '%s': its sessions' streams held more than %zu bytes: dropped the %" PRIu64
+            " oldest event(s) (max_buffer_mib)",
+            client, budget, told);
+        hub_record(h, &(struct record){.client = client,
+                                       .session = s->id,
+                                       .method = "buffer",
+                                       .outcome = RECORD_LIMITED,
+                                       .detail = "events dropped over the client's buffer budget",
+                                       .limit = "max_buffer_mib",
+                                       .not_request = true});
+}
+
 /* Record one event (takes data, compact JSON, len bytes) and send it to the attached
  * connection. */
 static int stream_push(struct hub *h, struct session *s, struct sse_stream *st, char *data,
@@ -152,20 +257,15 @@ static int stream_push(struct hub *h, struct session *s, struct sse_stream *st, 
 
         /* Make room: the ring holds SSE_REPLAY_EVENTS and SSE_STREAM_BYTES_MAX. */
         while (st->ring_n > 0 &&
-               (st->ring_n == SSE_REPLAY_EVENTS || st->bytes + len > SSE_STREAM_BYTES_MAX)) {
-                struct sse_event *old = &st->ring[st->ring_start];
-                st->bytes -= old->len;
-                s->stream_bytes -= old->len;
-                free(old->data);
-                *old = (struct sse_event){};
-                st->ring_start = (st->ring_start + 1) % SSE_REPLAY_EVENTS;
-                st->ring_n--;
-        }
+               (st->ring_n == SSE_REPLAY_EVENTS || st->bytes + len > SSE_STREAM_BYTES_MAX))
+                (void)stream_drop_oldest(h, s, st);
         ev = &st->ring[(st->ring_start + st->ring_n) % SSE_REPLAY_EVENTS];
         *ev = (struct sse_event){.seq = ++st->next_seq, .data = data, .len = len};
         st->ring_n++;
         st->bytes += len;
         s->stream_bytes += len;
+        (void)access_buffered(h, s->client, (ssize_t)len);
+        client_shed(h, s, st);
         if (c) {
                 if (send_event(c, st->id, ev->seq, data, len, s->legacy) < 0)
                         c = NULL; /* closed: the event waits in the ring */

@@ -46,7 +46,7 @@
 #define USERS_MAX_CLIENTS  KEYS_MAX /* entries besides "*" */
 #define USERS_GLOBS_MAX    1024     /* globs in one list */
 #define USERS_GLOB_MAX_LEN 512      /* bytes of one glob, and of a "name" */
-#define USERS_LIMIT_MAX    1000000  /* requests_per_minute, concurrent_calls, max_sessions */
+#define USERS_LIMIT_MAX    1000000  /* requests_per_minute, ..., max_buffer_mib */
 
 /* ---- hub ---- */
 #define HUB_SOCKET_DEFAULT          "/run/mcp-proxy/hub.sock"
@@ -81,11 +81,15 @@
 #define LIVE_RELOAD_DEBOUNCE_MS 1000 /* MCP_LIVE_RELOAD: quiet time before reloading */
 
 /* ---- SSE streams (hub) ---- */
-#define SSE_REPLAY_EVENTS      256               /* events kept per stream for Last-Event-ID */
-#define SSE_STREAM_BYTES_MAX   (4 * 1024 * 1024) /* bytes kept per stream */
-#define SSE_STREAMS_MAX        16                /* streams kept per session */
-#define HUB_LIST_PAGE_SIZE     100               /* entries per page of an aggregated list */
-#define SRV_REQUEST_MAX_AGE_MS (15 * 60 * 1000)  /* server->client requests forgotten after */
+#define SSE_REPLAY_EVENTS    256               /* events kept per stream for Last-Event-ID */
+#define SSE_STREAM_BYTES_MAX (4 * 1024 * 1024) /* bytes kept per stream */
+#define SSE_STREAMS_MAX      16                /* streams kept per session */
+/* Bytes the streams of one client's sessions may hold in all ("max_buffer_mib" in the users
+ * file); beyond, their oldest events are dropped, finished streams' first. */
+#define HUB_CLIENT_BUFFER_DEFAULT (32 * 1024 * 1024)
+#define HUB_BUFFER_NOTE_MS        (10 * 1000) /* a client's drops logged and audited at most so often */
+#define HUB_LIST_PAGE_SIZE        100         /* entries per page of an aggregated list */
+#define SRV_REQUEST_MAX_AGE_MS    (15 * 60 * 1000) /* server->client requests forgotten after */
 
 /* ---- remote upstreams: Streamable HTTP and legacy SSE (hub) ---- */
 #define REMOTE_MAX_MESSAGE         UPSTREAM_MAX_LINE /* one JSON body or SSE event from a server */

@@ -214,8 +214,9 @@ static const char defaults_text[] =
     " \"*\": {\"name\": \"everyone\", \"allowed_tools\": [\"git_*\"], \"denied_tools\": "
     "[\"*_push\"],"
     "  \"denied_prompts\": [\"p*\"], \"allowed_servers\": [\"fs\", \"git\"],"
-    "  \"requests_per_minute\": 60, \"concurrent_calls\": 4, \"max_sessions\": 2},"
-    " \"bob\": {\"denied_servers\": [\"git\"], \"max_sessions\": 9},"
+    "  \"requests_per_minute\": 60, \"concurrent_calls\": 4, \"max_sessions\": 2,"
+    "  \"max_buffer_mib\": 16},"
+    " \"bob\": {\"denied_servers\": [\"git\"], \"max_sessions\": 9, \"max_buffer_mib\": 1},"
     " \"carol\": {}}";
 
 TEST(defaults_from_star)
@@ -231,6 +232,7 @@ TEST(defaults_from_star)
         ASSERT_EQ(d->requests_per_minute, 60);
         ASSERT_EQ(d->concurrent_calls, 4);
         ASSERT_EQ(d->max_sessions, 2);
+        ASSERT_EQ(d->max_buffer_mib, 16);
 
         /* Absent: the defaults themselves. */
         r = users_find(&u, "dave");
@@ -276,6 +278,7 @@ TEST(defaults_field_by_field)
         ASSERT_EQ(r->requests_per_minute, 0);
         ASSERT_EQ(r->concurrent_calls, 4);
         ASSERT_EQ(r->max_sessions, 2);
+        ASSERT_EQ(r->max_buffer_mib, 16);
 
         /* bob: denied_servers and max_sessions his own; allowed_servers still from "*". */
         r = users_find(&u, "bob");
@@ -285,6 +288,7 @@ TEST(defaults_field_by_field)
         ASSERT_TRUE(user_rules_allow_server(r, "fs"));
         ASSERT_FALSE(user_rules_allow_server(r, "web"));
         ASSERT_EQ(r->max_sessions, 9);
+        ASSERT_EQ(r->max_buffer_mib, 1);
         ASSERT_EQ(r->requests_per_minute, 60);
         users_done(&u);
 }
