@@ -11,6 +11,63 @@
 //   node tests/conformance/fixture-server.mjs      (speaks MCP on stdin/stdout)
 //
 // Logs to stderr only (the hub tags and logs the lines). Exits when stdin ends.
+//
+// 2026-07-28 fixtures. The alpha suite's 2026-07-28 scenarios (server-stateless,
+// input-required-result-*) call tools
+// and prompts that its reference server answers natively in 2026 terms: an
+// InputRequiredResult asking for elicitation, sampling or roots; listen
+// streams fed by list changes. This server is 2025-era, so it provides their
+// 2025-era equivalents, for a proxy that bridges 2026 clients onto it: where
+// the reference answers input_required, the tool here sends the real
+// server->client request (elicitation/create, sampling/createMessage,
+// roots/list) and builds its result from the answer.
+//
+// The inputKey hint: every such request carries, in params._meta,
+//   "io.modelcontextprotocol/inputKey": "<key>"
+// the key its 2026 client should see it under in the InputRequiredResult's
+// inputRequests (and answer under in inputResponses): the key the scenario
+// checks or answers when it names one, else a fixed descriptive one. A
+// bridging proxy takes the key from there (and strips the hint before the
+// request reaches the client); without it the proxy must invent keys.
+//
+//   tool / prompt                             upstream requests (inputKey), result
+//   test_input_required_result_elicitation    elicitation/create "What is your name?" {name} (user_name);
+//                                             "Hello, <name>!"
+//   test_input_required_result_sampling       sampling/createMessage "What is the capital of France?",
+//                                             maxTokens 100 (capital_question); "Sampling result: <text>"
+//   test_input_required_result_list_roots     roots/list (client_roots); "Found <n> root(s): <uris>"
+//   test_input_required_result_request_state  elicitation/create "Please confirm" {ok: boolean} (confirm);
+//                                             "state-ok: confirmed=<ok>"
+//   test_input_required_result_multiple_inputs  at once (Promise.all): elicitation/create {name}
+//                                             (user_name), sampling/createMessage "Generate a greeting",
+//                                             maxTokens 50 (greeting), roots/list (client_roots);
+//                                             "Name: <name>; Greeting: <text>; Roots: <n> root(s)..."
+//   test_input_required_result_multi_round    one after the other: elicitation/create "Step 1: What is
+//                                             your name?" {name} (step1), then "Step 2: What is your
+//                                             favorite color?" {color} (step2);
+//                                             "Multi-round complete for <name> who likes <color>"
+//   test_input_required_result_tampered_state elicitation/create "Please confirm" {ok} (confirm);
+//                                             "integrity-ok: ..." (the requestState is the proxy's)
+//   test_input_required_result_capabilities   at once (allSettled): sampling/createMessage "Sample
+//                                             request" (sample_input) and elicitation/create {value}
+//                                             (elicit_input); either may be refused (an error answer),
+//                                             "capabilities-ok: sampling=...; elicitation=..."
+//   test_missing_capability                   sampling/createMessage (required_sampling); "Success: <text>"
+//                                             (a client without sampling must get -32021 from the proxy)
+//   test_streaming_elicitation                elicitation/create {ok} (streaming_confirm);
+//                                             "Streaming complete: action=<action>, ok=<ok>"
+//   test_logging_tool                         notifications/message at debug, info and warning (always,
+//                                             whatever logging/setLevel said); "Logging evaluated: ..."
+//   test_trigger_tool_change                  changes test_dynamic_tool's description, so the SDK sends
+//                                             notifications/tools/list_changed (before the result)
+//   test_trigger_prompt_change                the same for test_dynamic_prompt and
+//                                             notifications/prompts/list_changed
+//   test_dynamic_tool, test_dynamic_prompt    what the triggers change
+//   prompt test_input_required_result_prompt  elicitation/create "What context should the prompt use?"
+//                                             {context} (user_context); "Prompt with context: <context>"
+// A declined or cancelled elicitation shows as "(decline)"/"(cancel)" in the
+// text; a request answered with an error fails the tool (an isError result,
+// or an error for the prompt), except in test_input_required_result_capabilities.
 
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -379,6 +436,216 @@ mcp.registerTool(
   }
 );
 
+// ---- 2026-07-28 fixtures, as a 2025-era server provides them ----
+//
+// The alpha suite's 2026-07-28 scenarios (server-stateless and the
+// input-required-result-* family) call these by name. Its reference server
+// answers them natively (InputRequiredResult, requestState, listen streams);
+// here each is the 2025-era equivalent behind a bridging proxy: a real
+// server->client request during the call (sent with the inputKey hint, see the
+// header), real list changes with their notifications, real log messages.
+
+const INPUT_KEY = 'io.modelcontextprotocol/inputKey';
+// params of a server->client request, with the inputRequests key it should get
+const keyed = (key, params = {}) => ({ ...params, _meta: { ...(params._meta ?? {}), [INPUT_KEY]: key } });
+const related = (extra) => ({ relatedRequestId: extra.requestId });
+const objectSchema = (name, type = 'string') => ({
+  type: 'object',
+  properties: { [name]: { type } },
+  required: [name]
+});
+// the value of an accepted elicitation's field, else a word for what happened
+const elicited = (res, field) =>
+  res.action === 'accept' && res.content?.[field] !== undefined ? res.content[field] : `(${res.action})`;
+const sampledText = (res) => (res.content?.type === 'text' ? res.content.text : JSON.stringify(res.content));
+const rootsText = (res) => `${res.roots.length} root(s)${res.roots.length ? ': ' : ''}${res.roots.map((r) => r.uri).join(', ')}`;
+
+// elicitation/create "What is your name?" {name}, key user_name
+const askName = (extra, key = 'user_name', message = 'What is your name?') =>
+  server.elicitInput(keyed(key, { message, requestedSchema: objectSchema('name') }), related(extra));
+
+mcp.registerTool(
+  'test_input_required_result_elicitation',
+  { description: 'Asks (elicitation/create, key user_name) for a name, then greets it' },
+  async (extra) => text(`Hello, ${elicited(await askName(extra), 'name')}!`)
+);
+
+mcp.registerTool(
+  'test_input_required_result_sampling',
+  { description: 'Asks (sampling/createMessage, key capital_question) the capital of France' },
+  async (extra) => {
+    const res = await server.createMessage(
+      keyed('capital_question', {
+        messages: [{ role: 'user', content: { type: 'text', text: 'What is the capital of France?' } }],
+        maxTokens: 100
+      }),
+      related(extra)
+    );
+    return text(`Sampling result: ${sampledText(res)}`);
+  }
+);
+
+mcp.registerTool(
+  'test_input_required_result_list_roots',
+  { description: 'Asks (roots/list, key client_roots) for the roots and names them' },
+  async (extra) => text(`Found ${rootsText(await server.listRoots(keyed('client_roots'), related(extra)))}`)
+);
+
+mcp.registerTool(
+  'test_input_required_result_request_state',
+  { description: 'Asks (elicitation/create, key confirm) for a confirmation; says state-ok' },
+  async (extra) => {
+    const res = await server.elicitInput(
+      keyed('confirm', { message: 'Please confirm', requestedSchema: objectSchema('ok', 'boolean') }),
+      related(extra)
+    );
+    return text(`state-ok: confirmed=${elicited(res, 'ok')}`);
+  }
+);
+
+mcp.registerTool(
+  'test_input_required_result_multiple_inputs',
+  { description: 'Asks, all at once, for a name (user_name), a greeting (greeting) and the roots (client_roots)' },
+  async (extra) => {
+    // concurrently, so that a bridging proxy collects the three in one round
+    const [name, greeting, roots] = await Promise.all([
+      askName(extra),
+      server.createMessage(
+        keyed('greeting', {
+          messages: [{ role: 'user', content: { type: 'text', text: 'Generate a greeting' } }],
+          maxTokens: 50
+        }),
+        related(extra)
+      ),
+      server.listRoots(keyed('client_roots'), related(extra))
+    ]);
+    return text(`Name: ${elicited(name, 'name')}; Greeting: ${sampledText(greeting)}; Roots: ${rootsText(roots)}`);
+  }
+);
+
+mcp.registerTool(
+  'test_input_required_result_multi_round',
+  { description: 'Asks for a name (step1), then for a favourite colour (step2), one after the other' },
+  async (extra) => {
+    const name = elicited(await askName(extra, 'step1', 'Step 1: What is your name?'), 'name');
+    const res = await server.elicitInput(
+      keyed('step2', { message: 'Step 2: What is your favorite color?', requestedSchema: objectSchema('color') }),
+      related(extra)
+    );
+    return text(`Multi-round complete for ${name} who likes ${elicited(res, 'color')}`);
+  }
+);
+
+mcp.registerTool(
+  'test_input_required_result_tampered_state',
+  { description: 'Asks (elicitation/create, key confirm) for a confirmation (the proxy guards the state)' },
+  async (extra) => {
+    const res = await server.elicitInput(
+      keyed('confirm', { message: 'Please confirm', requestedSchema: objectSchema('ok', 'boolean') }),
+      related(extra)
+    );
+    return text(`integrity-ok: confirmed=${elicited(res, 'ok')}`);
+  }
+);
+
+mcp.registerTool(
+  'test_input_required_result_capabilities',
+  { description: 'Asks at once for a sample (sample_input) and a value (elicit_input); either may be refused' },
+  async (extra) => {
+    // A 2025 server cannot see the 2026 client's capabilities: it asks for
+    // both, and the proxy answers the one the client cannot serve with an error.
+    const [sample, value] = await Promise.allSettled([
+      server.createMessage(
+        keyed('sample_input', {
+          messages: [{ role: 'user', content: { type: 'text', text: 'Sample request' } }],
+          maxTokens: 50
+        }),
+        related(extra)
+      ),
+      server.elicitInput(keyed('elicit_input', { message: 'Elicitation input', requestedSchema: objectSchema('value') }), related(extra))
+    ]);
+    const show = (r, f) => (r.status === 'fulfilled' ? f(r.value) : `unavailable (${r.reason?.message ?? r.reason})`);
+    const line = `sampling=${show(sample, sampledText)}; elicitation=${show(value, (v) => elicited(v, 'value'))}`;
+    if (sample.status === 'rejected' && value.status === 'rejected') {
+      return { isError: true, content: [{ type: 'text', text: `No capability served: ${line}` }] };
+    }
+    return text(`capabilities-ok: ${line}`);
+  }
+);
+
+mcp.registerTool(
+  'test_missing_capability',
+  { description: 'Needs sampling: asks (sampling/createMessage, key required_sampling) before it answers' },
+  async (extra) => {
+    const res = await server.createMessage(
+      keyed('required_sampling', {
+        messages: [{ role: 'user', content: { type: 'text', text: 'Say something (this tool requires sampling)' } }],
+        maxTokens: 20
+      }),
+      related(extra)
+    );
+    return text(`Success: ${sampledText(res)}`);
+  }
+);
+
+mcp.registerTool(
+  'test_streaming_elicitation',
+  { description: 'Asks (elicitation/create, key streaming_confirm) mid-call, then completes' },
+  async (extra) => {
+    const res = await server.elicitInput(
+      keyed('streaming_confirm', { message: 'Continue the streaming test?', requestedSchema: objectSchema('ok', 'boolean') }),
+      related(extra)
+    );
+    return text(`Streaming complete: action=${res.action}, ok=${elicited(res, 'ok')}`);
+  }
+);
+
+mcp.registerTool(
+  'test_logging_tool',
+  { description: 'Sends debug, info and warning log messages while it runs' },
+  async (extra) => {
+    // Sent whatever level logging/setLevel set: filtering per client (the
+    // 2026 _meta logLevel) is the proxy's to do.
+    for (const level of ['debug', 'info', 'warning']) {
+      await extra.sendNotification({
+        method: 'notifications/message',
+        params: { level, logger: 'conformance-fixture', data: `test_logging_tool: ${level} message` }
+      });
+    }
+    return text('Logging evaluated: 3 log messages sent (debug, info, warning)');
+  }
+);
+
+// The list changes: each trigger changes the description of a marker tool or
+// prompt (the SDK then sends notifications/{tools,prompts}/list_changed, before
+// the trigger's result).
+let toolGeneration = 0;
+let promptGeneration = 0;
+const dynamicDescription = (what, n) => `A ${what} changed by test_trigger_${what}_change (generation ${n})`;
+const dynamicTool = mcp.registerTool(
+  'test_dynamic_tool',
+  { description: dynamicDescription('tool', 0) },
+  async () => text(`Dynamic tool, generation ${toolGeneration}`)
+);
+
+mcp.registerTool(
+  'test_trigger_tool_change',
+  { description: 'Changes the tool list (test_dynamic_tool) and sends notifications/tools/list_changed' },
+  async () => {
+    dynamicTool.update({ description: dynamicDescription('tool', ++toolGeneration) });
+    return text(`Tool list changed (generation ${toolGeneration})`);
+  }
+);
+
+mcp.registerTool(
+  'test_trigger_prompt_change',
+  { description: 'Changes the prompt list (test_dynamic_prompt) and sends notifications/prompts/list_changed' },
+  async () => {
+    dynamicPrompt.update({ description: dynamicDescription('prompt', ++promptGeneration) });
+    return text(`Prompt list changed (generation ${promptGeneration})`);
+  }
+);
+
 // ---- resources ----
 
 let watchedVersion = 1;
@@ -499,6 +766,30 @@ mcp.registerPrompt(
       { role: 'user', content: { type: 'image', data: PNG_B64, mimeType: 'image/png' } },
       { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } }
     ]
+  })
+);
+
+// 2026-07-28: input-required-result-non-tool-request
+mcp.registerPrompt(
+  'test_input_required_result_prompt',
+  { description: 'Asks (elicitation/create, key user_context) what context to use' },
+  async (extra) => {
+    const res = await server.elicitInput(
+      keyed('user_context', { message: 'What context should the prompt use?', requestedSchema: objectSchema('context') }),
+      related(extra)
+    );
+    return {
+      messages: [{ role: 'user', content: { type: 'text', text: `Prompt with context: ${elicited(res, 'context')}` } }]
+    };
+  }
+);
+
+// 2026-07-28: server-stateless (test_trigger_prompt_change changes it)
+const dynamicPrompt = mcp.registerPrompt(
+  'test_dynamic_prompt',
+  { description: dynamicDescription('prompt', 0) },
+  async () => ({
+    messages: [{ role: 'user', content: { type: 'text', text: `Dynamic prompt, generation ${promptGeneration}` } }]
   })
 );
 
