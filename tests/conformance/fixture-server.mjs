@@ -13,7 +13,7 @@
 // Logs to stderr only (the hub tags and logs the lines). Exits when stdin ends.
 //
 // 2026-07-28 fixtures. The alpha suite's 2026-07-28 scenarios (server-stateless,
-// input-required-result-*) call tools
+// input-required-result-*, caching, sep-2164-resource-not-found) call tools
 // and prompts that its reference server answers natively in 2026 terms: an
 // InputRequiredResult asking for elicitation, sampling or roots; listen
 // streams fed by list changes. This server is 2025-era, so it provides their
@@ -63,8 +63,11 @@
 //   test_trigger_prompt_change                the same for test_dynamic_prompt and
 //                                             notifications/prompts/list_changed
 //   test_dynamic_tool, test_dynamic_prompt    what the triggers change
+//   test_header_param                         {region} listed with "x-mcp-header": "Region" (SEP-2243,
+//                                             http-custom-header-server-validation); echoes it
 //   prompt test_input_required_result_prompt  elicitation/create "What context should the prompt use?"
 //                                             {context} (user_context); "Prompt with context: <context>"
+//   resources/read of an unknown uri          -32602 with data {uri} (sep-2164-resource-not-found)
 // A declined or cancelled elicitation shows as "(decline)"/"(cancel)" in the
 // text; a request answered with an error fails the tool (an isError result,
 // or an error for the prompt), except in test_input_required_result_capabilities.
@@ -72,7 +75,7 @@
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
-import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { deflateSync } from 'node:zlib';
 
@@ -646,6 +649,23 @@ mcp.registerTool(
   }
 );
 
+// SEP-2243 (http-custom-header-server-validation, run unscored at 2026-07-28)
+// needs a tool with a string parameter mirrored in a header (x-mcp-header);
+// its schema is listed verbatim (RAW_INPUT_SCHEMAS).
+const HEADER_PARAM_TOOL = 'test_header_param';
+RAW_INPUT_SCHEMAS[HEADER_PARAM_TOOL] = {
+  type: 'object',
+  properties: {
+    region: { type: 'string', description: 'Echoed back; sent as the Mcp-Param-Region header too', 'x-mcp-header': 'Region' }
+  },
+  required: ['region']
+};
+mcp.registerTool(
+  HEADER_PARAM_TOOL,
+  { description: 'Echoes its region argument (an x-mcp-header parameter)', inputSchema: { region: z.string() } },
+  async ({ region }) => text(`region=${region}`)
+);
+
 // ---- resources ----
 
 let watchedVersion = 1;
@@ -792,6 +812,22 @@ const dynamicPrompt = mcp.registerPrompt(
     messages: [{ role: 'user', content: { type: 'text', text: `Dynamic prompt, generation ${promptGeneration}` } }]
   })
 );
+
+// SEP-2164 (sep-2164-resource-not-found): an unknown resource is -32602 with
+// the uri in the error's data (the SDK gives the code, not the data).
+{
+  const read = server._requestHandlers.get('resources/read');
+  if (read) {
+    server._requestHandlers.set('resources/read', async (request, extra) => {
+      try {
+        return await read(request, extra);
+      } catch (e) {
+        if (e?.code === ErrorCode.InvalidParams && e.data === undefined) e.data = { uri: request.params?.uri };
+        throw e;
+      }
+    });
+  }
+}
 
 // ---- transport ----
 
