@@ -76,6 +76,7 @@ struct front_request {
         char origin[256];        /* echoed in CORS headers when allowed */
         char legacy_session[80]; /* sessionId= of a legacy message POST */
         bool cors;
+        bool modern; /* a 2026-07-28 request that passed front_modern_check() */
 };
 
 int front_settings_load(struct front_settings *s);
@@ -87,6 +88,14 @@ void front_settings_refresh_keys(struct front_settings *s);
 
 /* Serve one connection until it closes. */
 void front_serve(struct front_settings *set, int in_fd, int out_fd);
+
+/* ---- modern.c: 2026-07-28 requests ---- */
+/* A POST of the modern revision (basic/versioning §4): _meta names a protocol version, the
+ * MCP-Protocol-Version header is not a 2025 one, or the method is server/discover. */
+bool front_modern_request(const struct front_request *r, const cJSON *msg);
+/* The checks of a modern request before it goes to the hub, answered with the spec's status
+ * and error: 0 (r->modern set), 1 when refused, -errno on I/O. */
+int front_modern_check(struct front_conn *c, struct front_request *r, const cJSON *msg);
 
 /* ---- listen-fds.c ---- */
 #define FRONT_LISTEN_FDS_START 3
@@ -111,9 +120,14 @@ struct front_response {
         const char *session_id;
 };
 int front_respond(struct front_conn *c, struct front_request *r, const struct front_response *resp);
-/* A JSON body {"jsonrpc":"2.0","id":null,"error":{code,message}} with this status. */
+/* A JSON body {"jsonrpc":"2.0","id":ID,"error":{code,message}} with this status; ID is the
+ * request's when its body was read (r->rpc_id), else null. */
 int front_respond_rpc_error(struct front_conn *c, struct front_request *r, int status, int code,
                             const char *message, const char *extra_headers);
+/* The same with error.data (taken). */
+int front_respond_rpc_error_data(struct front_conn *c, struct front_request *r, int status,
+                                 int code, const char *message, cJSON *data,
+                                 const char *extra_headers);
 /* Start of an SSE response: headers only, chunked on HTTP/1.1. */
 int front_sse_start(struct front_conn *c, struct front_request *r, const char *session_id);
 int front_sse_write(struct front_conn *c, struct front_request *r, const char *data, size_t len);

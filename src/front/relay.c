@@ -5,6 +5,7 @@
  * an SSE stream of events. While waiting it watches the client: a client
  * that goes away ends the exchange (the hub drops the answer).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -50,7 +51,7 @@ static int send_envelope(int fd, struct front_request *r, enum relay_op op, cons
             .op = relay_wire_op(op),
             .client = r->client ? r->client : "anonymous",
         };
-        _cleanup_json_ cJSON *j = NULL;
+        _cleanup_json_ cJSON *j = NULL, *hparams = NULL;
         _cleanup_cjson_str_ char *line = NULL;
         size_t len;
         int ret;
@@ -58,7 +59,29 @@ static int send_envelope(int fd, struct front_request *r, enum relay_op op, cons
         /* A message may reach a server: the hub says when ("taken"), so that we know
          * whether sending it again after a broken connection is safe. */
         e.ack = op == RELAY_POST || op == RELAY_LEGACY_POST;
-        if (op == RELAY_LEGACY_POST) {
+        e.modern = r->modern;
+        if (r->modern) {
+                /* No session, no resumption: its own _meta, and the Mcp-Param headers. */
+                for (size_t i = 0; i < r->http.num_headers; i++) {
+                        const struct http_header *x = &r->http.headers[i];
+                        char name[128];
+                        if (x->name_len <= 10 || x->name_len - 10 >= sizeof(name) ||
+                            strncasecmp(x->name, "mcp-param-", 10) != 0)
+                                continue;
+                        for (size_t k = 10; k < x->name_len; k++)
+                                name[k - 10] = (char)tolower((unsigned char)x->name[k]);
+                        name[x->name_len - 10] = 0;
+                        _cleanup_free_ char *value = strndup(x->value, x->value_len);
+                        if (!value || (!hparams && !(hparams = cJSON_CreateObject())))
+                                return -ENOMEM;
+                        /* Given twice: the first is compared (and a second one may differ:
+                         * the hub sees the first only). */
+                        if (!json_get(hparams, name) &&
+                            !cJSON_AddStringToObject(hparams, name, value))
+                                return -ENOMEM;
+                }
+                e.hparams = hparams;
+        } else if (op == RELAY_LEGACY_POST) {
                 e.session = r->legacy_session;
                 e.legacy = true;
         } else if ((h = http_find_header(&r->http, "mcp-session-id")) &&
@@ -73,7 +96,8 @@ static int send_envelope(int fd, struct front_request *r, enum relay_op op, cons
                 proto[h->value_len] = 0;
                 e.proto = proto;
         }
-        if ((h = http_find_header(&r->http, "last-event-id")) && h->value_len < sizeof(lei)) {
+        if (!r->modern && (h = http_find_header(&r->http, "last-event-id")) &&
+            h->value_len < sizeof(lei)) {
                 memcpy(lei, h->value, h->value_len);
                 lei[h->value_len] = 0;
                 e.last_event_id = lei;

@@ -76,7 +76,16 @@ int front_respond(struct front_conn *c, struct front_request *r, const struct fr
 int front_respond_rpc_error(struct front_conn *c, struct front_request *r, int status, int code,
                             const char *message, const char *extra_headers)
 {
-        _cleanup_json_ cJSON *e = jsonrpc_error_new(NULL, code, message, NULL);
+        return front_respond_rpc_error_data(c, r, status, code, message, NULL, extra_headers);
+}
+
+int front_respond_rpc_error_data(struct front_conn *c, struct front_request *r, int status,
+                                 int code, const char *message, cJSON *data,
+                                 const char *extra_headers)
+{
+        /* The request's id when its body was read and it is a request (2026-07-28: every
+         * error but a parse error echoes it), else null. */
+        _cleanup_json_ cJSON *e = jsonrpc_error_new(r->rpc_id, code, message, data);
         _cleanup_cjson_str_ char *s = e ? cJSON_PrintUnformatted(e) : NULL;
         struct front_response resp = {
             .status = status,

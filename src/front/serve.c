@@ -446,6 +446,13 @@ static int handle_post(struct front_conn *c, struct front_request *r)
         k = check_message(c, r, &msg, &compact);
         if (k != 0)
                 return k < 0 ? k : 0;
+        /* A 2026-07-28 request: no session, its own _meta; checked here first. */
+        if (front_modern_request(r, msg)) {
+                k = front_modern_check(c, r, msg);
+                if (k != 0)
+                        return k < 0 ? k : 0;
+                return front_relay(c, r, RELAY_POST, compact, NULL);
+        }
         if (pv) {
                 char v[32];
                 header_copy(pv, v, sizeof(v));
@@ -453,7 +460,7 @@ static int handle_post(struct front_conn *c, struct front_request *r)
                         return front_respond_rpc_error(
                             c, r, 400, MCP_ERROR_CONNECTION_CLOSED,
                             "Bad Request: unsupported MCP-Protocol-Version (supported: "
-                            "2025-11-25, 2025-06-18, 2025-03-26)",
+                            "2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26)",
                             NULL);
         }
         return front_relay(c, r, RELAY_POST, compact, NULL);
@@ -469,6 +476,12 @@ static int handle_mcp(struct front_conn *c, struct front_request *r)
         if (pv) {
                 char v[32];
                 header_copy(pv, v, sizeof(v));
+                /* 2026-07-28 has no GET stream and no session to DELETE. */
+                if (pv->value_len < sizeof(v) && strcmp(v, MCP_PROTOCOL_MODERN) == 0)
+                        return front_respond_rpc_error(c, r, 405, MCP_ERROR_CONNECTION_CLOSED,
+                                                       "Method Not Allowed: " MCP_PROTOCOL_MODERN
+                                                       " requests are POSTs, without a session",
+                                                       "Allow: POST, OPTIONS\r\n");
                 if (pv->value_len >= sizeof(v) || !mcp_protocol_header_ok(v))
                         return front_respond_rpc_error(
                             c, r, 400, MCP_ERROR_CONNECTION_CLOSED,

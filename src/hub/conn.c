@@ -62,6 +62,7 @@ void hub_conn_close(struct conn *c)
                 return;
         h = c->hub;
         hmap_remove(&h->conns, c->id);
+        modern_exchange_end(h, c, true);
         stream_detach_conn(h, c);
         h->n_conns--;
         conn_free(c);
@@ -89,6 +90,7 @@ static void conn_exchange_done(struct conn *c)
 {
         struct hub *h = c->hub;
 
+        modern_exchange_end(h, c, false);
         if (c->read_eof || c->close_after || h->shutting_down) {
                 hub_conn_close(c);
                 return;

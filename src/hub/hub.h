@@ -107,6 +107,7 @@ struct hub {
         /* counters for the state picture */
         uint64_t n_requests;
         uint64_t n_streams_made; /* stream serials (stream.c) */
+        size_t n_modern;         /* modern requests' sessions among h->sessions */
         uint64_t n_errors;
         struct metrics *metrics; /* metrics.c: what hub_record() counted, made on first use */
 };
@@ -144,6 +145,7 @@ struct conn {
         bool taken;         /* "taken" sent: the request went to an upstream */
         bool control;       /* came in on the control socket */
         char session[65];   /* the session whose stream this conn carries, if any */
+        char modern[65];    /* the session of the modern request it carries (modern.c) */
         uint32_t stream;    /* that stream's id, 0 if none */
         size_t msg_bytes;   /* a POST's message line as the front sent it (audit) */
 };
@@ -168,6 +170,17 @@ int conn_send_health(struct conn *c, cJSON *body);
 /* Header line (takes header; "body":true is added) then payload on its own line (compact
  * JSON, no newline in it). */
 int conn_send_payload(struct conn *c, cJSON *header, const char *payload, size_t plen, bool final);
+
+/* ---- modern.c: 2026-07-28 requests ---- */
+/* A modern request (env.modern), after the rate limit: served with a session of its own. */
+void hub_route_modern(struct conn *c, cJSON *msg);
+/* The exchange of c ends (gone: the front closed it first): its modern request's session
+ * ends, its calls cancelled when gone. */
+void modern_exchange_end(struct hub *h, struct conn *c, bool gone);
+/* Dresses a message for a modern request's client (resultType, caching hints, serverInfo). */
+void modern_outgoing(struct hub *h, const struct session *s, cJSON *msg);
+/* An upstream's answer to a modern request: error codes of 2025 meanings mapped. */
+void modern_upstream_answer(struct hub *h, const struct target *t, cJSON *msg);
 
 /* ---- access.c: the users file's rules and limits ---- */
 /* Reads MCP_USERS_PATH (none: everything allowed); -errno with err filled. */
@@ -268,6 +281,14 @@ struct session {
         int log_level;       /* logging/setLevel, as a syslog priority; -1 unset */
         char **subs;         /* resources/subscribe URIs, as the client named them */
         size_t n_subs;
+        /* Whose instances serve it: the id itself, but for a modern request's session the
+         * client's own key (its requests share instances, as a client's sessions do not). */
+        char iso[65];
+        /* A 2026-07-28 request's session (modern.c): made for that one request from its
+         * _meta and ended with it; never saved, counted, evicted or expired. */
+        bool modern;
+        uint64_t modern_conn; /* the exchange it answers */
+        char *modern_method;  /* what it asked */
 };
 
 /* A new session, its id sealed with what a later hub needs to take it back: the client,
@@ -283,6 +304,10 @@ struct session *session_insert(struct hub *h, const char *id, const char *client
  * ended. NULL otherwise. */
 struct session *session_resume(struct hub *h, const char *id, const char *client);
 void session_free(struct hub *h, struct session *s);
+/* The session of one 2026-07-28 request (modern.c): its client, the exchange it answers, the
+ * capabilities of its _meta. NULL with errno. */
+struct session *session_new_modern(struct hub *h, const char *client, uint64_t conn_id,
+                                   const cJSON *capabilities);
 void sessions_free_all(struct hub *h);
 /* End sessions unused for idle_usec (a session with an attached stream is in use). */
 void sessions_expire(struct hub *h, uint64_t idle_usec);
@@ -479,6 +504,8 @@ int instance_call(struct instance *inst, struct session *s, cJSON *msg, const cJ
                   const struct target *t, const char *method, const char *name, size_t bytes_in);
 /* The client cancelled a request of session s: true if it was in flight somewhere. */
 bool hub_cancel_call(struct hub *h, struct session *s, const cJSON *client_id, const char *reason);
+/* Cancels every call of session s in flight (a modern request's stream closed). */
+void hub_cancel_session_calls(struct hub *h, struct session *s, const char *reason);
 /* A session ends: its instances stop when no other session uses them. */
 void servers_session_ending(struct hub *h, struct session *s);
 /* The server's state and its instances (client: only that client's), for the state
@@ -496,6 +523,10 @@ struct server *route_uri(struct conn *c, const cJSON *id, const char *uri, char 
 /* The choke point, before any instance is started: may c's client use this name of srv
  * (access rules), within its limits (calls in flight)? false after answering (a JSON-RPC
  * error, or HTTP 429), with an audit record. */
+/* One request of session s (takes msg): answered by the hub, or checked and sent on. */
+void route_request(struct conn *c, struct session *s, cJSON *msg);
+/* The servers' instructions, for initialize and server/discover (NULL: none). */
+cJSON *hub_instructions_json(struct hub *h);
 bool route_check(struct conn *c, struct session *s, struct server *srv, const char *method,
                  enum users_kind kind, const char *name, const cJSON *id);
 /* Sends a client request (takes msg), checked by route_check(), to inst; answers errors. */

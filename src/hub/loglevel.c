@@ -44,7 +44,7 @@ static int wanted_level(struct hub *h, const struct instance *i, const struct se
 
         while (hmap_next(&h->sessions, &k, NULL, &v)) {
                 const struct session *s = v;
-                if (s == leaving || !instance_has_session(i, s))
+                if (s == leaving || s->modern || !instance_has_session(i, s))
                         continue;
                 if (s->log_level < 0)
                         unset = true;

@@ -24,6 +24,9 @@
 /* The level a session lets through (info when it never set one). */
 static int session_log_level(const struct session *s)
 {
+        /* A modern request without _meta's logLevel gets no log message at all. */
+        if (s->modern)
+                return s->log_level;
         return s->log_level >= 0 ? s->log_level : LOG_INFO;
 }
 

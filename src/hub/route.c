@@ -29,6 +29,8 @@ void route_reply(struct conn *c, cJSON *msg)
         /* A legacy session's answers go on its SSE stream; the POST already got 202. */
         if (s && s->legacy)
                 target_for_get(&t, s);
+        else if (s && s->modern) /* dressed for its wire on the way (modern_outgoing()) */
+                snprintf(t.session, sizeof(t.session), "%s", s->id);
         (void)hub_deliver(c->hub, &t, msg, true);
 }
 
@@ -56,6 +58,8 @@ static struct session *find_session(struct conn *c)
 
         /* Unknown here: perhaps a session a former hub made (a restart), which the id's seal
          * lets this one take back. Never for a legacy POST: its stream died with that hub. */
+        if (s && s->modern)
+                return NULL; /* a modern request's own, never named by a client */
         if (!s && !c->env.legacy)
                 s = session_resume(c->hub, c->env.session, c->env.client);
         if (!s)
@@ -215,7 +219,7 @@ void route_forward(struct conn *c, struct session *s, struct instance *inst, cJS
 
 /* ---------------------------------------------------------------- initialize */
 
-static cJSON *instructions_json(struct hub *h)
+cJSON *hub_instructions_json(struct hub *h)
 {
         struct buf b;
         cJSON *s = NULL;
@@ -295,7 +299,7 @@ static void handle_initialize(struct conn *c, struct session *legacy, cJSON *msg
         if (!info || !cJSON_AddStringToObject(info, "name", "mcp-proxy") ||
             !cJSON_AddStringToObject(info, "version", VERSION))
                 goto oom;
-        ins = instructions_json(c->hub);
+        ins = hub_instructions_json(c->hub);
         if (ins)
                 cJSON_AddItemToObject(result, "instructions", ins);
         log_info("client '%s' opened session %.8s... (protocol %s%s%s%s)", c->env.client, s->id,
@@ -517,8 +521,6 @@ static void handle_complete(struct conn *c, struct session *s, cJSON *msg)
 
 /* ---------------------------------------------------------------- dispatch */
 
-static void route_message(struct conn *c, struct session *s, cJSON *m);
-
 void hub_route_message(struct conn *c, cJSON *msg)
 {
         _cleanup_json_ cJSON *m = msg;
@@ -553,15 +555,18 @@ void hub_route_message(struct conn *c, cJSON *msg)
                         return;
                 }
         }
-        route_message(c, s, TAKE_PTR(m));
+        if (c->env.modern) {
+                hub_route_modern(c, TAKE_PTR(m));
+                return;
+        }
+        route_request(c, s, TAKE_PTR(m));
         /* A legacy POST is answered 202 once its message is dealt with; the answer itself
          * went on the session's SSE stream. */
         if (legacy && (c = hub_conn_get(h, cid)) && !c->finished)
                 (void)conn_send_simple(c, WIRE_REPLY_ACCEPTED);
 }
 
-/* Takes msg. */
-static void route_message(struct conn *c, struct session *s, cJSON *msg)
+void route_request(struct conn *c, struct session *s, cJSON *msg)
 {
         _cleanup_json_ cJSON *m = msg;
         enum jsonrpc_kind kind = jsonrpc_classify(m);

@@ -46,7 +46,7 @@ bool instance_has_session(const struct instance *i, const struct session *s)
         if (i->hub_own || !i->client)
                 return false;
         if (i->session[0])
-                return strcmp(i->session, s->id) == 0;
+                return strcmp(i->session, s->iso) == 0;
         return strcmp(i->client, s->client) == 0;
 }
 
@@ -134,6 +134,7 @@ static void call_done(void *userdata, cJSON *msg, int code, const char *message)
                  * renamed for the client when there are several servers). */
                 if (json_set(msg, "id", cJSON_Duplicate(c->client_id, true))) {
                         hub_result_for_client(h, i->srv, c->method, msg);
+                        modern_upstream_answer(h, &c->target, msg);
                         (void)hub_deliver_sized(h, &c->target, msg, true, &bytes);
                 } else
                         cJSON_Delete(msg);
@@ -245,6 +246,30 @@ static bool cancel_in(struct instance *i, struct session *s, const cJSON *client
                 return true;
         }
         return false;
+}
+
+void hub_cancel_session_calls(struct hub *h, struct session *s, const char *reason)
+{
+        for (size_t k = 0; k < h->n_servers; k++) {
+                struct server *srv = h->servers[k];
+                struct instance *i = srv->hub_inst;
+
+                for (;;) {
+                        struct call *c, *next;
+                        if (i == srv->hub_inst || instance_has_session(i, s))
+                                for (c = i->calls; c; c = next) {
+                                        next = c->next;
+                                        if (strcmp(c->target.session, s->id) != 0)
+                                                continue;
+                                        (void)upstream_cancel(i->u, c->handle, reason);
+                                        call_record(c, RECORD_CANCELLED, 0, NULL);
+                                        call_free(c);
+                                }
+                        i = i == srv->hub_inst ? srv->instances : i->next;
+                        if (!i)
+                                break;
+                }
+        }
 }
 
 bool hub_cancel_call(struct hub *h, struct session *s, const cJSON *client_id, const char *reason)
@@ -427,7 +452,7 @@ static struct instance *instance_new(struct server *srv, bool hub_own, const str
                         return NULL;
                 }
                 if (iso == ISOLATION_SESSION)
-                        snprintf(i->session, sizeof(i->session), "%s", s->id);
+                        snprintf(i->session, sizeof(i->session), "%s", s->iso);
         }
         i->id = ++h->next_instance_id;
         if (hmap_put(&h->instances, i->id, i) < 0) {
@@ -560,6 +585,9 @@ struct instance *server_instance_for(struct server *srv, struct session *s)
 
 void servers_session_ending(struct hub *h, struct session *s)
 {
+        /* A modern request's instances outlive it: they stop when idle. */
+        if (s->modern)
+                return;
         for (size_t k = 0; k < h->n_servers; k++) {
                 struct server *srv = h->servers[k];
                 for (struct instance *i = srv->instances; i; i = i->next) {
@@ -568,7 +596,8 @@ void servers_session_ending(struct hub *h, struct session *s)
                         if (i->stopping || !instance_has_session(i, s))
                                 continue;
                         while (hmap_next(&h->sessions, &n, NULL, &v))
-                                if (v != s && instance_has_session(i, v))
+                                if (v != s && !((struct session *)v)->modern &&
+                                    instance_has_session(i, v))
                                         others++;
                         if (others == 0)
                                 instance_stop(i, "its last client session ended");

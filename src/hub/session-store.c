@@ -366,8 +366,9 @@ int sessions_save(struct hub *h)
         while (hmap_next(&h->sessions, &i, NULL, &v)) {
                 const struct session *s = v;
                 cJSON *o;
-                /* A legacy session lives on its SSE connection, which ends with us. */
-                if (s->legacy)
+                /* A legacy session lives on its SSE connection, which ends with us; a modern
+                 * request's, with its exchange. */
+                if (s->legacy || s->modern)
                         continue;
                 o = session_json(s, now);
                 if (!o)

@@ -17,6 +17,7 @@
 #include "json.h"
 #include "log.h"
 #include "random-util.h"
+#include "sha256.h"
 #include "mcp-limits.h"
 #include "proto/jsonrpc.h"
 #include "strv.h"
@@ -56,7 +57,7 @@ static bool evict_one(struct hub *h, const char *client)
 
         while (hmap_next(&h->sessions, &i, NULL, &v)) {
                 struct session *s = v;
-                if (strcmp(s->client, client) != 0 || session_in_use(h, s))
+                if (s->modern || strcmp(s->client, client) != 0 || session_in_use(h, s))
                         continue;
                 if (!oldest || s->last_used_usec < oldest->last_used_usec)
                         oldest = s;
@@ -83,7 +84,8 @@ void sessions_expire(struct hub *h, uint64_t idle_usec)
                 again = false;
                 while (hmap_next(&h->sessions, &i, NULL, &v)) {
                         struct session *s = v;
-                        if (session_in_use(h, s) || now - s->last_used_usec < idle_usec)
+                        if (s->modern || session_in_use(h, s) ||
+                            now - s->last_used_usec < idle_usec)
                                 continue;
                         log_info("session %.8s... of client '%s' expired after %llu s unused",
                                  s->id, s->client, (unsigned long long)(idle_usec / 1000000));
@@ -102,6 +104,7 @@ struct session *session_insert(struct hub *h, const char *id, const char *client
         if (!s)
                 return NULL;
         snprintf(s->id, sizeof(s->id), "%s", id);
+        snprintf(s->iso, sizeof(s->iso), "%s", id);
         s->client = strdup(client);
         s->protocol_version = strdup(version);
         if (!s->client || !s->protocol_version)
@@ -132,9 +135,10 @@ static bool make_room(struct hub *h, const char *client)
         if (r->max_sessions && r->max_sessions < cap)
                 cap = r->max_sessions;
         while (hmap_next(&h->sessions, &i, NULL, &v))
-                if (strcmp(((struct session *)v)->client, client) == 0)
+                if (!((struct session *)v)->modern &&
+                    strcmp(((struct session *)v)->client, client) == 0)
                         mine++;
-        if ((mine >= cap || h->sessions.n >= HUB_MAX_SESSIONS) && !evict_one(h, client)) {
+        if ((mine >= cap || sessions_count(h) >= HUB_MAX_SESSIONS) && !evict_one(h, client)) {
                 log_warning("client '%s': session limit reached (%zu of its own, %zu in all), "
                             "refusing a new one",
                             client, mine, (size_t)h->sessions.n);
@@ -247,6 +251,7 @@ static void session_destroy(struct session *s)
         strv_free(s->subs_pending);
         free(s->client);
         free(s->protocol_version);
+        free(s->modern_method);
         cJSON_Delete(s->client_capabilities);
         cJSON_Delete(s->client_info);
         free(s);
@@ -257,7 +262,11 @@ void session_free(struct hub *h, struct session *s)
         if (!s)
                 return;
         hub_session_ending(h, s);
-        session_store_note_end(h, s);
+        if (!s->modern) {
+                session_store_note_end(h, s);
+                h->sessions_dirty = true;
+        } else
+                h->n_modern--;
         hmap_remove(&h->sessions, hash_string(s->id));
         streams_free(h, s);
         session_destroy(s);
@@ -307,5 +316,36 @@ int sessions_get_targets(struct hub *h, bool (*want)(const struct session *s, co
 
 size_t sessions_count(struct hub *h)
 {
-        return h->sessions.n;
+        return h->sessions.n - h->n_modern;
+}
+
+struct session *session_new_modern(struct hub *h, const char *client, uint64_t conn_id,
+                                   const cJSON *capabilities)
+{
+        uint8_t rnd[24], key[SHA256_DIGEST_SIZE];
+        char id[65] = "m", *p;
+        struct session *s;
+
+        /* Not sealed: it never leaves the hub. 'm' and 48 hex digits. */
+        if (random_bytes(rnd, sizeof(rnd)) < 0) {
+                errno = EIO;
+                return NULL;
+        }
+        p = id + 1;
+        for (size_t i = 0; i < sizeof(rnd); i++, p += 2)
+                snprintf(p, 3, "%02x", rnd[i]);
+        s = session_insert(h, id, client, MCP_PROTOCOL_MODERN);
+        if (!s)
+                return NULL;
+        h->n_modern++;
+        s->modern = true;
+        s->modern_conn = conn_id;
+        s->initialized = true;
+        s->client_capabilities = cJSON_Duplicate(capabilities, true);
+        /* The client's modern requests share its instances, apart from its sessions'. */
+        sha256((const uint8_t *)client, strlen(client), key);
+        snprintf(s->iso, sizeof(s->iso), "M");
+        for (size_t i = 0; i < 28; i++)
+                snprintf(s->iso + 1 + 2 * i, 3, "%02x", key[i]);
+        return s;
 }

@@ -297,7 +297,7 @@ int stream_attach(struct hub *h, struct session *s, struct sse_stream *st, struc
         snprintf(c->session, sizeof(c->session), "%s", s->id);
         st->conn_id = c->id;
         /* Prime the stream: an id the client can come back with, before anything else. */
-        if (prime && !s->legacy && send_event(c, st->id, 0, NULL, 0, false) < 0)
+        if (prime && !s->legacy && !s->modern && send_event(c, st->id, 0, NULL, 0, false) < 0)
                 return -ENOTCONN;
         if (st->ring_n > 0) {
                 const struct sse_event *first = &st->ring[st->ring_start];
@@ -368,6 +368,8 @@ int hub_deliver_sized(struct hub *h, const struct target *t, cJSON *msg, bool fi
         *ret_bytes = 0;
         if (!msg)
                 return -ENOMEM;
+        if (s && s->modern)
+                modern_outgoing(h, s, msg);
         text = cJSON_PrintUnformatted(msg);
         cJSON_Delete(msg);
         if (!text)

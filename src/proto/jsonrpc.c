@@ -6,6 +6,24 @@
 #include "proto/jsonrpc.h"
 
 const char *const mcp_protocol_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", NULL};
+const char *const mcp_protocol_all_versions[] = {MCP_PROTOCOL_MODERN, "2025-11-25", "2025-06-18",
+                                                 "2025-03-26", NULL};
+
+bool mcp_modern_method(const char *method)
+{
+        static const char *const methods[] = {
+            "server/discover",     "tools/list",
+            "tools/call",          "prompts/list",
+            "prompts/get",         "resources/list",
+            "resources/read",      "resources/templates/list",
+            "completion/complete", "subscriptions/listen",
+        };
+
+        for (size_t i = 0; method && i < sizeof(methods) / sizeof(methods[0]); i++)
+                if (strcmp(method, methods[i]) == 0)
+                        return true;
+        return false;
+}
 
 bool mcp_protocol_supported(const char *v)
 {

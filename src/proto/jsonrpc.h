@@ -13,6 +13,21 @@ bool mcp_protocol_supported(const char *v);
 /* Acceptable in MCP-Protocol-Version: the above plus 2024-11-05. */
 bool mcp_protocol_header_ok(const char *v);
 
+/* The stateless revision (per-request _meta, no initialize, no session): a "modern" request,
+ * as 2026-07-28 basic/versioning calls it; the 2025 ones are "legacy". */
+#define MCP_PROTOCOL_MODERN "2026-07-28"
+/* Every revision served, newest first: server/discover's supportedVersions, and -32022's
+ * data.supported. */
+extern const char *const mcp_protocol_all_versions[]; /* NULL-terminated */
+#define MCP_META_PROTOCOL_VERSION "io.modelcontextprotocol/protocolVersion"
+#define MCP_META_CLIENT_CAPS      "io.modelcontextprotocol/clientCapabilities"
+#define MCP_META_CLIENT_INFO      "io.modelcontextprotocol/clientInfo"
+#define MCP_META_LOG_LEVEL        "io.modelcontextprotocol/logLevel"
+#define MCP_META_SERVER_INFO      "io.modelcontextprotocol/serverInfo"
+#define MCP_META_SUBSCRIPTION_ID  "io.modelcontextprotocol/subscriptionId"
+/* A request method of the modern revision (NULL: false). */
+bool mcp_modern_method(const char *method);
+
 #define JSONRPC_PARSE_ERROR      (-32700)
 #define JSONRPC_INVALID_REQUEST  (-32600)
 #define JSONRPC_METHOD_NOT_FOUND (-32601)
@@ -24,6 +39,11 @@ bool mcp_protocol_header_ok(const char *v);
 /* mcp-proxy's own: refused by the access rules of the users file, and over a limit */
 #define MCP_PROXY_ERROR_DENIED  (-32003)
 #define MCP_PROXY_ERROR_LIMITED (-32004)
+/* 2026-07-28: a header that differs from the body, a client capability not declared, a
+ * protocol version not served */
+#define MCP_ERROR_HEADER_MISMATCH      (-32020)
+#define MCP_ERROR_MISSING_CAPABILITY   (-32021)
+#define MCP_ERROR_UNSUPPORTED_PROTOCOL (-32022)
 
 enum jsonrpc_kind {
         JSONRPC_REQUEST,      /* method + id */

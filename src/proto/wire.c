@@ -90,6 +90,15 @@ cJSON *wire_envelope_to_json(const struct wire_envelope *e)
                 return NULL;
         if (e->ack && !cJSON_AddTrueToObject(j, "ack"))
                 return NULL;
+        if (e->modern && !cJSON_AddTrueToObject(j, "modern"))
+                return NULL;
+        if (e->hparams) {
+                cJSON *p = cJSON_Duplicate(e->hparams, true);
+                if (!p || !cJSON_AddItemToObject(j, "hparams", p)) {
+                        cJSON_Delete(p);
+                        return NULL;
+                }
+        }
         return TAKE_PTR(j);
 }
 
@@ -137,6 +146,18 @@ int wire_envelope_from_json(const cJSON *j, struct wire_envelope *ret)
         if (sse && !cJSON_IsBool(sse))
                 return -EINVAL;
         e.ack = cJSON_IsTrue(sse);
+        sse = json_get(j, "modern");
+        if (sse && !cJSON_IsBool(sse))
+                return -EINVAL;
+        e.modern = cJSON_IsTrue(sse);
+        sse = json_get(j, "hparams");
+        if (sse && !cJSON_IsNull(sse)) {
+                const cJSON *x;
+                if (!cJSON_IsObject(sse))
+                        return -EINVAL;
+                cJSON_ArrayForEach(x, sse) if (!cJSON_IsString(x)) return -EINVAL;
+                e.hparams = sse;
+        }
         *ret = e;
         return 0;
 }

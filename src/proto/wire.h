@@ -29,6 +29,10 @@
  *   lei     Last-Event-ID header (get), if any
  *   legacy  a POST to a legacy session's message endpoint
  *   ack     the front wants a "taken" line when the request goes to a server
+ *   modern  a 2026-07-28 request (the front checked its headers and _meta): served
+ *           without a session; "session" and "lei" are not sent
+ *   hparams modern: its Mcp-Param-{Name} headers, {"<name lower-cased>": "<value as
+ *           sent>"}, checked by the hub against the tool's x-mcp-header arguments
  * For op=post, the second line is the JSON-RPC message: the request body as
  * it came, any raw CR/LF (only possible between JSON tokens) made spaces.
  *
@@ -135,8 +139,11 @@ struct wire_envelope {
         const char *proto;   /* NULL when absent */
         const char *last_event_id;
         bool sse;
-        bool legacy; /* a POST to a legacy session's message endpoint */
-        bool ack;    /* send WIRE_REPLY_TAKEN before the request goes to a server */
+        bool legacy;          /* a POST to a legacy session's message endpoint */
+        bool ack;             /* send WIRE_REPLY_TAKEN before the request goes to a server */
+        bool modern;          /* a 2026-07-28 request: no session, its context in its own _meta */
+        const cJSON *hparams; /* modern: {"<name>": "<raw value>"} of its Mcp-Param-{Name}
+                               * headers, names lower-cased (borrowed; NULL: none) */
 };
 
 const char *wire_op_to_string(enum wire_op op);

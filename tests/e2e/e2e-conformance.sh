@@ -39,8 +39,9 @@ ALPHA_JS=$CONF_DIR/node_modules/conformance-alpha/dist/index.js
 # is no substitute for a 2025-06-18 client: its SDK-driven scenarios still
 # initialize with 2025-11-25, only server-initialize and
 # server-session-lifecycle speak 2025-06-18.)
-declare -A SUITE_DIST=([stable]=$STABLE_JS [alpha]=$ALPHA_JS)
-declare -A SUITE_ARGS=([stable]="--suite active" [alpha]="--requirements 2025-11-25")
+declare -A SUITE_DIST=([stable]=$STABLE_JS [alpha]=$ALPHA_JS [modern]=$ALPHA_JS)
+declare -A SUITE_ARGS=([stable]="--suite active" [alpha]="--requirements 2025-11-25"
+        [modern]="--requirements 2026-07-28")
 
 is_node22() { [[ -x $1 ]] && "$1" -e 'process.exit(+process.versions.node.split(".")[0] >= 22 ? 0 : 1)' 2>/dev/null; }
 # the pinned Node 22 of tests/conformance, else a system node if it is >= 22
