@@ -41,11 +41,11 @@ bool front_modern_request(const struct front_request *r, const cJSON *msg)
         return !mcp_protocol_header_ok(v);
 }
 
-static int refuse(struct front_conn *c, struct front_request *r, int status, int code,
-                  cJSON *data, const char *fmt, ...) _printf_(6, 7);
+static int refuse(struct front_conn *c, struct front_request *r, int status, int code, cJSON *data,
+                  const char *fmt, ...) _printf_(6, 7);
 
-static int refuse(struct front_conn *c, struct front_request *r, int status, int code,
-                  cJSON *data, const char *fmt, ...)
+static int refuse(struct front_conn *c, struct front_request *r, int status, int code, cJSON *data,
+                  const char *fmt, ...)
 {
         char msg[512];
         va_list ap;

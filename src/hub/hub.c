@@ -538,6 +538,7 @@ static void hub_done(struct hub *h)
         srv_requests_free_all(h);
         subs_free_all(h);
         sessions_free_all(h);
+        mrtrs_free_all(h);
         sd_event_source_disable_unref(h->listen_source);
         control_done(h);
         sd_event_source_disable_unref(h->sweep_timer);
@@ -623,6 +624,9 @@ int main(int argc, char **argv)
                           &h.session_idle_usec);
         if (h.session_idle_usec == 0)
                 h.session_idle_usec = HUB_SESSION_IDLE_MS * USEC_PER_MSEC;
+        parse_seconds_env("MCP_INPUT_TIMEOUT", MRTR_TTL_MS * USEC_PER_MSEC, &h.mrtr_ttl_usec);
+        if (h.mrtr_ttl_usec < USEC_PER_SEC / 10)
+                h.mrtr_ttl_usec = USEC_PER_SEC / 10;
         h.started_usec = now_usec();
 
         /* Block the signals we handle before anything can fork. */

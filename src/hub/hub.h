@@ -108,6 +108,11 @@ struct hub {
         uint64_t n_requests;
         uint64_t n_streams_made; /* stream serials (stream.c) */
         size_t n_modern;         /* modern requests' sessions among h->sessions */
+        struct hmap mrtrs;       /* continuation id -> struct mrtr (mrtr.c) */
+        uint64_t next_mrtr_id;
+        uint8_t mrtr_key[32]; /* requestState's MAC key, random to this process */
+        bool mrtr_key_set;
+        uint64_t mrtr_ttl_usec; /* MCP_INPUT_TIMEOUT: how long a call waits for its input */
         uint64_t n_errors;
         struct metrics *metrics; /* metrics.c: what hub_record() counted, made on first use */
 };
@@ -181,6 +186,23 @@ void modern_exchange_end(struct hub *h, struct conn *c, bool gone);
 void modern_outgoing(struct hub *h, const struct session *s, cJSON *msg);
 /* An upstream's answer to a modern request: error codes of 2025 meanings mapped. */
 void modern_upstream_answer(struct hub *h, const struct target *t, cJSON *msg);
+
+/* ---- mrtr.c: input_required, a 2025 server's questions asked of a modern client ---- */
+struct mrtr;
+/* A server's request (elicitation, sampling, roots; takes msg) during a call of s, a modern
+ * request's session: collected for the round's input_required, or answered at once. */
+void mrtr_upstream_request(struct hub *h, struct instance *inst, struct session *s, cJSON *msg);
+/* A retry (params.requestState): checked, and its call resumed on c. false: no
+ * requestState, not a retry; true: dealt with (answered or resumed). */
+bool mrtr_resume(struct conn *c, cJSON *msg, const cJSON *caps, int log_level);
+/* The server's answer to a suspended call: kept for the retry (takes msg when true). */
+bool mrtr_hold_answer(struct hub *h, const struct target *t, cJSON *msg);
+bool mrtr_suspended(const struct session *s);
+/* s ends: its server's waiting requests are answered (elicitation cancel, else an error). */
+void mrtr_session_ending(struct hub *h, struct session *s);
+void mrtr_free(struct mrtr *m);
+void mrtrs_free_all(struct hub *h);
+void mrtr_params_digest(const char *method, const cJSON *params, uint8_t out[32]);
 
 /* ---- access.c: the users file's rules and limits ---- */
 /* Reads MCP_USERS_PATH (none: everything allowed); -errno with err filled. */
@@ -289,6 +311,11 @@ struct session {
         bool modern;
         uint64_t modern_conn; /* the exchange it answers */
         char *modern_method;  /* what it asked */
+        char *request_name;   /* its name or URI, for the log */
+        cJSON *request_id;    /* the JSON-RPC id of its exchange (the retry's, once resumed) */
+        uint8_t request_digest[32]; /* mrtr_params_digest() of the request */
+        cJSON *input_responses;     /* a first request's own inputResponses, used up as asked */
+        struct mrtr *mrtr;          /* its input_required rounds (mrtr.c), if any */
 };
 
 /* A new session, its id sealed with what a later hub needs to take it back: the client,
@@ -451,6 +478,7 @@ struct call {
         char *name;         /* as the client sees it, or NULL */
         char args_hash[65]; /* hex SHA-256 of the arguments' compact JSON, "" without any */
         size_t bytes_in;
+        bool answered; /* call_done() delivers its answer: not to be cancelled meanwhile */
         struct call *prev, *next;
 };
 
@@ -506,6 +534,11 @@ int instance_call(struct instance *inst, struct session *s, cJSON *msg, const cJ
 bool hub_cancel_call(struct hub *h, struct session *s, const cJSON *client_id, const char *reason);
 /* Cancels every call of session s in flight (a modern request's stream closed). */
 void hub_cancel_session_calls(struct hub *h, struct session *s, const char *reason);
+/* Points the calls of s at another exchange (0: none) and, when given, the client's id. */
+void hub_retarget_session_calls(struct hub *h, struct session *s, uint64_t conn_id,
+                                const cJSON *client_id);
+/* The calls of s give up their turn on their servers (hold false) or take it again. */
+void hub_session_calls_turn(struct hub *h, struct session *s, bool hold);
 /* A session ends: its instances stop when no other session uses them. */
 void servers_session_ending(struct hub *h, struct session *s);
 /* The server's state and its instances (client: only that client's), for the state

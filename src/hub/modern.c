@@ -60,9 +60,9 @@ static void add_server_info(cJSON *result)
 /* Methods whose complete results carry caching hints (server/utilities/caching). */
 static bool cacheable(const char *method)
 {
-        static const char *const m[] = {"server/discover", "tools/list",
-                                        "prompts/list",    "resources/list",
-                                        "resources/templates/list", "resources/read"};
+        static const char *const m[] = {
+            "server/discover",          "tools/list",    "prompts/list", "resources/list",
+            "resources/templates/list", "resources/read"};
 
         for (size_t i = 0; method && i < ELEMENTSOF(m); i++)
                 if (strcmp(method, m[i]) == 0)
@@ -272,8 +272,10 @@ void hub_route_modern(struct conn *c, cJSON *msg)
         const cJSON *meta = cJSON_IsObject(params) ? json_get(params, "_meta") : NULL;
         const cJSON *caps = cJSON_IsObject(meta) ? json_get(meta, MCP_META_CLIENT_CAPS) : NULL;
         const char *level = cJSON_IsObject(meta) ? json_get_string(meta, MCP_META_LOG_LEVEL) : NULL;
+        const cJSON *responses;
         struct session *s;
         char err[300];
+        int l = -1;
 
         switch (jsonrpc_classify(m)) {
         case JSONRPC_NOTIFICATION:
@@ -305,6 +307,20 @@ void hub_route_modern(struct conn *c, cJSON *msg)
         }
         if (strcmp(method, "tools/call") == 0 && check_param_headers(c, id, params) < 0)
                 return;
+        if (level && (l = mcp_level_from_string(level)) < 0) {
+                snprintf(err, sizeof(err), "Invalid params: unknown logLevel '%.64s'", level);
+                modern_error(c, 400, id, JSONRPC_INVALID_PARAMS, NULL, err);
+                return;
+        }
+        /* A retry of a request that needed input goes on where it stopped. */
+        if (mrtr_resume(c, m, caps, l))
+                return;
+        responses = json_get(params, "inputResponses");
+        if (responses && !cJSON_IsObject(responses)) {
+                modern_error(c, 200, id, JSONRPC_INVALID_PARAMS, NULL,
+                             "Invalid params: inputResponses must be an object");
+                return;
+        }
         s = session_new_modern(h, c->env.client, c->id, caps);
         if (!s || !(s->modern_method = strdup(method))) {
                 if (s)
@@ -313,16 +329,17 @@ void hub_route_modern(struct conn *c, cJSON *msg)
                              "Service unavailable: out of memory");
                 return;
         }
-        if (level) {
-                int l = mcp_level_from_string(level);
-                if (l < 0) {
-                        session_free(h, s);
-                        snprintf(err, sizeof(err), "Invalid params: unknown logLevel '%.64s'",
-                                 level);
-                        modern_error(c, 400, id, JSONRPC_INVALID_PARAMS, NULL, err);
-                        return;
-                }
-                s->log_level = l;
+        s->log_level = l;
+        s->request_id = cJSON_Duplicate(id, true);
+        mrtr_params_digest(method, params, s->request_digest);
+        if (cJSON_IsObject(params)) {
+                const char *name = json_get_string(params, "name");
+                if (!name)
+                        name = json_get_string(params, "uri");
+                s->request_name = name ? strdup(name) : NULL;
+                s->input_responses =
+                    cJSON_DetachItemFromObjectCaseSensitive(params, "inputResponses");
+                cJSON_DeleteItemFromObjectCaseSensitive(params, "requestState");
         }
         snprintf(c->modern, sizeof(c->modern), "%s", s->id);
         c->env.session = c->modern;
@@ -336,6 +353,9 @@ void modern_exchange_end(struct hub *h, struct conn *c, bool gone)
 
         c->modern[0] = 0;
         if (!s || !s->modern)
+                return;
+        /* Its round ended with input_required: the call waits for the retry. */
+        if (mrtr_suspended(s))
                 return;
         /* Its stream closed before the answer: that is how a modern client cancels. */
         if (gone)

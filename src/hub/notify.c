@@ -139,6 +139,7 @@ void hub_client_notification(struct hub *h, struct session *s, cJSON *msg)
 void hub_session_ending(struct hub *h, struct session *s)
 {
         subs_session_ending(h, s);
+        mrtr_session_ending(h, s);
         srv_requests_session_ending(h, s);
         loglevel_recompute(h, s);
         servers_session_ending(h, s);

@@ -128,6 +128,9 @@ static void call_done(void *userdata, cJSON *msg, int code, const char *message)
         char detail[128] = "";
         size_t bytes = 0;
 
+        /* Delivering may close the exchange, and with it a modern request's session, whose
+         * calls are then cancelled: not this one, being answered. */
+        c->answered = true;
         if (msg) {
                 outcome = answer_outcome(msg, detail, sizeof(detail));
                 /* Put the client's own id back; everything else passes untouched (but URIs,
@@ -135,7 +138,12 @@ static void call_done(void *userdata, cJSON *msg, int code, const char *message)
                 if (json_set(msg, "id", cJSON_Duplicate(c->client_id, true))) {
                         hub_result_for_client(h, i->srv, c->method, msg);
                         modern_upstream_answer(h, &c->target, msg);
-                        (void)hub_deliver_sized(h, &c->target, msg, true, &bytes);
+                        /* A call waiting for its client's input keeps its answer for the
+                         * retry. */
+                        if (mrtr_hold_answer(h, &c->target, msg))
+                                bytes = 0;
+                        else
+                                (void)hub_deliver_sized(h, &c->target, msg, true, &bytes);
                 } else
                         cJSON_Delete(msg);
         } else {
@@ -248,28 +256,76 @@ static bool cancel_in(struct instance *i, struct session *s, const cJSON *client
         return false;
 }
 
-void hub_cancel_session_calls(struct hub *h, struct session *s, const char *reason)
+/* Calls fn on every call of session s, wherever it is in flight (fn may free the call). */
+static void session_calls_each(struct hub *h, struct session *s,
+                               void (*fn)(struct instance *i, struct call *c, void *userdata),
+                               void *userdata)
 {
         for (size_t k = 0; k < h->n_servers; k++) {
                 struct server *srv = h->servers[k];
-                struct instance *i = srv->hub_inst;
-
-                for (;;) {
+                for (struct instance *i = srv->hub_inst; i;
+                     i = i == srv->hub_inst ? srv->instances : i->next) {
                         struct call *c, *next;
-                        if (i == srv->hub_inst || instance_has_session(i, s))
-                                for (c = i->calls; c; c = next) {
-                                        next = c->next;
-                                        if (strcmp(c->target.session, s->id) != 0)
-                                                continue;
-                                        (void)upstream_cancel(i->u, c->handle, reason);
-                                        call_record(c, RECORD_CANCELLED, 0, NULL);
-                                        call_free(c);
-                                }
-                        i = i == srv->hub_inst ? srv->instances : i->next;
-                        if (!i)
-                                break;
+                        if (i != srv->hub_inst && !instance_has_session(i, s))
+                                continue;
+                        for (c = i->calls; c; c = next) {
+                                next = c->next;
+                                if (strcmp(c->target.session, s->id) == 0)
+                                        fn(i, c, userdata);
+                        }
                 }
         }
+}
+
+static void cancel_one(struct instance *i, struct call *c, void *userdata)
+{
+        if (c->answered)
+                return; /* being answered (call_done()) */
+        (void)upstream_cancel(i->u, c->handle, userdata);
+        call_record(c, RECORD_CANCELLED, 0, NULL);
+        call_free(c);
+}
+
+void hub_cancel_session_calls(struct hub *h, struct session *s, const char *reason)
+{
+        session_calls_each(h, s, cancel_one, (void *)(uintptr_t)reason);
+}
+
+struct retarget {
+        uint64_t conn_id;
+        const cJSON *client_id;
+};
+
+static void retarget_one(struct instance *i, struct call *c, void *userdata)
+{
+        const struct retarget *r = userdata;
+        cJSON *dup;
+
+        c->target.conn_id = r->conn_id;
+        c->target.stream = 0;
+        if (r->client_id && (dup = cJSON_Duplicate(r->client_id, true))) {
+                cJSON_Delete(c->client_id);
+                c->client_id = dup;
+        }
+}
+
+void hub_retarget_session_calls(struct hub *h, struct session *s, uint64_t conn_id,
+                                const cJSON *client_id)
+{
+        session_calls_each(h, s, retarget_one, &(struct retarget){conn_id, client_id});
+}
+
+static void turn_one(struct instance *i, struct call *c, void *userdata)
+{
+        /* On an instance several clients share, the turn is kept: what its server asks next
+         * could otherwise be taken for another client's. */
+        if (!i->serves_all)
+                upstream_call_set_turn(i->u, c->handle, *(const bool *)userdata);
+}
+
+void hub_session_calls_turn(struct hub *h, struct session *s, bool hold)
+{
+        session_calls_each(h, s, turn_one, &hold);
 }
 
 bool hub_cancel_call(struct hub *h, struct session *s, const cJSON *client_id, const char *reason)

@@ -252,6 +252,10 @@ static void session_destroy(struct session *s)
         free(s->client);
         free(s->protocol_version);
         free(s->modern_method);
+        free(s->request_name);
+        cJSON_Delete(s->request_id);
+        cJSON_Delete(s->input_responses);
+        mrtr_free(s->mrtr);
         cJSON_Delete(s->client_capabilities);
         cJSON_Delete(s->client_info);
         free(s);

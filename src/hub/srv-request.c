@@ -122,6 +122,11 @@ void hub_instance_request(struct hub *h, struct instance *inst, cJSON *msg)
                 upstream_take_turns(inst->u, method);
 
         s = instance_attribute(inst, &call, &ambiguous);
+        if (s && s->modern) {
+                /* A modern client is not asked: its request ends with input_required. */
+                mrtr_upstream_request(h, inst, s, TAKE_PTR(m));
+                return;
+        }
         if (!s) {
                 snprintf(err, sizeof(err), "mcp-proxy cannot tell which client %s is for", method);
                 log_notice("upstream '%s': %s not attributable to one session (%s), refusing",

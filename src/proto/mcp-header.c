@@ -76,8 +76,7 @@ int mcp_header_value_decode(const char *value, size_t len, char **ret)
         }
         while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t'))
                 len--;
-        if (len >= sizeof(pre) - 1 + sizeof(post) - 1 &&
-            memcmp(value, pre, sizeof(pre) - 1) == 0 &&
+        if (len >= sizeof(pre) - 1 + sizeof(post) - 1 && memcmp(value, pre, sizeof(pre) - 1) == 0 &&
             memcmp(value + len - (sizeof(post) - 1), post, sizeof(post) - 1) == 0)
                 return b64_decode(value + sizeof(pre) - 1,
                                   len - (sizeof(pre) - 1) - (sizeof(post) - 1), ret);

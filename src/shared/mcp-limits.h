@@ -89,8 +89,12 @@
 #define HUB_CLIENT_BUFFER_DEFAULT (32 * 1024 * 1024)
 #define HUB_BUFFER_NOTE_MS        (10 * 1000) /* a client's drops logged and audited at most so often */
 #define HUB_LIST_PAGE_SIZE        100         /* entries per page of an aggregated list */
-#define MODERN_LIST_TTL_MS        60000 /* 2026-07-28 ttlMs of discover and the lists (reads: 0) */
-#define SRV_REQUEST_MAX_AGE_MS    (15 * 60 * 1000) /* server->client requests forgotten after */
+#define MRTR_COLLECT_MS           30 /* input_required: what a server asks at once, one round */
+/* ... and how long it waits for the retry (MCP_INPUT_TIMEOUT): below the 60 s a TypeScript
+ * SDK server waits for its own request, so that it hears "cancel" rather than time out */
+#define MRTR_TTL_MS            50000
+#define MODERN_LIST_TTL_MS     60000 /* 2026-07-28 ttlMs of discover and the lists (reads: 0) */
+#define SRV_REQUEST_MAX_AGE_MS (15 * 60 * 1000) /* server->client requests forgotten after */
 
 /* ---- remote upstreams: Streamable HTTP and legacy SSE (hub) ---- */
 #define REMOTE_MAX_MESSAGE         UPSTREAM_MAX_LINE /* one JSON body or SSE event from a server */

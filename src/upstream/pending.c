@@ -434,6 +434,22 @@ bool upstream_cancel(struct upstream *u, uint64_t handle, const char *reason)
         return true;
 }
 
+void upstream_call_set_turn(struct upstream *u, uint64_t handle, bool hold)
+{
+        struct pending *p = hmap_get(&u->pending, handle);
+
+        if (!p || p->kind != PENDING_CALL || p->counted == hold)
+                return;
+        if (hold) {
+                if (turns_begin(&u->turns, p->turn.party) >= 0)
+                        p->counted = true;
+                return;
+        }
+        turns_end(&u->turns, p->turn.party);
+        p->counted = false;
+        pending_dispatch(u);
+}
+
 int upstream_send(struct upstream *u, cJSON *msg)
 {
         _cleanup_json_ cJSON *m = msg;

@@ -187,6 +187,9 @@ int upstream_call(struct upstream *u, cJSON *msg, const char *party,
 /* The caller gives up on a request: the server is told (notifications/cancelled) if it
  * was sent; cb->done is NOT called. Returns whether it was in flight or waiting here. */
 bool upstream_cancel(struct upstream *u, uint64_t handle, const char *reason);
+/* A call in flight gives up its party's turn (hold false: others may go meanwhile) or takes
+ * it again (true). For a call that waits on its client for long (input_required). */
+void upstream_call_set_turn(struct upstream *u, uint64_t handle, bool hold);
 /* Send a notification or a response as it is (takes msg). */
 int upstream_send(struct upstream *u, cJSON *msg);
 /* A request of the owner's own whose answer does not matter (logging/setLevel,

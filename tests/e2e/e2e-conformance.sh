@@ -89,9 +89,13 @@ mkdir -p "$T/bin" && cp -p "$HUB_BIN" "$FRONT_BIN" "$T/bin/" || { fail "copy the
 HUB_BIN=$T/bin/$(basename "$HUB_BIN") FRONT_BIN=$T/bin/$(basename "$FRONT_BIN")
 
 write_config "$(jq -n --arg cmd "$NODE22" --arg script "$FIXTURE_SERVER" --arg mark "$MARK" \
-        '{mcpServers: {conformance: {command: $cmd, args: [$script], env: {E2E_MARK: $mark}}}}')"
+        '{mcpServers: {conformance: {command: $cmd, args: [$script], env: {E2E_MARK: $mark},
+          isolation: "client", forwardRoots: true}}}')"
 
-start_hub || exit 1
+# (isolation client and forwardRoots: the 2026 roots scenarios answer the fixture's own
+# roots/list through input_required. MCP_INPUT_TIMEOUT: the scenarios that never retry an
+# input_required leave calls waiting; they end in 3 s rather than 50.)
+start_hub MCP_INPUT_TIMEOUT=3 || exit 1
 start_front MCP_DISABLE_AUTH=true || exit 1
 if ! wait_upstream conformance ready 30; then
         fail "fixture upstream becomes ready" "$(health)"
