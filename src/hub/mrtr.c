@@ -64,7 +64,7 @@ struct mrtr {
         uint64_t expires_ms; /* wall clock, as in the state */
         struct mrtr_pending *pending;
         unsigned n_auto;
-        cJSON *answer; /* the server's answer, come while suspended */
+        cJSON *answer;          /* the server's answer, come while suspended */
         sd_event_source *timer; /* the collection window, then the expiry */
 };
 
@@ -112,8 +112,7 @@ static void client_digest(const char *client, uint8_t out[16])
 }
 
 /* The digest of what a retry must repeat: the method, the name or URI, the arguments. */
-void mrtr_params_digest(const char *method, const cJSON *params,
-                        uint8_t out[SHA256_DIGEST_SIZE])
+void mrtr_params_digest(const char *method, const cJSON *params, uint8_t out[SHA256_DIGEST_SIZE])
 {
         struct buf b;
         const char *name = NULL;
@@ -167,15 +166,14 @@ static int state_open(struct hub *h, const char *s, struct state_fields *ret)
 
         if (!key || strncmp(s, "1.", 2) != 0 || !(dot = strchr(s + 2, '.')) ||
             (size_t)(dot - (s + 2)) != 2 * STATE_BYTES || strlen(dot + 1) != 2 * sizeof(mac) ||
-            hex_decode(s + 2, STATE_BYTES, raw) < 0 ||
-            hex_decode(dot + 1, sizeof(mac), mac) < 0)
+            hex_decode(s + 2, STATE_BYTES, raw) < 0 || hex_decode(dot + 1, sizeof(mac), mac) < 0)
                 return -EINVAL;
         hmac_sha256(key, sizeof(h->mrtr_key), raw, sizeof(raw), want);
         if (!memeq_consttime(want, mac, sizeof(mac)))
                 return -EPERM;
         ret->id = get_u64(raw);
-        ret->round = (uint32_t)raw[8] << 24 | (uint32_t)raw[9] << 16 | (uint32_t)raw[10] << 8 |
-                     raw[11];
+        ret->round =
+            (uint32_t)raw[8] << 24 | (uint32_t)raw[9] << 16 | (uint32_t)raw[10] << 8 | raw[11];
         ret->expires_ms = get_u64(raw + 12);
         memcpy(ret->client, raw + 20, 16);
         memcpy(ret->digest, raw + 36, SHA256_DIGEST_SIZE);
@@ -198,9 +196,9 @@ static void pending_free(struct mrtr_pending *p)
 static void pending_answer_error(struct hub *h, struct mrtr_pending *p, const char *why)
 {
         struct instance *i = hmap_get(&h->instances, p->instance);
-        cJSON *msg = i && i->u ? jsonrpc_error_new(p->upstream_id, JSONRPC_INVALID_REQUEST, why,
-                                                  NULL)
-                               : NULL;
+        cJSON *msg = i && i->u
+                         ? jsonrpc_error_new(p->upstream_id, JSONRPC_INVALID_REQUEST, why, NULL)
+                         : NULL;
         if (msg)
                 (void)upstream_send(i->u, msg);
 }
@@ -422,9 +420,37 @@ void mrtr_upstream_request(struct hub *h, struct instance *inst, struct session 
 
 /* ---------------------------------------------------------------- rounds */
 
+static void expire(struct hub *h, struct session *s, const char *why)
+{
+        log_info("client '%s': %s %s: %s, cancelled", s->client, s->modern_method,
+                 s->request_name ? s->request_name : "", why);
+        hub_cancel_session_calls(h, s, why);
+        session_free(h, s);
+}
+
+/* At most MRTR_MAX_PER_CLIENT calls of one client wait for input: the oldest gives way. */
+static void make_room(struct hub *h, const char *client)
+{
+        struct session *oldest = NULL;
+        size_t n = 0, k = 0;
+        void *v;
+
+        while (hmap_next(&h->sessions, &k, NULL, &v)) {
+                struct session *o = v;
+                if (!mrtr_suspended(o) || strcmp(o->client, client) != 0)
+                        continue;
+                n++;
+                if (!oldest || o->mrtr->id < oldest->mrtr->id)
+                        oldest = o;
+        }
+        if (n >= MRTR_MAX_PER_CLIENT && oldest)
+                expire(h, oldest, "too many of the client's calls wait for input");
+}
+
 /* Suspend m's call: its round was answered with input_required. */
 static void suspend(struct hub *h, struct mrtr *m, struct session *s)
 {
+        make_room(h, s->client);
         m->suspended = true;
         s->modern_conn = 0;
         /* Until the retry, answers and progress of the call have nowhere to go. */
@@ -530,11 +556,7 @@ static int timer_cb(sd_event_source *es, uint64_t usec, void *userdata)
                 return 0;
         }
         /* Nobody came back in time. */
-        log_info("client '%s': %s %s: input not given within %.1f s, cancelled", s->client,
-                 s->modern_method, s->request_name ? s->request_name : "",
-                 (double)h->mrtr_ttl_usec / USEC_PER_SEC);
-        hub_cancel_session_calls(h, s, "the client did not give the input asked for in time");
-        session_free(h, s);
+        expire(h, s, "the client did not give the input asked for in time");
         return 0;
 }
 
