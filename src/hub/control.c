@@ -189,7 +189,8 @@ static void cmd_sessions(struct conn *c, const cJSON *args)
 
         while (arr && hmap_next(&h->sessions, &i, NULL, &v)) {
                 const struct session *s = v;
-                if (client && strcmp(client, s->client) != 0)
+                /* A 2026-07-28 request's own is no session a client holds. */
+                if (s->modern || (client && strcmp(client, s->client) != 0))
                         continue;
                 cJSON_AddItemToArray(arr, session_json(h, s, now));
         }
@@ -211,7 +212,7 @@ static void cmd_session_kill(struct conn *c, const cJSON *args)
         }
         while (hmap_next(&h->sessions, &i, NULL, &v)) {
                 struct session *s = v;
-                if (strncmp(s->id, id, len) == 0) {
+                if (!s->modern && strncmp(s->id, id, len) == 0) {
                         found = s;
                         n++;
                 }
