@@ -539,6 +539,8 @@ void hub_retarget_session_calls(struct hub *h, struct session *s, uint64_t conn_
                                 const cJSON *client_id);
 /* The calls of s give up their turn on their servers (hold false) or take it again. */
 void hub_session_calls_turn(struct hub *h, struct session *s, bool hold);
+/* Their progress goes under this token of the client's now (NULL: dropped). */
+void hub_session_calls_progress(struct hub *h, struct session *s, const cJSON *token);
 /* A session ends: its instances stop when no other session uses them. */
 void servers_session_ending(struct hub *h, struct session *s);
 /* The server's state and its instances (client: only that client's), for the state

@@ -640,6 +640,8 @@ bool mrtr_resume(struct conn *c, cJSON *msg, const cJSON *caps, int log_level)
         c->env.session = c->modern;
         hub_retarget_session_calls(h, s, c->id, id);
         hub_session_calls_turn(h, s, true);
+        /* Progress, dropped between rounds, goes under the retry's own token. */
+        hub_session_calls_progress(h, s, json_get(json_get(params, "_meta"), "progressToken"));
         log_info("client '%s': %s %s resumed (round %u)", s->client, s->modern_method,
                  s->request_name ? s->request_name : "", (unsigned)m->round);
         /* Answers for what was asked; what is still missing is asked again. */

@@ -328,6 +328,16 @@ void hub_session_calls_turn(struct hub *h, struct session *s, bool hold)
         session_calls_each(h, s, turn_one, &hold);
 }
 
+static void progress_one(struct instance *i, struct call *c, void *userdata)
+{
+        upstream_call_set_progress(i->u, c->handle, userdata);
+}
+
+void hub_session_calls_progress(struct hub *h, struct session *s, const cJSON *token)
+{
+        session_calls_each(h, s, progress_one, (void *)(uintptr_t)token);
+}
+
 bool hub_cancel_call(struct hub *h, struct session *s, const cJSON *client_id, const char *reason)
 {
         for (size_t k = 0; k < h->n_servers; k++) {

@@ -434,6 +434,19 @@ bool upstream_cancel(struct upstream *u, uint64_t handle, const char *reason)
         return true;
 }
 
+void upstream_call_set_progress(struct upstream *u, uint64_t handle, const cJSON *token)
+{
+        struct pending *p = hmap_get(&u->pending, handle);
+        cJSON *dup = token ? cJSON_Duplicate(token, true) : NULL;
+
+        if (!p || p->kind != PENDING_CALL || (token && !dup)) {
+                cJSON_Delete(dup);
+                return;
+        }
+        cJSON_Delete(p->progress_token);
+        p->progress_token = dup;
+}
+
 void upstream_call_set_turn(struct upstream *u, uint64_t handle, bool hold)
 {
         struct pending *p = hmap_get(&u->pending, handle);

@@ -190,6 +190,9 @@ bool upstream_cancel(struct upstream *u, uint64_t handle, const char *reason);
 /* A call in flight gives up its party's turn (hold false: others may go meanwhile) or takes
  * it again (true). For a call that waits on its client for long (input_required). */
 void upstream_call_set_turn(struct upstream *u, uint64_t handle, bool hold);
+/* The client's progress token a call's progress now goes under (NULL: none, progress is
+ * dropped): a 2026-07-28 retry names its own. Only for a call sent with a token. */
+void upstream_call_set_progress(struct upstream *u, uint64_t handle, const cJSON *token);
 /* Send a notification or a response as it is (takes msg). */
 int upstream_send(struct upstream *u, cJSON *msg);
 /* A request of the owner's own whose answer does not matter (logging/setLevel,
