@@ -303,6 +303,10 @@ void hub_route_modern(struct conn *c, cJSON *msg)
                 handle_discover(c, id);
                 return;
         }
+        if (strcmp(method, "subscriptions/listen") == 0) {
+                listen_request(c, TAKE_PTR(m), caps); /* listen.c */
+                return;
+        }
         if (strcmp(method, "tools/call") == 0 && check_param_headers(c, id, params) < 0)
                 return;
         s = session_new_modern(h, c->env.client, c->id, caps);

@@ -89,6 +89,9 @@
 #define HUB_CLIENT_BUFFER_DEFAULT (32 * 1024 * 1024)
 #define HUB_BUFFER_NOTE_MS        (10 * 1000) /* a client's drops logged and audited at most so often */
 #define HUB_LIST_PAGE_SIZE        100         /* entries per page of an aggregated list */
+#define LISTEN_MAX_PER_CLIENT     16    /* 2026-07-28 subscriptions/listen streams open at once */
+#define LISTEN_MAX_URIS           256   /* resourceSubscriptions of one listen request */
+#define LISTEN_COALESCE_MS        100   /* list changes of one kind told at most so often */
 #define MODERN_LIST_TTL_MS        60000 /* 2026-07-28 ttlMs of discover and the lists (reads: 0) */
 #define SRV_REQUEST_MAX_AGE_MS    (15 * 60 * 1000) /* server->client requests forgotten after */
 
