@@ -498,6 +498,8 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
                         }
                 }
         }
+        /* 2026-07-28 listen streams end with their final result (listen.c). */
+        listen_shutdown(h);
         /* End open SSE streams so fronts finish their responses. */
         i = 0;
         while (hmap_next(&h->conns, &i, NULL, &v)) {
@@ -537,6 +539,7 @@ static void hub_done(struct hub *h)
         catalogue_free(h);
         srv_requests_free_all(h);
         subs_free_all(h);
+        listen_free_all(h);
         sessions_free_all(h);
         mrtrs_free_all(h);
         sd_event_source_disable_unref(h->listen_source);

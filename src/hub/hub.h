@@ -115,6 +115,11 @@ struct hub {
         uint64_t mrtr_ttl_usec; /* MCP_INPUT_TIMEOUT: how long a call waits for its input */
         uint64_t n_errors;
         struct metrics *metrics; /* metrics.c: what hub_record() counted, made on first use */
+
+        /* listen.c: the 2026-07-28 subscriptions/listen streams, and the timer of the list
+         * changes they hold back */
+        struct listen_stream *listen_streams;
+        sd_event_source *listen_timer;
 };
 
 /*
@@ -203,6 +208,34 @@ void mrtr_session_ending(struct hub *h, struct session *s);
 void mrtr_free(struct mrtr *m);
 void mrtrs_free_all(struct hub *h);
 void mrtr_params_digest(const char *method, const cJSON *params, uint8_t out[32]);
+
+/* ---- listen.c: 2026-07-28 subscriptions/listen ---- */
+enum listen_kind {
+        LISTEN_TOOLS,
+        LISTEN_PROMPTS,
+        LISTEN_RESOURCES,
+        _LISTEN_KIND_MAX,
+};
+
+/* A modern subscriptions/listen request (takes msg; caps: its _meta's client capabilities):
+ * answered with a stream that stays open, its first event the acknowledgement. */
+void listen_request(struct conn *c, cJSON *msg, const cJSON *caps);
+/* The catalogue's lists of kinds (1 << LISTEN_*) changed: the streams that listen to them
+ * are told. */
+void listen_lists_changed(struct hub *h, unsigned kinds);
+/* A list_changed notification of an instance (takes msg, true) for the listen streams it
+ * serves; false (msg untouched) for other notifications. */
+bool listen_instance_note(struct hub *h, struct instance *inst, cJSON *msg);
+/* notifications/resources/updated from inst, uri as the client knows it (msg is not taken). */
+void listen_resource_updated(struct hub *h, struct instance *inst, const char *uri,
+                             const cJSON *msg);
+/* An instance is ready for the first time: the subscriptions made while it started go. */
+void listen_instance_ready(struct hub *h, struct instance *inst);
+/* The session of a listen stream ends: its upstream subscriptions are given back. */
+void listen_session_ending(struct hub *h, struct session *s);
+/* Shutdown: each stream ends with its final result. */
+void listen_shutdown(struct hub *h);
+void listen_free_all(struct hub *h);
 
 /* ---- access.c: the users file's rules and limits ---- */
 /* Reads MCP_USERS_PATH (none: everything allowed); -errno with err filled. */
@@ -612,6 +645,8 @@ void srv_requests_elicitation_complete(struct hub *h, struct instance *inst, cJS
 unsigned hub_sub_ref(struct hub *h, const struct instance *i, const char *uri);
 unsigned hub_sub_unref(struct hub *h, const struct instance *i, const char *uri);
 void subs_resubscribe(struct hub *h, struct instance *i);
+/* Asks instance i for resources/subscribe (or unsubscribe) of uri, answer unread. */
+void subs_upstream_request(struct instance *i, bool subscribe, const char *uri);
 /* Subscriptions held on instance i; forgetting them when it goes away. */
 size_t subs_of_instance(struct hub *h, const struct instance *i);
 void subs_instance_gone(struct hub *h, const struct instance *i);

@@ -305,6 +305,10 @@ void hub_route_modern(struct conn *c, cJSON *msg)
                 handle_discover(c, id);
                 return;
         }
+        if (strcmp(method, "subscriptions/listen") == 0) {
+                listen_request(c, TAKE_PTR(m), caps); /* listen.c */
+                return;
+        }
         if (strcmp(method, "tools/call") == 0 && check_param_headers(c, id, params) < 0)
                 return;
         if (level && (l = mcp_level_from_string(level)) < 0) {

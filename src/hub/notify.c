@@ -95,6 +95,8 @@ void hub_instance_notification(struct hub *h, struct instance *inst, cJSON *msg)
                 srv_requests_cancelled(h, inst, msg);
         else if (strcmp(method, "notifications/elicitation/complete") == 0)
                 srv_requests_elicitation_complete(h, inst, msg);
+        else if (listen_instance_note(h, inst, msg))
+                ; /* a client's own instance's list changed: its listen streams hear it */
         else {
                 upstream_log(inst->u, LOG_DEBUG,
                              "notification '%s' is not for any client, dropping", method);
@@ -140,6 +142,7 @@ void hub_session_ending(struct hub *h, struct session *s)
 {
         subs_session_ending(h, s);
         mrtr_session_ending(h, s);
+        listen_session_ending(h, s);
         srv_requests_session_ending(h, s);
         loglevel_recompute(h, s);
         servers_session_ending(h, s);
@@ -151,6 +154,8 @@ void hub_instance_ready(struct hub *h, struct instance *i)
          * those made while it started are on their way already. */
         if (i->was_ready)
                 subs_resubscribe(h, i);
+        else
+                listen_instance_ready(h, i);
         i->was_ready = true;
         loglevel_apply(h, i);
 }
@@ -163,6 +168,7 @@ void hub_lists_changed_all(struct hub *h)
         _cleanup_free_ struct target *t = NULL;
         size_t n = 0;
 
+        listen_lists_changed(h, (1u << _LISTEN_KIND_MAX) - 1);
         if (sessions_get_targets(h, NULL, NULL, &t, &n) < 0)
                 return;
         for (size_t i = 0; i < n; i++)
@@ -189,6 +195,9 @@ void hub_lists_changed(struct hub *h)
         subs_restore(h);
         changed[LIST_RESOURCES] = changed[LIST_RESOURCES] || changed[LIST_TEMPLATES];
         changed[LIST_TEMPLATES] = false;
+        listen_lists_changed(h, (changed[LIST_TOOLS] ? 1u << LISTEN_TOOLS : 0) |
+                                    (changed[LIST_PROMPTS] ? 1u << LISTEN_PROMPTS : 0) |
+                                    (changed[LIST_RESOURCES] ? 1u << LISTEN_RESOURCES : 0));
         if (sessions_get_targets(h, NULL, NULL, &t, &n) < 0) {
                 log_error("out of memory telling sessions of a list change");
                 return;

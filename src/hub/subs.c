@@ -132,6 +132,11 @@ static void request_uri(struct instance *i, const char *method, const char *uri)
                 cJSON_Delete(params);
 }
 
+void subs_upstream_request(struct instance *i, bool subscribe, const char *uri)
+{
+        request_uri(i, subscribe ? "resources/subscribe" : "resources/unsubscribe", uri);
+}
+
 /* After a (re)start the server knows nothing of our subscriptions: make them again. */
 void subs_resubscribe(struct hub *h, struct instance *i)
 {
@@ -199,6 +204,7 @@ void subs_resource_updated(struct hub *h, struct instance *inst, cJSON *msg)
 
         if (!client_uri || !json_set(params, "uri", cJSON_CreateString(client_uri)))
                 return;
+        listen_resource_updated(h, inst, client_uri, m); /* and the listen streams (listen.c) */
         if (sessions_get_targets(h, wants_update, &(struct updated){h, inst, client_uri}, &t, &n) <
             0)
                 return;

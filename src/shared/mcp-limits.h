@@ -96,6 +96,9 @@
 #define MRTR_MAX_PER_CLIENT    64    /* a client's calls waiting for input: the oldest gives way */
 #define MODERN_LIST_TTL_MS     60000 /* 2026-07-28 ttlMs of discover and the lists (reads: 0) */
 #define SRV_REQUEST_MAX_AGE_MS (15 * 60 * 1000) /* server->client requests forgotten after */
+#define LISTEN_MAX_PER_CLIENT  16  /* 2026-07-28 subscriptions/listen streams open at once */
+#define LISTEN_MAX_URIS        256 /* resourceSubscriptions of one listen request */
+#define LISTEN_COALESCE_MS     100 /* list changes of one kind told at most so often */
 
 /* ---- remote upstreams: Streamable HTTP and legacy SSE (hub) ---- */
 #define REMOTE_MAX_MESSAGE         UPSTREAM_MAX_LINE /* one JSON body or SSE event from a server */

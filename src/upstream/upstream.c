@@ -427,7 +427,11 @@ static void handle_notification(struct upstream *u, cJSON *msg)
                 upstream_log(u, u->fetch_lists ? LOG_INFO : LOG_DEBUG, "%s%s", method,
                              u->fetch_lists ? ", refreshing"
                                             : " (lists come from another session)");
-                cJSON_Delete(msg);
+                /* Not the catalogue's, but the owner may tell those this upstream serves. */
+                if (!u->fetch_lists && u->events && u->events->notification)
+                        u->events->notification(u, msg, u->userdata);
+                else
+                        cJSON_Delete(msg);
                 return;
         }
         if (u->events && u->events->notification)
