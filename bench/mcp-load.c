@@ -21,6 +21,10 @@
  * rps counts successful timed requests over all connections per second of
  * the timed phase (all connections start it together, after their warm-up).
  *
+ * --protocol 2026-07-28 speaks the stateless revision instead: no initialize and no
+ * session; every request carries _meta (protocol version, no client capabilities) and the
+ * Mcp-Method (and for tools/call Mcp-Name) headers.
+ *
  * --hold-ms keeps the connections open that long after the RESULT line (so a
  * caller can sample the processes serving them), then DELETEs the sessions.
  *
@@ -675,7 +679,13 @@ fail:
         return r;
 }
 
-static int format_post(struct worker *w, char *buf, size_t size, const char *body)
+static bool modern(void)
+{
+        return strcmp(arg_protocol, "2026-07-28") == 0;
+}
+
+static int format_post(struct worker *w, char *buf, size_t size, const char *body,
+                       const char *extra)
 {
         struct conn *c = &w->c;
         size_t blen = strlen(body);
@@ -683,6 +693,7 @@ static int format_post(struct worker *w, char *buf, size_t size, const char *bod
             snprintf(buf, size,
                      "POST %s HTTP/1.1\r\n"
                      "Host: %s:%u\r\n"
+                     "%s"
                      "%s%s%s"
                      "Accept: application/json, text/event-stream\r\n"
                      "Content-Type: application/json\r\n"
@@ -692,7 +703,7 @@ static int format_post(struct worker *w, char *buf, size_t size, const char *bod
                      "\r\n"
                      "%s",
                      arg_transport == TRANSPORT_SSE ? w->endpoint : arg_path, arg_host,
-                     (unsigned)arg_port, arg_key ? "Authorization: Bearer " : "", arg_key ?: "",
+                     (unsigned)arg_port, extra ? extra : "", arg_key ? "Authorization: Bearer " : "", arg_key ?: "",
                      arg_key ? "\r\n" : "", c->proto[0] ? "MCP-Protocol-Version: " : "", c->proto,
                      c->proto[0] ? "\r\n" : "", c->session[0] ? "Mcp-Session-Id: " : "", c->session,
                      c->session[0] ? "\r\n" : "", blen, body);
@@ -934,6 +945,11 @@ static int session_start(struct worker *w)
         }
         w->c.session[0] = '\0';
         w->c.proto[0] = '\0';
+        if (modern()) {
+                /* Stateless: nothing to open but the connection. */
+                snprintf(w->c.proto, sizeof(w->c.proto), "%s", arg_protocol);
+                return 0;
+        }
         n = snprintf(body, sizeof(body),
                      "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"
                      "\"protocolVersion\":\"%s\",\"capabilities\":{},"
@@ -941,7 +957,7 @@ static int session_start(struct worker *w)
                      arg_protocol);
         if (n < 0 || (size_t)n >= sizeof(body))
                 return -E2BIG;
-        n = format_post(w, req, sizeof(req), body);
+        n = format_post(w, req, sizeof(req), body, NULL);
         if (n < 0)
                 return n;
         t0 = now_ns();
@@ -971,7 +987,7 @@ static int session_start(struct worker *w)
                 w->reconnects++;
         }
         n = format_post(w, req, sizeof(req),
-                        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
+                        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", NULL);
         if (n < 0)
                 return n;
         r = rpc_exchange(w, req, (size_t)n, -1, MODE_CALL, false, &o);
@@ -989,7 +1005,7 @@ static int session_start(struct worker *w)
 /* One request on the session's connection, reconnecting first if the last one closed it. */
 static int session_request(struct worker *w, bool timed)
 {
-        char body[REQ_BODY_MAX], req[REQ_MAX];
+        char body[REQ_BODY_MAX], req[REQ_MAX], extra[512] = "";
         struct outcome o;
         int64_t id = w->next_id++;
         uint64_t t0;
@@ -1006,7 +1022,22 @@ static int session_request(struct worker *w, bool timed)
         n = format_rpc(arg_mode, id, body, sizeof(body));
         if (n < 0)
                 return n;
-        n = format_post(w, req, sizeof(req), body);
+        if (modern()) {
+                /* _meta goes in params (every mode's body ends with "}}" but ping's). */
+                static const char meta[] =
+                    ",\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
+                    "\"io.modelcontextprotocol/clientCapabilities\":{}}}}";
+                if (arg_mode == MODE_PING || (size_t)n + sizeof(meta) > sizeof(body))
+                        return -EINVAL;
+                snprintf(body + n - 2, sizeof(body) - (size_t)n + 2, "%s", meta);
+                if (body[n - 3] == '{') /* "params":{} */
+                        memmove(body + n - 2, body + n - 1, strlen(body + n - 1) + 1);
+                snprintf(extra, sizeof(extra), "Mcp-Method: %s\r\n%s%s%s",
+                         arg_mode == MODE_LIST ? "tools/list" : "tools/call",
+                         arg_mode == MODE_LIST ? "" : "Mcp-Name: ",
+                         arg_mode == MODE_LIST ? "" : arg_tool, arg_mode == MODE_LIST ? "" : "\r\n");
+        }
+        n = format_post(w, req, sizeof(req), body, extra[0] ? extra : NULL);
         if (n < 0)
                 return n;
         t0 = now_ns();

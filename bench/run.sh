@@ -38,6 +38,10 @@
 #                       a client with 100 rules and limits against one without, same hub
 #   BENCH_RULES_ROUNDS  its interleaved rounds (default 2 * BENCH_ROUNDS + 1: single runs
 #                       jump between levels on a noisy VM, the median needs more of them)
+#   BENCH_ERA           2026-07-28 section: "1" (default) or "" (none): tools/call p50 of a
+#                       stateless request (its own session in the hub, no Mcp-Session-Id)
+#                       against a 2025 session's, same hub, interleaved
+#   BENCH_ERA_ROUNDS    its interleaved rounds (default 2 * BENCH_ROUNDS + 1)
 #   BENCH_ISO           isolation section: "1" (default) or "" (none)
 #   BENCH_ISO_ROUNDS    interleaved rounds of the isolation section (default BENCH_ROUNDS)
 #   BENCH_ISO_CONC      timed calls per connection, 16 connections (default 300)
@@ -77,6 +81,8 @@ R_CONC_W=5
 R_WARM=${BENCH_REMOTE_WARM:-600}
 RULES=${BENCH_RULES-1}
 RULES_ROUNDS=${BENCH_RULES_ROUNDS:-$((2 * ROUNDS + 1))}
+ERA=${BENCH_ERA-1}
+ERA_ROUNDS=${BENCH_ERA_ROUNDS:-$((2 * ROUNDS + 1))}
 ISO=${BENCH_ISO-1}
 ISO_ROUNDS=${BENCH_ISO_ROUNDS:-$ROUNDS}
 ISO_N=${BENCH_ISO_CONC:-300}
@@ -644,6 +650,40 @@ if [[ -n $RULES && -n $proxy_bins ]]; then
         t_rules=$((($(now_ms) - t0) / 1000))
 fi
 
+# ---- 2026-07-28: a stateless request against a 2025 session's, same hub and server ----
+# The modern side posts each tools/call with its _meta and Mcp-Method/Mcp-Name headers and no
+# session: the hub makes a session for each request and ends it with the exchange.
+era_side() { # ERA ROUND: 2025 or 2026
+        local proto=2025-11-25
+        [[ $1 == 2026 ]] && proto=2026-07-28
+        remote_load "$2" "era-$1" --port "$PORT" --key "$KEY" --conns 1 --requests "$SEQ_N" \
+                --warmup "$SEQ_W" --protocol "$proto"
+}
+era_section() {
+        local r
+        start_proxy era || return 1
+        "$LOAD" --port "$PORT" --key "$KEY" --conns 1 --requests "$WARM_N" --warmup 0 \
+                --name era-warmup >"$OUT/warmup-era.txt" 2>>"$OUT/load.err" ||
+                err "the warm-up of the 2026-07-28 section had failures (see $OUT/load.err)"
+        for ((r = 1; r <= ERA_ROUNDS; r++)); do
+                echo "bench: 2026-07-28 round $r/$ERA_ROUNDS" >&2
+                if ((r % 2)); then
+                        era_side 2026 "$r"
+                        era_side 2025 "$r"
+                else
+                        era_side 2025 "$r"
+                        era_side 2026 "$r"
+                fi
+        done
+        stop_proxy
+}
+t_era=
+if [[ -n $ERA && -n $proxy_bins ]]; then
+        t0=$(now_ms)
+        era_section
+        t_era=$((($(now_ms) - t0) / 1000))
+fi
+
 # ---- isolation: 16 sessions on 16 upstream instances vs on one shared upstream session ----
 # One hub with both servers (tools iso_echo and shr_echo). mcp-load DELETEs its sessions at
 # the end of a run, so every round of the session side starts its 16 instances again, in
@@ -863,6 +903,19 @@ remote_report() { # KIND
                         "$(calc "printf \"%+.0f us\", $ron - $roff" "$ron" "$roff")" "$SEQ_N calls a round"
                 row "tools/call p99 (us)" "$(num "$(med rules-on p99_us)")" "$(num "$(med rules-off p99_us)")" "" "-"
                 row "failed requests (this section)" "$(sum_field fail "rules-")" "" "" "0"
+        fi
+        if [[ -n $t_era ]]; then
+                e26=$(med era-2026 p50_us) e25=$(med era-2025 p50_us)
+                echo
+                echo "2026-07-28: tools/call echo, 1 connection, medians of $ERA_ROUNDS interleaved rounds (${t_era}s)"
+                echo "2026 = stateless requests (_meta, Mcp-Method/Mcp-Name, a session of the hub's own each); 2025 = one session"
+                echo
+                row "metric" "2026-07-28" "2025 session" "difference" "notes"
+                row "----------------------------------------" "----------------" "--------------" "--------------------" "------------------------"
+                row "tools/call p50 (us)" "$(num "$e26")" "$(num "$e25")" \
+                        "$(calc "printf \"%+.0f us\", $e26 - $e25" "$e26" "$e25")" "$SEQ_N calls a round"
+                row "tools/call p99 (us)" "$(num "$(med era-2026 p99_us)")" "$(num "$(med era-2025 p99_us)")" "" "-"
+                row "failed requests (this section)" "$(sum_field fail "era-")" "" "" "0"
         fi
         if [[ -n $t_iso ]]; then
                 isr=$(med iso-session rps) ish=$(med iso-shared rps)
