@@ -689,24 +689,24 @@ static int format_post(struct worker *w, char *buf, size_t size, const char *bod
 {
         struct conn *c = &w->c;
         size_t blen = strlen(body);
-        int n =
-            snprintf(buf, size,
-                     "POST %s HTTP/1.1\r\n"
-                     "Host: %s:%u\r\n"
-                     "%s"
-                     "%s%s%s"
-                     "Accept: application/json, text/event-stream\r\n"
-                     "Content-Type: application/json\r\n"
-                     "%s%s%s"
-                     "%s%s%s"
-                     "Content-Length: %zu\r\n"
-                     "\r\n"
-                     "%s",
-                     arg_transport == TRANSPORT_SSE ? w->endpoint : arg_path, arg_host,
-                     (unsigned)arg_port, extra ? extra : "", arg_key ? "Authorization: Bearer " : "", arg_key ?: "",
-                     arg_key ? "\r\n" : "", c->proto[0] ? "MCP-Protocol-Version: " : "", c->proto,
-                     c->proto[0] ? "\r\n" : "", c->session[0] ? "Mcp-Session-Id: " : "", c->session,
-                     c->session[0] ? "\r\n" : "", blen, body);
+        int n = snprintf(
+            buf, size,
+            "POST %s HTTP/1.1\r\n"
+            "Host: %s:%u\r\n"
+            "%s"
+            "%s%s%s"
+            "Accept: application/json, text/event-stream\r\n"
+            "Content-Type: application/json\r\n"
+            "%s%s%s"
+            "%s%s%s"
+            "Content-Length: %zu\r\n"
+            "\r\n"
+            "%s",
+            arg_transport == TRANSPORT_SSE ? w->endpoint : arg_path, arg_host, (unsigned)arg_port,
+            extra ? extra : "", arg_key ? "Authorization: Bearer " : "", arg_key ?: "",
+            arg_key ? "\r\n" : "", c->proto[0] ? "MCP-Protocol-Version: " : "", c->proto,
+            c->proto[0] ? "\r\n" : "", c->session[0] ? "Mcp-Session-Id: " : "", c->session,
+            c->session[0] ? "\r\n" : "", blen, body);
         if (n < 0 || (size_t)n >= size)
                 return -E2BIG;
         return n;
@@ -1035,7 +1035,8 @@ static int session_request(struct worker *w, bool timed)
                 snprintf(extra, sizeof(extra), "Mcp-Method: %s\r\n%s%s%s",
                          arg_mode == MODE_LIST ? "tools/list" : "tools/call",
                          arg_mode == MODE_LIST ? "" : "Mcp-Name: ",
-                         arg_mode == MODE_LIST ? "" : arg_tool, arg_mode == MODE_LIST ? "" : "\r\n");
+                         arg_mode == MODE_LIST ? "" : arg_tool,
+                         arg_mode == MODE_LIST ? "" : "\r\n");
         }
         n = format_post(w, req, sizeof(req), body, extra[0] ? extra : NULL);
         if (n < 0)

@@ -147,9 +147,13 @@ int front_modern_check(struct front_conn *c, struct front_request *r, const cJSO
                 return refuse(c, r, 400, MCP_ERROR_UNSUPPORTED_PROTOCOL, unsupported_data(version),
                               "Unsupported protocol version '%.64s'", version);
         /* 6. Mcp-Method, and Mcp-Name where the method names something */
-        k = check_header(c, r, "mcp-method", method);
-        if (k != 0)
-                return k;
+        /* Every request names its method; a notification need not (the TypeScript client
+         * sends notifications/cancelled without), but one that does must name its own. */
+        if (json_get(msg, "id") || http_find_header(&r->http, "Mcp-Method")) {
+                k = check_header(c, r, "Mcp-Method", method);
+                if (k != 0)
+                        return k;
+        }
         if (strcmp(method, "tools/call") == 0 || strcmp(method, "prompts/get") == 0)
                 name_field = "name";
         else if (strcmp(method, "resources/read") == 0)
@@ -159,7 +163,7 @@ int front_modern_check(struct front_conn *c, struct front_request *r, const cJSO
                 if (!name)
                         return refuse(c, r, 400, JSONRPC_INVALID_PARAMS, NULL,
                                       "Invalid params: %s needs params.%s", method, name_field);
-                k = check_header(c, r, "mcp-name", name);
+                k = check_header(c, r, "Mcp-Name", name);
                 if (k != 0)
                         return k;
         }
