@@ -140,9 +140,15 @@ void hub_client_notification(struct hub *h, struct session *s, cJSON *msg)
 
 void hub_session_ending(struct hub *h, struct session *s)
 {
+        /* A modern request's session (one per request) has no subscriptions, server
+         * requests or log level of a session's, and leaves its instances running: only its
+         * input rounds and listen stream end with it. */
+        if (s->modern) {
+                mrtr_session_ending(h, s);
+                listen_session_ending(h, s);
+                return;
+        }
         subs_session_ending(h, s);
-        mrtr_session_ending(h, s);
-        listen_session_ending(h, s);
         srv_requests_session_ending(h, s);
         loglevel_recompute(h, s);
         servers_session_ending(h, s);
