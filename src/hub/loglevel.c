@@ -44,7 +44,8 @@ static int wanted_level(struct hub *h, const struct instance *i, const struct se
 
         while (hmap_next(&h->sessions, &k, NULL, &v)) {
                 const struct session *s = v;
-                if (s == leaving || s->modern || !instance_has_session(i, s))
+                /* A modern request counts only while it runs, and only with a logLevel. */
+                if (s == leaving || (s->modern && s->log_level < 0) || !instance_has_session(i, s))
                         continue;
                 if (s->log_level < 0)
                         unset = true;

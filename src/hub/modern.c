@@ -347,6 +347,9 @@ void hub_route_modern(struct conn *c, cJSON *msg)
         }
         snprintf(c->modern, sizeof(c->modern), "%s", s->id);
         c->env.session = c->modern;
+        /* Its logLevel may ask the servers for more than anyone else does, while it runs. */
+        if (l >= 0)
+                loglevel_recompute(h, NULL);
         strip_meta(params);
         route_request(c, s, TAKE_PTR(m));
 }

@@ -146,6 +146,8 @@ void hub_session_ending(struct hub *h, struct session *s)
         if (s->modern) {
                 mrtr_session_ending(h, s);
                 listen_session_ending(h, s);
+                if (s->log_level >= 0)
+                        loglevel_recompute(h, s);
                 return;
         }
         subs_session_ending(h, s);

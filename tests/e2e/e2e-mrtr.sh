@@ -19,23 +19,25 @@ KA=$(newkey alice)
 KB=$(newkey bob)
 jq -n --arg a "$KA" --arg b "$KB" '{($a): {client_id: "alice"}, ($b): {client_id: "bob"}}' >"$T/keys.json"
 echo '{"bob": {"denied_tools": ["fx_add"]}}' >"$T/users.json"
-write_config "$(config_of ev "$(srv_everything)" fx "$(srv_fixture fx)")"
+write_config "$(config_of ev "$(srv_everything)" fx "$(srv_fixture fx)" lg "$(srv_fixture lg --log-calls)")"
 start_hub MCP_USERS_PATH="$T/users.json" MCP_INPUT_TIMEOUT=2 || exit 1
 start_front "MCP_API_KEYS_PATH=$T/keys.json" || exit 1
 KEY=$KA
-for s in ev fx; do check "upstream $s becomes ready" wait_upstream "$s" ready 60; done
+for s in ev fx lg; do check "upstream $s becomes ready" wait_upstream "$s" ready 60; done
 
 V=2026-07-28
 # modern KEY METHOD PARAMS-JSON [CAPS-JSON] [NAME]: one 2026-07-28 POST; CODE, BODY (the
-# JSON-RPC answer, from JSON or the stream's last message)
+# JSON-RPC answer, from JSON or the stream's last message); LOG_LEVEL, if set, goes in _meta
 modern() {
         local key=$1 method=$2 params=$3 caps=${4:-'{"elicitation":{}}'} name=${5:-}
         local body h=()
         next_id
         body=$(jq -cn --argjson id "$E2E_ID" --arg m "$method" --argjson p "$params" --argjson c "$caps" --arg v "$V" \
+                --arg l "${LOG_LEVEL:-}" \
                 '{jsonrpc: "2.0", id: $id, method: $m,
-                  params: ($p + {_meta: {"io.modelcontextprotocol/protocolVersion": $v,
-                                         "io.modelcontextprotocol/clientCapabilities": $c}})}')
+                  params: ($p + {_meta: ({"io.modelcontextprotocol/protocolVersion": $v,
+                                          "io.modelcontextprotocol/clientCapabilities": $c}
+                                         + (if $l == "" then {} else {"io.modelcontextprotocol/logLevel": $l} end))})}')
         [[ -n $name ]] && h=(-H "Mcp-Name: $name")
         req POST /mcp -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
                 -H 'Accept: application/json, text/event-stream' -H "MCP-Protocol-Version: $V" \
@@ -97,6 +99,21 @@ check "after MCP_INPUT_TIMEOUT (2 s) the call is cancelled (hub log)" wait_for 1
 check "... audited as cancelled" grep -q "audit: record=call client=alice .*name=ev_trigger-elicitation-request outcome=cancelled" "$T/hub.log"
 modern "$KA" tools/call "$(retry_params "$S3" "$ANSWER")" '{"elicitation":{}}' ev_trigger-elicitation-request
 check_jq "its state then: -32602" '.error.code == -32602'
+
+# ---- log messages: only with a logLevel, only at or above it ----
+LG='{"name":"lg_echo","arguments":{"message":"logged"}}'
+LOG_LEVEL=info modern "$KA" tools/call "$LG" '{}' lg_echo
+check_jq "logLevel info: the answer" '.result.content[0].text == "Echo: logged"'
+check "... after the server's log message for it, on the same stream" \
+        grep -q '"method":"notifications/message".*"level":"info"' "$RESP_BODY"
+modern "$KA" tools/call "$LG" '{}' lg_echo
+check_jq "no logLevel: the answer" '.result.content[0].text == "Echo: logged"'
+check "... and no log message" bash -c '! grep -q "notifications/message" "$1"' _ "$RESP_BODY"
+LOG_LEVEL=error modern "$KA" tools/call "$LG" '{}' lg_echo
+check "logLevel error: no info message" bash -c '! grep -q "notifications/message" "$1"' _ "$RESP_BODY"
+LOG_LEVEL=loud modern "$KA" tools/call "$LG" '{}' lg_echo
+check_code "an unknown logLevel: 400" 400
+check_jq "... -32602" '.error.code == -32602'
 
 # ---- rules, and a 2025 session beside ----
 modern "$KB" tools/call '{"name":"fx_add","arguments":{"a":1,"b":2}}' '{}' fx_add
