@@ -70,6 +70,9 @@ Health with upstream states:
 List the tools (initialize a session, then tools/list):
   S=\$(curl -si $H -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}' $URL/mcp | sed -n 's/^mcp-session-id: *//Ip' | tr -d '\r'); curl -s $H -H "Mcp-Session-Id: \$S" -d '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' $URL/mcp
 
+The same server as a 2026-07-28 (stateless) client sees it: one request, no session:
+  curl -s $H -H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/call' -H 'Mcp-Name: echo' -d '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"message":"hello"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}' $URL/mcp
+
 The hub, its servers and sessions (the admin CLI, as this user):
   $BUILD/mcp-proxyctl -s $RUN/control.sock status
 
