@@ -355,6 +355,14 @@ bool hub_cancel_call(struct hub *h, struct session *s, const cJSON *client_id, c
         return false;
 }
 
+struct call *instance_session_call(const struct instance *i, const struct session *s)
+{
+        for (struct call *c = i->calls; c; c = c->next)
+                if (strcmp(c->target.session, s->id) == 0)
+                        return c;
+        return NULL;
+}
+
 struct session *instance_attribute(struct instance *i, struct call **ret_call, bool *ret_ambiguous)
 {
         struct hub *h = i->srv->hub;

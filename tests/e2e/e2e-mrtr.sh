@@ -11,7 +11,8 @@
 #   runs beside them, and modern requests are no sessions in /health;
 # - with the fixture's --asks tools on an instance of the client's own ("fc", timeout 1 s):
 #   a call that times out upstream while it waits for input answers the retry with that
-#   error (not a retry waiting for ever).
+#   error (not a retry waiting for ever); what the server asks outside any request never
+#   reaches the client's listen stream.
 source "$(dirname "$0")/lib.sh"
 require_binaries "$FIXTURE"
 export CURL_MAX_TIME=20
@@ -130,5 +131,21 @@ modern "$KA" tools/call "$(jq -cn --arg s "$S4" '{name: "fc_ask_many", arguments
         requestState: $s, inputResponses: {q0: {action: "decline"}}}')" '{"elicitation":{}}' fc_ask_many
 check_jq "... the retry gets that timeout at once, not a wait for ever" \
         '.error.code == -32001 and (.error.message | test("timed out"))'
+
+LISTEN='{"jsonrpc":"2.0","id":"L1","method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"elicitation":{}}}}}'
+curl -sS -N --max-time 3 -X POST "$URL/mcp" -H "Authorization: Bearer $KB" \
+        -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+        -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: subscriptions/listen' \
+        --data-binary "$LISTEN" >"$T/listen.out" 2>/dev/null &
+LISTEN_PID=$!
+sleep 0.5
+modern "$KB" tools/call '{"name":"fc_ask_later","arguments":{}}' '{"elicitation":{}}' fc_ask_later
+check_jq "fc_ask_later answers (and asks 200 ms later, outside any request)" \
+        '.result.content[0].text == "asking later"'
+wait "$LISTEN_PID"
+check_eq "bob's listen stream (he has no 2025 session) hears only its acknowledgement, no input_required" \
+        '["notifications/subscriptions/acknowledged"]' "$(sse_messages "$T/listen.out" | jq -sc 'map(.method)')"
+check "... the server hears it cannot ask outside a request" \
+        grep -q "fc\[bob\]: fc: answer .*cannot ask a client outside its request" "$T/hub.log"
 
 check_no_keys_in_logs "$KA" "$KB"
