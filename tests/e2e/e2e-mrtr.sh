@@ -12,7 +12,8 @@
 # - with the fixture's --asks tools on an instance of the client's own ("fc", timeout 1 s):
 #   a call that times out upstream while it waits for input answers the retry with that
 #   error (not a retry waiting for ever); what the server asks outside any request never
-#   reaches the client's listen stream.
+#   reaches the client's listen stream; one round holds at most 64 inputs, the rest are
+#   refused to the server.
 source "$(dirname "$0")/lib.sh"
 require_binaries "$FIXTURE"
 export CURL_MAX_TIME=20
@@ -147,5 +148,11 @@ check_eq "bob's listen stream (he has no 2025 session) hears only its acknowledg
         '["notifications/subscriptions/acknowledged"]' "$(sse_messages "$T/listen.out" | jq -sc 'map(.method)')"
 check "... the server hears it cannot ask outside a request" \
         grep -q "fc\[bob\]: fc: answer .*cannot ask a client outside its request" "$T/hub.log"
+
+modern "$KA" tools/call '{"name":"fc_ask_many","arguments":{"count":100}}' '{"elicitation":{}}' fc_ask_many
+check_jq "fc_ask_many 100: one round asks at most 64 of them" \
+        '.result.resultType == "input_required" and (.result.inputRequests | length) == 64'
+check "... the server hears the others refused" \
+        grep -q "fc\[alice\]: fc: answer .*Too many requests for one client round" "$T/hub.log"
 
 check_no_keys_in_logs "$KA" "$KB"
