@@ -554,6 +554,8 @@ struct instance *instance_by_id(struct hub *h, uint64_t id);
 bool instance_has_session(const struct instance *i, const struct session *s);
 /* How many sessions may use it. */
 size_t instance_sessions(struct hub *h, const struct instance *i);
+/* The newest call of session s in flight (or waiting) on instance i, if any. */
+struct call *instance_session_call(const struct instance *i, const struct session *s);
 /* The session a server's message belongs to: the one with requests in flight on i, or
  * i's only session. *ret_call: its newest call in flight (NULL when none). NULL, with
  * *ret_ambiguous set when several sessions have requests in flight. */

@@ -227,6 +227,15 @@ static void pending_answer(struct hub *h, struct mrtr_pending *p, cJSON *result,
                 (void)upstream_send(i->u, msg);
 }
 
+static size_t pending_count(const struct mrtr *m)
+{
+        size_t n = 0;
+
+        for (const struct mrtr_pending *p = m->pending; p; p = p->next)
+                n++;
+        return n;
+}
+
 void mrtr_free(struct mrtr *m)
 {
         if (!m)
@@ -377,6 +386,17 @@ void mrtr_upstream_request(struct hub *h, struct instance *inst, struct session 
                           label, method, key);
                 if (ans)
                         (void)upstream_send(inst->u, ans);
+                return;
+        }
+        if (pending_count(mt) >= MRTR_MAX_INPUTS) {
+                /* What one round may ask is bounded; a server asking on is refused. */
+                cJSON *e =
+                    jsonrpc_error_new(id, JSONRPC_INTERNAL_ERROR,
+                                      "Too many requests for one client round in mcp-proxy", NULL);
+                log_notice("upstream '%s': %s for client '%s' refused: %d inputs wait already",
+                           label, method, s->client, MRTR_MAX_INPUTS);
+                if (e)
+                        (void)upstream_send(inst->u, e);
                 return;
         }
         p = calloc(1, sizeof(*p));

@@ -153,9 +153,13 @@ static void call_done(void *userdata, cJSON *msg, int code, const char *message)
                 /* The upstream layer's own errors: a timeout has its code (pending.c). */
                 outcome = code == MCP_ERROR_REQUEST_TIMEOUT ? RECORD_TIMEOUT : RECORD_ERROR;
                 snprintf(detail, sizeof(detail), "JSON-RPC error %d from mcp-proxy", code);
-                (void)hub_deliver_sized(h, &c->target,
-                                        jsonrpc_error_new(c->client_id, code, message, data), true,
-                                        &bytes);
+                msg = jsonrpc_error_new(c->client_id, code, message, data);
+                /* A call waiting for its client's input (timed out, its server gone) keeps
+                 * this answer for the retry too, or the retry would wait for ever. */
+                if (msg && mrtr_hold_answer(h, &c->target, msg))
+                        bytes = 0;
+                else
+                        (void)hub_deliver_sized(h, &c->target, msg, true, &bytes);
         }
         call_record(c, outcome, bytes, detail[0] ? detail : NULL);
         call_free(c);
@@ -349,6 +353,14 @@ bool hub_cancel_call(struct hub *h, struct session *s, const cJSON *client_id, c
                                 return true;
         }
         return false;
+}
+
+struct call *instance_session_call(const struct instance *i, const struct session *s)
+{
+        for (struct call *c = i->calls; c; c = c->next)
+                if (strcmp(c->target.session, s->id) == 0)
+                        return c;
+        return NULL;
 }
 
 struct session *instance_attribute(struct instance *i, struct call **ret_call, bool *ret_ambiguous)

@@ -122,6 +122,15 @@ void hub_instance_request(struct hub *h, struct instance *inst, cJSON *msg)
                 upstream_take_turns(inst->u, method);
 
         s = instance_attribute(inst, &call, &ambiguous);
+        if (s && s->modern && !call && !instance_session_call(inst, s)) {
+                /* A modern request is asked only by a server working on it: the client's one
+                 * modern request to another server, or its listen stream, is not this. */
+                log_notice("upstream '%s': %s while no request is in flight on it, refusing", label,
+                           method);
+                answer_error(inst, id, JSONRPC_INTERNAL_ERROR,
+                             "mcp-proxy cannot ask a client outside its request");
+                return;
+        }
         if (s && s->modern) {
                 /* A modern client is not asked: its request ends with input_required. */
                 mrtr_upstream_request(h, inst, s, TAKE_PTR(m));

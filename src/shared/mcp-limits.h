@@ -94,6 +94,7 @@
  * SDK server waits for its own request, so that it hears "cancel" rather than time out */
 #define MRTR_TTL_MS            50000
 #define MRTR_MAX_PER_CLIENT    64    /* a client's calls waiting for input: the oldest gives way */
+#define MRTR_MAX_INPUTS        64    /* what one call may ask of its client at once */
 #define MODERN_LIST_TTL_MS     60000 /* 2026-07-28 ttlMs of discover and the lists (reads: 0) */
 #define SRV_REQUEST_MAX_AGE_MS (15 * 60 * 1000) /* server->client requests forgotten after */
 #define LISTEN_MAX_PER_CLIENT  16  /* 2026-07-28 subscriptions/listen streams open at once */

@@ -8,7 +8,12 @@
 # - without the elicitation capability: -32021, HTTP 400, requiredCapabilities, call cancelled;
 # - a call nobody resumes expires (MCP_INPUT_TIMEOUT) and the server hears "cancel";
 # - the users file's rules hold for modern requests too; a 2025 session of the same client
-#   runs beside them, and modern requests are no sessions in /health.
+#   runs beside them, and modern requests are no sessions in /health;
+# - with the fixture's --asks tools on an instance of the client's own ("fc", timeout 1 s):
+#   a call that times out upstream while it waits for input answers the retry with that
+#   error (not a retry waiting for ever); what the server asks outside any request never
+#   reaches the client's listen stream; one round holds at most 64 inputs, the rest are
+#   refused to the server.
 source "$(dirname "$0")/lib.sh"
 require_binaries "$FIXTURE"
 export CURL_MAX_TIME=20
@@ -19,11 +24,12 @@ KA=$(newkey alice)
 KB=$(newkey bob)
 jq -n --arg a "$KA" --arg b "$KB" '{($a): {client_id: "alice"}, ($b): {client_id: "bob"}}' >"$T/keys.json"
 echo '{"bob": {"denied_tools": ["fx_add"]}}' >"$T/users.json"
-write_config "$(config_of ev "$(srv_everything)" fx "$(srv_fixture fx)" lg "$(srv_fixture lg --log-calls)")"
+write_config "$(config_of ev "$(srv_everything)" fx "$(srv_fixture fx)" lg "$(srv_fixture lg --log-calls)" \
+        fc "$(srv_fixture fc --asks | jq -c '.isolation = "client" | .timeout = 1')")"
 start_hub MCP_USERS_PATH="$T/users.json" MCP_INPUT_TIMEOUT=2 || exit 1
 start_front "MCP_API_KEYS_PATH=$T/keys.json" || exit 1
 KEY=$KA
-for s in ev fx lg; do check "upstream $s becomes ready" wait_upstream "$s" ready 60; done
+for s in ev fx lg fc; do check "upstream $s becomes ready" wait_upstream "$s" ready 60; done
 
 V=2026-07-28
 # modern KEY METHOD PARAMS-JSON [CAPS-JSON] [NAME]: one 2026-07-28 POST; CODE, BODY (the
@@ -131,5 +137,39 @@ check_jq "the 2025 session beside it answers its own" '.result.content[0].text =
 check_eq "/health counts the one session, not the modern requests" 1 "$(health | jq '.sessions')"
 check "mcp-proxyctl sessions lists only it" \
         bash -c '[[ $("$1" -s "$2" sessions --json | jq length) == 1 ]]' _ "$BUILD/mcp-proxyctl" "$MCP_CONTROL_SOCKET"
+
+# ---- the fixture asks (fc: alice's own instance, timeout 1 s) ----
+modern "$KA" tools/call '{"name":"fc_ask_many","arguments":{"count":1}}' '{"elicitation":{}}' fc_ask_many
+check_jq "fc_ask_many 1: input_required under its hint q0" \
+        '.result.resultType == "input_required" and (.result.inputRequests | keys) == ["q0"]'
+S4=$(jq -r '.result.requestState' <<<"$BODY")
+fc_timed_out() { grep -q "fc\[alice\]'.*(tools/call) timed out" "$T/hub.log"; }
+check "... its call times out upstream (1 s) while it waits for input" wait_for 10 fc_timed_out
+modern "$KA" tools/call "$(jq -cn --arg s "$S4" '{name: "fc_ask_many", arguments: {count: 1},
+        requestState: $s, inputResponses: {q0: {action: "decline"}}}')" '{"elicitation":{}}' fc_ask_many
+check_jq "... the retry gets that timeout at once, not a wait for ever" \
+        '.error.code == -32001 and (.error.message | test("timed out"))'
+
+LISTEN='{"jsonrpc":"2.0","id":"L1","method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"elicitation":{}}}}}'
+curl -sS -N --max-time 3 -X POST "$URL/mcp" -H "Authorization: Bearer $KB" \
+        -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+        -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: subscriptions/listen' \
+        --data-binary "$LISTEN" >"$T/listen.out" 2>/dev/null &
+LISTEN_PID=$!
+sleep 0.5
+modern "$KB" tools/call '{"name":"fc_ask_later","arguments":{}}' '{"elicitation":{}}' fc_ask_later
+check_jq "fc_ask_later answers (and asks 200 ms later, outside any request)" \
+        '.result.content[0].text == "asking later"'
+wait "$LISTEN_PID"
+check_eq "bob's listen stream (he has no 2025 session) hears only its acknowledgement, no input_required" \
+        '["notifications/subscriptions/acknowledged"]' "$(sse_messages "$T/listen.out" | jq -sc 'map(.method)')"
+check "... the server hears it cannot ask outside a request" \
+        grep -q "fc\[bob\]: fc: answer .*cannot ask a client outside its request" "$T/hub.log"
+
+modern "$KA" tools/call '{"name":"fc_ask_many","arguments":{"count":100}}' '{"elicitation":{}}' fc_ask_many
+check_jq "fc_ask_many 100: one round asks at most 64 of them" \
+        '.result.resultType == "input_required" and (.result.inputRequests | length) == 64'
+check "... the server hears the others refused" \
+        grep -q "fc\[alice\]: fc: answer .*Too many requests for one client round" "$T/hub.log"
 
 check_no_keys_in_logs "$KA" "$KB"
