@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "json.h"
 #include "log.h"
@@ -280,6 +281,12 @@ static void sse_event(struct remote_xfer *x, const struct sse_parsed_event *ev)
                 upstream_log(u, LOG_DEBUG, "SSE event of type '%s', ignoring", ev->type);
 }
 
+/* libcurl's own sockets are not close-on-exec (Debian 12's 7.88): ours are. */
+static curl_socket_t open_socket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+        return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
         struct remote_xfer *x = userdata;
@@ -408,6 +415,7 @@ struct remote_xfer *remote_xfer_new(struct remote *r, int kind, const char *http
             curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, (long)REMOTE_KEEPALIVE_IDLE_S) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, (long)REMOTE_KEEPALIVE_INTVL_S) !=
                 CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_WRITEDATA, x) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_USERAGENT, "mcp-proxy/" VERSION) != CURLE_OK)

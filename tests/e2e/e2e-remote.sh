@@ -113,6 +113,24 @@ for s in web legacy old rec fx; do
         check "upstream $s becomes ready" wait_upstream "$s" ready 60
 done
 
+# A stdio server started while remote ones hold sockets inherits none of the hub's
+# descriptors (libcurl's sockets are not close-on-exec on Debian 12): restart fx now.
+old_fx=$(fixture_pid fx)
+"$BUILD/mcp-proxyctl" restart fx >/dev/null 2>&1
+fx_restarted() { [[ $(fixture_pid fx) != "$old_fx" ]] && wait_upstream fx ready 1; }
+check "fx restarted while the remote upstreams are connected" wait_for 20 fx_restarted
+check_eq "... its descriptors are 0, 1 and 2 only (nothing of the hub's, no socket)" "0 1 2" \
+        "$(ls "/proc/$(fixture_pid fx)/fd" 2>/dev/null | sort -n | xargs)"
+
+# ... and the hub's own descriptors without close-on-exec (flags octal 02000000), if any
+no_cloexec=$(for f in /proc/$HUB_PID/fdinfo/*; do
+        n=${f##*/}
+        ((n > 2)) || continue
+        fl=$(awk '/^flags:/ {print $2}' "$f" 2>/dev/null) || continue
+        [[ -n $fl ]] && (((8#$fl & 8#2000000) == 0)) && echo "$n:$(readlink "/proc/$HUB_PID/fd/$n")"
+done | xargs)
+echo "    (hub descriptors without close-on-exec: ${no_cloexec:-none})"
+
 H=$(health)
 check_jq "/health: web detected as Streamable HTTP, with a session and a GET stream" \
         '.upstreams[] | select(.name == "web") | .detected == "streamable-http" and .session == true and .get_stream == "open"' "$H"
