@@ -109,10 +109,12 @@ void modern_upstream_answer(struct hub *h, const struct target *t, cJSON *msg)
         cJSON *err = json_get(msg, "error"), *code, *data;
         int c;
 
+        int64_t n;
+
         if (!s || !s->modern || !cJSON_IsObject(err) ||
-            !cJSON_IsNumber(code = json_get(err, "code")))
+            !json_int64(code = json_get(err, "code"), &n) || n < INT32_MIN || n > INT32_MAX)
                 return;
-        c = (int)code->valuedouble;
+        c = (int)n;
         if (c == -32002) {
                 /* 2025's "resource not found" is -32602 with data.uri now. */
                 cJSON_SetNumberValue(code, JSONRPC_INVALID_PARAMS);

@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "macro.h"
 
@@ -32,6 +33,11 @@ static inline const char *json_get_string(const cJSON *obj, const char *key)
  * in valid JSON.
  */
 size_t json_find_nul(const char *s, size_t len);
+
+/* v as a whole number that an int64_t holds exactly (|v| < 2^63): true with *ret; false for
+ * anything else (not a number, fractional, out of range), never a cast that is undefined
+ * behaviour. For numbers a peer chose (ids, codes). */
+bool json_int64(const cJSON *v, int64_t *ret);
 
 static inline cJSON *json_get(const cJSON *obj, const char *key)
 {

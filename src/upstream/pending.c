@@ -271,13 +271,14 @@ void pending_response(struct upstream *u, cJSON *msg)
 {
         const cJSON *id = json_get(msg, "id");
         struct pending *p;
+        int64_t n;
 
-        if (!cJSON_IsNumber(id)) {
+        if (!json_int64(id, &n)) {
                 upstream_log(u, LOG_WARNING, "response with an id we never sent, ignoring");
                 cJSON_Delete(msg);
                 return;
         }
-        p = pending_take(u, (int64_t)id->valuedouble, false);
+        p = pending_take(u, n, false);
         if (!p) {
                 upstream_log(u, LOG_DEBUG, "late response to %.0f, ignoring", id->valuedouble);
                 cJSON_Delete(msg);
@@ -301,13 +302,14 @@ void pending_progress(struct upstream *u, cJSON *msg)
         cJSON *params = json_get(msg, "params");
         const cJSON *tok = params ? json_get(params, "progressToken") : NULL;
         struct pending *p;
+        int64_t n;
 
-        if (!cJSON_IsNumber(tok)) {
+        if (!json_int64(tok, &n)) {
                 upstream_log(u, LOG_DEBUG, "progress for a token we did not issue, ignoring");
                 cJSON_Delete(msg);
                 return;
         }
-        p = hmap_get(&u->pending, (uint64_t)(int64_t)tok->valuedouble);
+        p = hmap_get(&u->pending, (uint64_t)n);
         if (!p || p->kind != PENDING_CALL || !p->progress_token || !p->cb->progress) {
                 upstream_log(u, LOG_DEBUG, "progress for a finished request, ignoring");
                 cJSON_Delete(msg);

@@ -157,7 +157,8 @@ static bool deliver_one(struct remote *r, struct remote_xfer *x)
         }
         if (ev) {
                 const cJSON *id = json_get(ev, "id");
-                if (x->has_num_id && cJSON_IsNumber(id) && (int64_t)id->valuedouble == x->num_id &&
+                int64_t n;
+                if (x->has_num_id && json_int64(id, &n) && n == x->num_id &&
                     (json_get(ev, "result") || json_get(ev, "error")))
                         x->got_response = true;
                 upstream_transport_message(r->u, ev);
@@ -488,8 +489,7 @@ int remote_xfer_body(struct remote_xfer *x, const char *data, size_t len)
                 x->id = cJSON_Duplicate(id, true);
                 if (!x->id)
                         return -ENOMEM;
-                x->has_num_id = cJSON_IsNumber(id);
-                x->num_id = x->has_num_id ? (int64_t)id->valuedouble : 0;
+                x->has_num_id = json_int64(id, &x->num_id);
         }
         if (curl_easy_setopt(x->glue.easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) !=
                 CURLE_OK ||

@@ -130,6 +130,7 @@ static cJSON *http_on_event(struct remote *r, struct remote_xfer *x, cJSON *ev)
         struct http_transport *t = (struct http_transport *)r;
         const cJSON *id, *result;
         bool is_response;
+        int64_t n;
 
         if (!cJSON_IsObject(ev)) {
                 cJSON_Delete(ev); /* an "endpoint" event: not in this transport */
@@ -155,8 +156,8 @@ static cJSON *http_on_event(struct remote *r, struct remote_xfer *x, cJSON *ev)
                 cJSON_Delete(ev);
                 return NULL;
         }
-        if (x->kind == HTTP_POST && is_response && t->have_init_id && cJSON_IsNumber(id) &&
-            (int64_t)id->valuedouble == t->init_id) {
+        if (x->kind == HTTP_POST && is_response && t->have_init_id && json_int64(id, &n) &&
+            n == t->init_id) {
                 t->have_init_id = false;
                 if (cJSON_IsObject(result)) {
                         adopt_session(t, x, result);
@@ -227,9 +228,9 @@ static int post_message(struct http_transport *t, const char *data, size_t len, 
                 _cleanup_json_ cJSON *m = cJSON_ParseWithLength(data, len);
                 const cJSON *p = m ? json_get(m, "params") : NULL;
                 const cJSON *rid = p ? json_get(p, "requestId") : NULL;
-                if (cJSON_IsNumber(rid))
-                        remote_xfer_free(
-                            remote_xfer_find(&t->r, HTTP_POST, (int64_t)rid->valuedouble));
+                int64_t n;
+                if (json_int64(rid, &n))
+                        remote_xfer_free(remote_xfer_find(&t->r, HTTP_POST, n));
         }
         return 0;
 fail:

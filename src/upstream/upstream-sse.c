@@ -163,6 +163,7 @@ static cJSON *sse_on_event(struct remote *r, struct remote_xfer *x, cJSON *ev)
 {
         struct sse_transport *t = (struct sse_transport *)r;
         const cJSON *id, *result;
+        int64_t n;
 
         if (cJSON_IsString(ev)) {
                 if (x->kind == SSE_STREAM)
@@ -172,8 +173,7 @@ static cJSON *sse_on_event(struct remote *r, struct remote_xfer *x, cJSON *ev)
         }
         id = json_get(ev, "id");
         result = json_get(ev, "result");
-        if (t->have_init_id && cJSON_IsObject(result) && cJSON_IsNumber(id) &&
-            (int64_t)id->valuedouble == t->init_id) {
+        if (t->have_init_id && cJSON_IsObject(result) && json_int64(id, &n) && n == t->init_id) {
                 const char *v = json_get_string(result, "protocolVersion");
                 t->have_init_id = false;
                 if (v && strlen(v) < 64 && strspn(v, "0123456789-") == strlen(v)) {
@@ -331,10 +331,8 @@ int upstream_sse_adopt(struct upstream *u, char *data, size_t len)
         if (k < 0)
                 return k;
         t = T(u);
-        if (cJSON_IsNumber(id)) {
+        if (json_int64(id, &t->init_id))
                 t->have_init_id = true;
-                t->init_id = (int64_t)id->valuedouble;
-        }
         k = remote_hold(&t->r, data, len, false);
         if (k < 0) {
                 sse_free(u);

@@ -39,4 +39,45 @@ TEST(find_nul_truncated)
         ASSERT_EQ(json_find_nul("ab\\u0000", 8), 2);
 }
 
+/* json_int64: what a peer sends as an id or a code, never an undefined cast. */
+static int int64_of(const char *text, int64_t *ret)
+{
+        cJSON *v = cJSON_Parse(text);
+        int r = json_int64(v, ret);
+
+        cJSON_Delete(v);
+        return r;
+}
+
+TEST(int64_whole_numbers)
+{
+        int64_t n = 0;
+
+        ASSERT_TRUE(int64_of("1", &n));
+        ASSERT_EQ(n, 1);
+        ASSERT_TRUE(int64_of("-1", &n));
+        ASSERT_EQ(n, -1);
+        ASSERT_TRUE(int64_of("9007199254740991", &n));
+        ASSERT_EQ(n, 9007199254740991LL);
+        ASSERT_TRUE(int64_of("-9223372036854775808", &n)); /* -2^63: exact as a double */
+        ASSERT_EQ(n, INT64_MIN);
+        ASSERT_TRUE(int64_of("1e3", &n));
+        ASSERT_EQ(n, 1000);
+}
+
+TEST(int64_refused)
+{
+        int64_t n = 42;
+
+        ASSERT_FALSE(int64_of("1.5", &n));
+        ASSERT_FALSE(int64_of("-0.25", &n));
+        ASSERT_FALSE(int64_of("9223372036854775808", &n)); /* 2^63 */
+        ASSERT_FALSE(int64_of("1e300", &n));
+        ASSERT_FALSE(int64_of("-1e300", &n));
+        ASSERT_FALSE(int64_of("\"1\"", &n));
+        ASSERT_FALSE(int64_of("null", &n));
+        ASSERT_FALSE(json_int64(NULL, &n));
+        ASSERT_EQ(n, 42); /* untouched */
+}
+
 HARNESS_MAIN()
