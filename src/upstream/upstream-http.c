@@ -32,14 +32,17 @@
 #include "log.h"
 #include "mcp-limits.h"
 #include "proto/jsonrpc.h"
+#include "proto/mcp-header.h"
 #include "upstream/remote.h"
 #include "upstream/upstream.h"
 
 enum http_kind {
-        HTTP_POST,   /* a message of upstream.c's */
-        HTTP_REINIT, /* our own initialize after a lost session */
-        HTTP_STREAM, /* the GET stream */
-        HTTP_DELETE, /* the end of the session, on stop */
+        HTTP_POST,     /* a message of upstream.c's */
+        HTTP_REINIT,   /* our own initialize after a lost session */
+        HTTP_STREAM,   /* the GET stream */
+        HTTP_DELETE,   /* the end of the session, on stop */
+        HTTP_DISCOVER, /* server/discover before initialize: does it speak 2026-07-28? */
+        HTTP_LISTEN,   /* 2026-07-28: the subscriptions/listen stream (list changes) */
 };
 
 enum stream_state {
@@ -77,6 +80,17 @@ struct http_transport {
         unsigned reinits;
         unsigned probes;
         char reinit_id[48]; /* r.held: the messages waiting for the new session */
+        /* 2026-07-28 ("modern"): server/discover listed it, so no session at all */
+        bool modern;
+        cJSON *discovered; /* the discover result (until initialize is answered from it) */
+        cJSON *synth;      /* answers made here (initialize, ping), delivered by synth_src */
+        sd_event_source *synth_src;
+        unsigned listens;    /* subscriptions/listen requests sent (r.stream: the open one) */
+        bool listen_wanted;  /* "initialized": the listen stream should be open */
+        bool listen_refused; /* the server has none: not asked again this time */
+        sd_event_source *listen_timer;
+        uint64_t listen_opened_usec;
+        uint64_t listen_delay_usec;
 };
 
 static struct http_transport *T(struct upstream *u)
@@ -87,6 +101,8 @@ static struct http_transport *T(struct upstream *u)
 static void http_free(struct upstream *u);
 static int post_message(struct http_transport *t, const char *data, size_t len, bool retried);
 static void open_stream(struct http_transport *t);
+static cJSON *modern_answer(struct http_transport *t, cJSON *ev);
+static void open_listen(struct http_transport *t);
 
 /* A session id or protocol version is sent back in a header: visible ASCII only. */
 static bool header_token_ok(const char *s, size_t max)
@@ -138,6 +154,27 @@ static cJSON *http_on_event(struct remote *r, struct remote_xfer *x, cJSON *ev)
         id = json_get(ev, "id");
         result = json_get(ev, "result");
         is_response = !json_get(ev, "method") && (result || json_get(ev, "error"));
+        if (x->kind == HTTP_DISCOVER) {
+                if (is_response && cJSON_IsObject(result) && !t->discovered)
+                        t->discovered = cJSON_DetachItemFromObject(ev, "result");
+                x->got_response = is_response;
+                cJSON_Delete(ev);
+                return NULL;
+        }
+        if (x->kind == HTTP_LISTEN) {
+                /* The acknowledgement, the graceful end: ours. List changes go on. */
+                const char *m = json_get_string(ev, "method");
+                if (!m || strcmp(m, "notifications/subscriptions/acknowledged") == 0) {
+                        if (m)
+                                upstream_log(r->u, LOG_DEBUG, "subscriptions/listen acknowledged");
+                        x->got_response = is_response;
+                        cJSON_Delete(ev);
+                        return NULL;
+                }
+                return ev;
+        }
+        if (t->modern && is_response)
+                return modern_answer(t, ev);
         if (x->kind == HTTP_REINIT && is_response && cJSON_IsString(id) &&
             strcmp(id->valuestring, t->reinit_id) == 0) {
                 /* Ours: swallowed. */
@@ -187,6 +224,234 @@ static int add_post_headers(struct http_transport *t, struct remote_xfer *x, boo
         return 0;
 }
 
+/* ---------------------------------------------------------------- 2026-07-28 */
+
+/* params._meta gets the protocol version and the client capabilities every 2026-07-28
+ * request carries (basic/index §1.2.3); clientInfo too. */
+static int modern_meta(struct upstream *u, cJSON *msg)
+{
+        cJSON *params = json_get(msg, "params"), *meta, *caps, *info;
+
+        if (!params) {
+                params = cJSON_AddObjectToObject(msg, "params");
+                if (!params)
+                        return -ENOMEM;
+        }
+        if (!cJSON_IsObject(params))
+                return -EINVAL;
+        meta = json_get(params, "_meta");
+        if (!meta && !(meta = cJSON_AddObjectToObject(params, "_meta")))
+                return -ENOMEM;
+        if (!cJSON_IsObject(meta))
+                return -EINVAL;
+        cJSON_DeleteItemFromObjectCaseSensitive(meta, MCP_META_PROTOCOL_VERSION);
+        cJSON_DeleteItemFromObjectCaseSensitive(meta, MCP_META_CLIENT_CAPS);
+        cJSON_DeleteItemFromObjectCaseSensitive(meta, MCP_META_CLIENT_INFO);
+        caps = u->client_capabilities ? cJSON_Duplicate(u->client_capabilities, true)
+                                      : cJSON_CreateObject();
+        if (!caps || !cJSON_AddItemToObject(meta, MCP_META_CLIENT_CAPS, caps)) {
+                cJSON_Delete(caps);
+                return -ENOMEM;
+        }
+        info = cJSON_AddObjectToObject(meta, MCP_META_CLIENT_INFO);
+        if (!cJSON_AddStringToObject(meta, MCP_META_PROTOCOL_VERSION, MCP_PROTOCOL_MODERN) ||
+            !info || !cJSON_AddStringToObject(info, "name", "mcp-proxy") ||
+            !cJSON_AddStringToObject(info, "version", VERSION))
+                return -ENOMEM;
+        return 0;
+}
+
+/* The headers of a 2026-07-28 request: its version, Mcp-Method, and Mcp-Name where the
+ * method names a tool, prompt or resource (streamable-http §6). */
+static int modern_headers(struct remote_xfer *x, const cJSON *msg)
+{
+        const char *method = json_get_string(msg, "method");
+        const cJSON *params = json_get(msg, "params");
+        const char *name = NULL;
+        _cleanup_free_ char *m = NULL, *n = NULL;
+        int k;
+
+        if ((k = remote_xfer_header(x, "Accept: application/json, text/event-stream")) < 0 ||
+            (k = remote_xfer_header(x, "Content-Type: application/json")) < 0 ||
+            (k = remote_xfer_header(x, "Expect:")) < 0 ||
+            (k = remote_xfer_header(x, "MCP-Protocol-Version: %s", MCP_PROTOCOL_MODERN)) < 0)
+                return k;
+        if (!method)
+                return 0;
+        if ((k = mcp_header_value_encode(method, &m)) < 0 ||
+            (k = remote_xfer_header(x, "Mcp-Method: %s", m)) < 0)
+                return k;
+        if (strcmp(method, "tools/call") == 0 || strcmp(method, "prompts/get") == 0)
+                name = json_get_string(params, "name");
+        else if (strcmp(method, "resources/read") == 0)
+                name = json_get_string(params, "uri");
+        if (name && ((k = mcp_header_value_encode(name, &n)) < 0 ||
+                     (k = remote_xfer_header(x, "Mcp-Name: %s", n)) < 0))
+                return k;
+        return 0;
+}
+
+/* x's body and headers for a 2026-07-28 server: data with the request _meta. */
+static int modern_prepare(struct http_transport *t, struct remote_xfer *x, const char *data,
+                          size_t len)
+{
+        _cleanup_json_ cJSON *msg = cJSON_ParseWithLength(data, len);
+        _cleanup_cjson_str_ char *s = NULL;
+        int k;
+
+        if (!msg)
+                return -EINVAL;
+        if (jsonrpc_classify(msg) == JSONRPC_REQUEST && (k = modern_meta(t->r.u, msg)) < 0)
+                return k;
+        s = cJSON_PrintUnformatted(msg);
+        if (!s)
+                return -ENOMEM;
+        k = remote_xfer_body(x, s, strlen(s));
+        if (k < 0)
+                return k;
+        return modern_headers(x, msg);
+}
+
+/* A response of the server on its way to upstream.c: era-pure for 2025 clients (no
+ * resultType, ttlMs, cacheScope or serverInfo; the hub dresses what modern clients get
+ * itself). input_required is not bridged back (yet): the call fails, saying so. */
+static cJSON *modern_answer(struct http_transport *t, cJSON *ev)
+{
+        cJSON *result = json_get(ev, "result"), *meta, *err;
+        const char *rt = cJSON_IsObject(result) ? json_get_string(result, "resultType") : NULL;
+        char msg[512];
+
+        if (!cJSON_IsObject(result))
+                return ev;
+        if (rt && strcmp(rt, "input_required") == 0) {
+                snprintf(msg, sizeof(msg),
+                         "Upstream '%s' asks for client input (input_required), which mcp-proxy "
+                         "does not relay from a 2026-07-28 upstream yet",
+                         t->r.u->name);
+                upstream_log(t->r.u, LOG_WARNING,
+                             "answered input_required, which is not relayed yet: the call fails");
+                err = jsonrpc_error_new(json_get(ev, "id"), JSONRPC_INTERNAL_ERROR, msg, NULL);
+                if (!err)
+                        return ev;
+                cJSON_Delete(ev);
+                return err;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(result, "resultType");
+        cJSON_DeleteItemFromObjectCaseSensitive(result, "ttlMs");
+        cJSON_DeleteItemFromObjectCaseSensitive(result, "cacheScope");
+        meta = json_get(result, "_meta");
+        if (cJSON_IsObject(meta)) {
+                cJSON_DeleteItemFromObjectCaseSensitive(meta, MCP_META_SERVER_INFO);
+                if (!meta->child)
+                        cJSON_DeleteItemFromObjectCaseSensitive(result, "_meta");
+        }
+        return ev;
+}
+
+static int synth_cb(sd_event_source *s, void *userdata)
+{
+        struct http_transport *t = userdata;
+        cJSON *m;
+
+        while (!t->r.stopping && t->synth && (m = cJSON_DetachItemFromArray(t->synth, 0)))
+                upstream_transport_message(t->r.u, m);
+        return 0;
+}
+
+/* An answer made here, delivered on the next loop iteration (never from inside send()). */
+static int synth_push(struct http_transport *t, cJSON *msg)
+{
+        int k;
+
+        if (!msg)
+                return -ENOMEM;
+        if (!t->synth && !(t->synth = cJSON_CreateArray())) {
+                cJSON_Delete(msg);
+                return -ENOMEM;
+        }
+        if (!cJSON_AddItemToArray(t->synth, msg)) {
+                cJSON_Delete(msg);
+                return -ENOMEM;
+        }
+        if (!t->synth_src) {
+                k = sd_event_add_defer(t->r.u->env->event, &t->synth_src, synth_cb, t);
+                if (k < 0)
+                        return k;
+        }
+        return sd_event_source_set_enabled(t->synth_src, SD_EVENT_ONESHOT);
+}
+
+/* What upstream.c expects of an initialize result, made from the discover result: the
+ * capabilities without what 2026-07-28 removed (logging/setLevel, resources/subscribe),
+ * serverInfo from its _meta, its instructions. */
+static cJSON *modern_initialize_result(struct http_transport *t)
+{
+        _cleanup_json_ cJSON *res = cJSON_CreateObject();
+        const cJSON *d = t->discovered;
+        const cJSON *caps = json_get(d, "capabilities");
+        const cJSON *info = json_get(json_get(d, "_meta"), MCP_META_SERVER_INFO);
+        const char *instr = json_get_string(d, "instructions");
+        cJSON *c;
+
+        if (!res || !cJSON_AddStringToObject(res, "protocolVersion", MCP_PROTOCOL_MODERN))
+                return NULL;
+        c = cJSON_IsObject(caps) ? cJSON_Duplicate(caps, true) : cJSON_CreateObject();
+        if (!c || !cJSON_AddItemToObject(res, "capabilities", c)) {
+                cJSON_Delete(c);
+                return NULL;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "logging");
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "tasks");
+        if (cJSON_IsObject(json_get(c, "resources")))
+                cJSON_DeleteItemFromObjectCaseSensitive(json_get(c, "resources"), "subscribe");
+        c = cJSON_IsObject(info) ? cJSON_Duplicate(info, true) : cJSON_CreateObject();
+        if (!c || !cJSON_AddItemToObject(res, "serverInfo", c)) {
+                cJSON_Delete(c);
+                return NULL;
+        }
+        if (instr && !cJSON_AddStringToObject(res, "instructions", instr))
+                return NULL;
+        return TAKE_PTR(res);
+}
+
+/* One message of upstream.c's to a 2026-07-28 server. The handshake is answered here from
+ * the discover result; notifications have no place in a stateless server, except that
+ * notifications/initialized opens the listen stream and notifications/cancelled aborts
+ * the request's transfer (closing a stream is cancellation: streamable-http §5). */
+static int modern_send(struct http_transport *t, const char *data, size_t len)
+{
+        _cleanup_json_ cJSON *msg = cJSON_ParseWithLength(data, len);
+        const char *method = msg ? json_get_string(msg, "method") : NULL;
+        const cJSON *id;
+
+        if (!msg)
+                return -EINVAL;
+        switch (jsonrpc_classify(msg)) {
+        case JSONRPC_REQUEST:
+                id = json_get(msg, "id");
+                if (strcmp(method, "initialize") == 0)
+                        return synth_push(t, jsonrpc_result_new(id, modern_initialize_result(t)));
+                if (strcmp(method, "ping") == 0)
+                        return synth_push(t, jsonrpc_result_new(id, cJSON_CreateObject()));
+                return post_message(t, data, len, false);
+        case JSONRPC_NOTIFICATION:
+                if (strcmp(method, "notifications/initialized") == 0) {
+                        cJSON_Delete(t->discovered);
+                        t->discovered = NULL;
+                        t->listen_wanted = true;
+                        open_listen(t);
+                } else if (strcmp(method, "notifications/cancelled") == 0) {
+                        const cJSON *rid = json_get(json_get(msg, "params"), "requestId");
+                        if (cJSON_IsNumber(rid))
+                                remote_xfer_free(
+                                    remote_xfer_find(&t->r, HTTP_POST, (int64_t)rid->valuedouble));
+                }
+                return 0;
+        default:
+                return 0; /* a response: a 2026-07-28 server sends no requests */
+        }
+}
+
 /* POSTs one message. Returns 0 or -errno (nothing was sent). */
 static int post_message(struct http_transport *t, const char *data, size_t len, bool retried)
 {
@@ -199,7 +464,14 @@ static int post_message(struct http_transport *t, const char *data, size_t len, 
         x = remote_xfer_new(&t->r, HTTP_POST, "POST", u->cfg.url, 0);
         if (!x)
                 return -ENOMEM;
-        k = remote_xfer_body(x, data, len);
+        if (t->modern) {
+                k = modern_prepare(t, x, data, len);
+                if (k < 0)
+                        goto fail;
+                data = x->body;
+                len = x->body_len;
+        } else
+                k = remote_xfer_body(x, data, len);
         if (k < 0)
                 goto fail;
         x->retried = retried;
@@ -212,9 +484,11 @@ static int post_message(struct http_transport *t, const char *data, size_t len, 
                 k = -EINVAL;
                 goto fail;
         }
-        k = add_post_headers(t, x, initialize);
-        if (k < 0)
-                goto fail;
+        if (!t->modern) {
+                k = add_post_headers(t, x, initialize);
+                if (k < 0)
+                        goto fail;
+        }
         k = remote_xfer_start(x);
         if (k < 0)
                 goto fail;
@@ -691,6 +965,185 @@ static void stream_done(struct http_transport *t, struct remote_xfer *x, CURLcod
         stream_retry(t, delay);
 }
 
+/* ---------------------------------------------------------------- server/discover */
+
+/* A request of ours to a 2026-07-28 server (kind, string id) with its _meta and
+ * headers, started; timeout_ms 0 = none. NULL on failure. */
+static struct remote_xfer *modern_own_request(struct http_transport *t, int kind, const char *id,
+                                              const char *method, cJSON *params, long timeout_ms)
+{
+        struct upstream *u = t->r.u;
+        _cleanup_json_ cJSON *msg = cJSON_CreateObject();
+        _cleanup_cjson_str_ char *s = NULL;
+        struct remote_xfer *x;
+
+        if (!msg || !cJSON_AddStringToObject(msg, "jsonrpc", "2.0") ||
+            !cJSON_AddStringToObject(msg, "id", id) ||
+            !cJSON_AddStringToObject(msg, "method", method) ||
+            !cJSON_AddItemToObject(msg, "params", params ? params : cJSON_CreateObject()) ||
+            modern_meta(u, msg) < 0 || !(s = cJSON_PrintUnformatted(msg)))
+                return NULL;
+        x = remote_xfer_new(&t->r, kind, "POST", u->cfg.url, timeout_ms);
+        if (!x || remote_xfer_body(x, s, strlen(s)) < 0 || modern_headers(x, msg) < 0 ||
+            remote_xfer_start(x) < 0)
+                return remote_xfer_free(x);
+        return x;
+}
+
+/* Before initialize: a server that lists 2026-07-28 in server/discover is used
+ * statelessly (a dual-era one too); anything else gets a 2025 session. */
+static void start_discover(struct http_transport *t)
+{
+        struct upstream *u = t->r.u;
+
+        if (!modern_own_request(
+                t, HTTP_DISCOVER, "mcp-proxy-discover", "server/discover", NULL,
+                (long)MIN(u->cfg.startup_timeout_ms, (int64_t)REQUEST_MAX_TIMEOUT_MS))) {
+                upstream_log(u, LOG_WARNING, "cannot send server/discover, initializing");
+                upstream_transport_up(u);
+        }
+}
+
+static bool lists_modern(const cJSON *discovered)
+{
+        const cJSON *v;
+
+        cJSON_ArrayForEach(
+            v, json_get(discovered, "supportedVersions")) if (cJSON_IsString(v) &&
+                                                              strcmp(v->valuestring,
+                                                                     MCP_PROTOCOL_MODERN) ==
+                                                                  0) return true;
+        return false;
+}
+
+static void discover_done(struct http_transport *t, struct remote_xfer *x, CURLcode rc)
+{
+        struct upstream *u = t->r.u;
+        char why[512] = "";
+
+        if (rc == CURLE_OK && x->answer == ANSWER_JSON)
+                queue_json_answer(t, x);
+        if (!remote_deliver(&t->r, x)) {
+                remote_xfer_free(x);
+                return;
+        }
+        if (rc != CURLE_OK && remote_unreachable(x, rc, why, sizeof(why))) {
+                remote_xfer_free(x);
+                remote_down(&t->r, "cannot be reached at %s: %s", t->r.url_shown, why);
+                return;
+        }
+        if (rc != CURLE_OK)
+                snprintf(why, sizeof(why), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+        else if (x->status < 200 || x->status >= 300)
+                remote_status_text(x, why, sizeof(why));
+        else if (!t->discovered)
+                snprintf(why, sizeof(why), "no result");
+        else
+                snprintf(why, sizeof(why), "2026-07-28 not among its versions");
+        remote_xfer_free(x);
+        if (lists_modern(t->discovered)) {
+                t->modern = true;
+                t->auto_detect = false;
+                upstream_log(u, LOG_INFO,
+                             "server/discover lists %s: stateless requests, no session",
+                             MCP_PROTOCOL_MODERN);
+        } else {
+                cJSON_Delete(t->discovered);
+                t->discovered = NULL;
+                upstream_log(u, LOG_DEBUG, "server/discover: %s; initializing a session", why);
+        }
+        upstream_transport_up(u);
+}
+
+/* ---------------------------------------------------------------- subscriptions/listen */
+
+static int listen_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct http_transport *t = userdata;
+
+        t->listen_timer = sd_event_source_disable_unref(t->listen_timer);
+        open_listen(t);
+        return 0;
+}
+
+static void listen_retry(struct http_transport *t, uint64_t delay)
+{
+        t->listen_timer = sd_event_source_disable_unref(t->listen_timer);
+        if (sd_event_add_time_relative(t->r.u->env->event, &t->listen_timer, CLOCK_MONOTONIC, delay,
+                                       USEC_PER_MSEC, listen_timer_cb, t) < 0)
+                upstream_log(t->r.u, LOG_WARNING,
+                             "cannot schedule subscriptions/listen, going without");
+}
+
+/* The stream that carries the server's list changes (basic/patterns/subscriptions),
+ * for each list the server has. */
+static void open_listen(struct http_transport *t)
+{
+        struct upstream *u = t->r.u;
+        cJSON *params, *n;
+        char id[48];
+
+        if (!t->modern || !t->listen_wanted || t->listen_refused || t->r.stopping || t->r.stream ||
+            t->listen_timer)
+                return;
+        if (!u->supports[LIST_TOOLS] && !u->supports[LIST_PROMPTS] && !u->supports[LIST_RESOURCES])
+                return;
+        params = cJSON_CreateObject();
+        n = params ? cJSON_AddObjectToObject(params, "notifications") : NULL;
+        if (!n || (u->supports[LIST_TOOLS] && !cJSON_AddTrueToObject(n, "toolsListChanged")) ||
+            (u->supports[LIST_PROMPTS] && !cJSON_AddTrueToObject(n, "promptsListChanged")) ||
+            (u->supports[LIST_RESOURCES] && !cJSON_AddTrueToObject(n, "resourcesListChanged"))) {
+                cJSON_Delete(params);
+                listen_retry(t, t->listen_delay_usec);
+                return;
+        }
+        snprintf(id, sizeof(id), "mcp-proxy-listen-%u", ++t->listens);
+        t->r.stream = modern_own_request(t, HTTP_LISTEN, id, "subscriptions/listen", params, 0);
+        if (!t->r.stream) {
+                listen_retry(t, t->listen_delay_usec);
+                return;
+        }
+        t->listen_opened_usec = now_usec();
+        upstream_log(u, LOG_DEBUG, "subscriptions/listen requested");
+}
+
+static void listen_done(struct http_transport *t, struct remote_xfer *x, CURLcode rc)
+{
+        struct upstream *u = t->r.u;
+        uint64_t lived = now_usec() - t->listen_opened_usec;
+        long status = x->status;
+        char why[512];
+
+        if (!remote_deliver(&t->r, x)) {
+                remote_xfer_free(x);
+                return;
+        }
+        if (rc != CURLE_OK && remote_unreachable(x, rc, why, sizeof(why))) {
+                remote_xfer_free(x);
+                remote_down(&t->r, "cannot be reached at %s: %s", t->r.url_shown, why);
+                return;
+        }
+        remote_status_text(x, why, sizeof(why));
+        if (down_if_unavailable(t, x, why))
+                return;
+        remote_xfer_free(x);
+        if (status >= 400 && status < 500) {
+                upstream_log(u, LOG_WARNING,
+                             "subscriptions/listen refused (%s): its list changes go unseen", why);
+                t->listen_refused = true;
+                return;
+        }
+        if (status >= 200 && status < 300 && lived >= 1000 * USEC_PER_MSEC)
+                t->listen_delay_usec = REMOTE_STREAM_RETRY_MS * USEC_PER_MSEC;
+        else
+                t->listen_delay_usec = MIN(t->listen_delay_usec * 2,
+                                           (uint64_t)REMOTE_STREAM_RETRY_MAX_MS * USEC_PER_MSEC);
+        upstream_log(u, LOG_DEBUG, "subscriptions/listen ended (%s), again in %.1f s",
+                     rc == CURLE_OK ? "closed by the server" : curl_easy_strerror(rc),
+                     (double)t->listen_delay_usec / 1e6);
+        listen_retry(t, t->listen_delay_usec);
+}
+
 /* ---------------------------------------------------------------- ops */
 
 static void http_xfer_done(struct remote *r, struct remote_xfer *x, CURLcode rc)
@@ -712,6 +1165,12 @@ static void http_xfer_done(struct remote *r, struct remote_xfer *x, CURLcode rc)
                 break;
         case HTTP_STREAM:
                 stream_done(t, x, rc);
+                break;
+        case HTTP_DISCOVER:
+                discover_done(t, x, rc);
+                break;
+        case HTTP_LISTEN:
+                listen_done(t, x, rc);
                 break;
         case HTTP_DELETE:
                 upstream_log(r->u, LOG_DEBUG, "DELETE of the session: %s",
@@ -737,11 +1196,13 @@ static int http_start(struct upstream *u)
         t = T(u);
         t->stream_retry_ms = -1;
         t->stream_delay_usec = REMOTE_STREAM_RETRY_MS * USEC_PER_MSEC;
+        t->listen_delay_usec = REMOTE_STREAM_RETRY_MS * USEC_PER_MSEC;
         t->auto_detect = u->cfg.transport == TRANSPORT_AUTO;
         upstream_log(u, LOG_INFO, "connecting to %s%s", t->r.url_shown,
                      t->auto_detect ? " (Streamable HTTP, or legacy SSE if it answers so)" : "");
-        /* Nothing to connect first: initialize is the first POST. */
-        upstream_transport_up(u);
+        /* Nothing to connect first: server/discover is the first POST, then initialize
+         * (answered here for a 2026-07-28 server). */
+        start_discover(t);
         return 0;
 }
 
@@ -751,6 +1212,8 @@ static int http_send(struct upstream *u, const char *data, size_t len)
 
         if (!t || t->r.stopping)
                 return -ENOTCONN;
+        if (t->modern)
+                return modern_send(t, data, len);
         if (!t->reinit)
                 return post_message(t, data, len, false);
         /* A new session is on its way: the message waits for it. */
@@ -765,6 +1228,7 @@ static void http_stop(struct upstream *u)
         if (!remote_stop_begin(u))
                 return;
         t->stream_timer = sd_event_source_disable_unref(t->stream_timer);
+        t->listen_timer = sd_event_source_disable_unref(t->listen_timer);
         if (t->session_id && !u->transport_lost) {
                 /* End the session on the server, briefly: a dead server must not hold us. */
                 x = remote_xfer_new(&t->r, HTTP_DELETE, "DELETE", u->cfg.url,
@@ -789,6 +1253,10 @@ static void http_free(struct upstream *u)
                 return;
         remote_done(&t->r);
         t->stream_timer = sd_event_source_disable_unref(t->stream_timer);
+        t->listen_timer = sd_event_source_disable_unref(t->listen_timer);
+        t->synth_src = sd_event_source_disable_unref(t->synth_src);
+        cJSON_Delete(t->synth);
+        cJSON_Delete(t->discovered);
         free(t->session_id);
         free(t->protocol_version);
         free(t->last_event_id);
@@ -804,7 +1272,15 @@ static void http_describe(struct upstream *u, cJSON *o)
                 return;
         remote_describe(&t->r, o, t->auto_detect ? "not yet" : "streamable-http");
         cJSON_AddBoolToObject(o, "session", t->session_id != NULL);
-        cJSON_AddStringToObject(o, "get_stream", stream_state_table[t->stream_state]);
+        if (t->modern) {
+                cJSON_AddBoolToObject(o, "stateless", true);
+                cJSON_AddStringToObject(o, "listen_stream",
+                                        t->r.stream         ? "open"
+                                        : t->listen_refused ? "unsupported"
+                                        : t->listen_timer   ? "reconnecting"
+                                                            : "none");
+        } else
+                cJSON_AddStringToObject(o, "get_stream", stream_state_table[t->stream_state]);
         cJSON_AddNumberToObject(o, "http_transfers", t->r.n_xfers);
         if (t->reinits)
                 cJSON_AddNumberToObject(o, "new_sessions", t->reinits);

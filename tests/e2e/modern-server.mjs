@@ -7,7 +7,8 @@
 // MCP-Protocol-Version header, _meta protocolVersion and clientCapabilities, Mcp-Method
 // and Mcp-Name; initialize, ping, logging/setLevel and the GET stream are refused as
 // removed (404 -32601, 405). Methods:
-//   server/discover, tools/list, tools/call, resources/list, resources/read,
+//   server/discover, tools/list, tools/call, resources/list, resources/templates/list,
+//   resources/read,
 //   subscriptions/listen (ack, then tools/list_changed tagged with the subscription id)
 // Tools:
 //   echo {message}   "Echo: <message>"
@@ -64,7 +65,7 @@ function handle(req, res, rpc) {
   if (!h('mcp-protocol-version')) return send(req, res, rpc, 400, error(id, -32020, 'MCP-Protocol-Version header missing'));
   if (h('mcp-protocol-version') !== V)
     return send(req, res, rpc, 400, error(id, -32022, 'Unsupported protocol version', { supported: [V], requested: h('mcp-protocol-version') }));
-  const known = ['server/discover', 'tools/list', 'tools/call', 'resources/list', 'resources/read', 'subscriptions/listen'];
+  const known = ['server/discover', 'tools/list', 'tools/call', 'resources/list', 'resources/templates/list', 'resources/read', 'subscriptions/listen'];
   if (rpc.id === undefined) return send(req, res, rpc, 202, {}); // notifications: none expected
   if (!known.includes(rpc.method)) return send(req, res, rpc, 404, error(id, -32601, `Method not found: ${rpc.method}`));
   const m = rpc.params?._meta;
@@ -87,6 +88,8 @@ function handle(req, res, rpc) {
       return ok(cached({ tools: tools() }));
     case 'resources/list':
       return ok(cached({ resources: [{ uri: 'modern://greeting', name: 'greeting', mimeType: 'text/plain' }] }));
+    case 'resources/templates/list':
+      return ok(cached({ resourceTemplates: [] }));
     case 'resources/read':
       if (rpc.params.uri !== 'modern://greeting')
         return send(req, res, rpc, 200, error(rpc.id, -32602, 'Resource not found', { uri: rpc.params.uri }));
