@@ -23,6 +23,8 @@
  * JSON-RPC error naming the server.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +93,25 @@ struct http_transport {
         sd_event_source *listen_timer;
         uint64_t listen_opened_usec;
         uint64_t listen_delay_usec;
+        /* input_required answers being asked of the client, one per request */
+        struct ir_call *ir_calls;
+        unsigned ir_asked; /* server requests made so far (their ids) */
+};
+
+/* A request the server answered with input_required: each of its inputRequests went
+ * to upstream.c as a server request of ours ("mcp-proxy-ir-N"), so the hub asks the
+ * client as it asks for any server's request (a 2025 session directly, a 2026-07-28
+ * client through its own input_required); when every answer is in, the request goes
+ * again with inputResponses and the server's requestState (basic/patterns/mrtr). */
+struct ir_call {
+        struct ir_call *next;
+        int64_t id;       /* upstream.c's request id */
+        cJSON *request;   /* the request as sent (its _meta is made again) */
+        cJSON *state;     /* the server's requestState, or NULL */
+        cJSON *keys;      /* "mcp-proxy-ir-N" -> the inputRequests key */
+        cJSON *responses; /* key -> the client's result */
+        unsigned waiting; /* answers still to come */
+        unsigned rounds;
 };
 
 static struct http_transport *T(struct upstream *u)
@@ -101,7 +122,7 @@ static struct http_transport *T(struct upstream *u)
 static void http_free(struct upstream *u);
 static int post_message(struct http_transport *t, const char *data, size_t len, bool retried);
 static void open_stream(struct http_transport *t);
-static cJSON *modern_answer(struct http_transport *t, cJSON *ev);
+static cJSON *modern_answer(struct http_transport *t, struct remote_xfer *x, cJSON *ev);
 static void open_listen(struct http_transport *t);
 
 /* A session id or protocol version is sent back in a header: visible ASCII only. */
@@ -174,7 +195,7 @@ static cJSON *http_on_event(struct remote *r, struct remote_xfer *x, cJSON *ev)
                 return ev;
         }
         if (t->modern && is_response)
-                return modern_answer(t, ev);
+                return modern_answer(t, x, ev);
         if (x->kind == HTTP_REINIT && is_response && cJSON_IsString(id) &&
             strcmp(id->valuestring, t->reinit_id) == 0) {
                 /* Ours: swallowed. */
@@ -312,30 +333,144 @@ static int modern_prepare(struct http_transport *t, struct remote_xfer *x, const
         return modern_headers(x, msg);
 }
 
+static struct ir_call *ir_call_free(struct ir_call *c)
+{
+        if (!c)
+                return NULL;
+        cJSON_Delete(c->request);
+        cJSON_Delete(c->state);
+        cJSON_Delete(c->keys);
+        cJSON_Delete(c->responses);
+        free(c);
+        return NULL;
+}
+
+static struct ir_call *ir_call_take(struct http_transport *t, int64_t id)
+{
+        for (struct ir_call **p = &t->ir_calls; *p; p = &(*p)->next)
+                if ((*p)->id == id) {
+                        struct ir_call *c = *p;
+                        *p = c->next;
+                        c->next = NULL;
+                        return c;
+                }
+        return NULL;
+}
+
+static int synth_push(struct http_transport *t, cJSON *msg);
+
+/* The call ends with an error of ours (delivered on the next loop iteration). */
+static void ir_fail(struct http_transport *t, int64_t id, const char *fmt, ...) _printf_(3, 4);
+static void ir_fail(struct http_transport *t, int64_t id, const char *fmt, ...)
+{
+        _cleanup_json_ cJSON *rid = cJSON_CreateNumber((double)id);
+        char msg[512], full[640];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        snprintf(full, sizeof(full), "Upstream '%s': %s", t->r.u->name, msg);
+        upstream_log(t->r.u, LOG_INFO, "%s", msg);
+        (void)synth_push(t, jsonrpc_error_new(rid, JSONRPC_INTERNAL_ERROR, full, NULL));
+}
+
+/* ev is an input_required answer to x's request: ask the client, answer nothing yet. */
+static cJSON *ir_begin(struct http_transport *t, struct remote_xfer *x, cJSON *ev)
+{
+        _cleanup_json_ cJSON *m = ev;
+        const cJSON *result = json_get(m, "result");
+        const cJSON *reqs = json_get(result, "inputRequests"), *e;
+        struct ir_call *c;
+        int64_t id = x->num_id;
+        unsigned n = 0;
+
+        x->got_response = true; /* the call goes on, under the same id */
+        if (!x->has_num_id)
+                return NULL;
+        c = ir_call_take(t, id);
+        if (!c) {
+                c = calloc(1, sizeof(*c));
+                if (!c) {
+                        ir_fail(t, id, "out of memory");
+                        return NULL;
+                }
+                c->id = id;
+                c->request = cJSON_ParseWithLength(x->body, x->body_len);
+        }
+        cJSON_Delete(c->state);
+        c->state = cJSON_Duplicate(json_get(result, "requestState"), true);
+        cJSON_Delete(c->keys);
+        c->keys = cJSON_CreateObject();
+        cJSON_Delete(c->responses);
+        c->responses = cJSON_CreateObject();
+        c->waiting = 0;
+        c->next = t->ir_calls;
+        t->ir_calls = c;
+        if (!c->request || !c->keys || !c->responses) {
+                ir_call_free(ir_call_take(t, id));
+                ir_fail(t, id, "out of memory");
+                return NULL;
+        }
+        if (++c->rounds > MRTR_MAX_ROUNDS) {
+                ir_call_free(ir_call_take(t, id));
+                ir_fail(t, id, "input_required more than %d times in a row, giving up",
+                        MRTR_MAX_ROUNDS);
+                return NULL;
+        }
+        cJSON_ArrayForEach(e, reqs) n++;
+        if (!cJSON_IsObject(reqs) || n == 0 || n > MRTR_MAX_INPUTS) {
+                ir_call_free(ir_call_take(t, id));
+                ir_fail(t, id, "input_required with %s inputRequests",
+                        n > MRTR_MAX_INPUTS ? "too many" : "no usable");
+                return NULL;
+        }
+        cJSON_ArrayForEach(e, reqs)
+        {
+                const char *method = json_get_string(e, "method");
+                cJSON *req;
+                char rid[48];
+
+                if (!method) {
+                        ir_call_free(ir_call_take(t, id));
+                        ir_fail(t, id, "input_required: inputRequests '%s' has no method",
+                                e->string);
+                        return NULL;
+                }
+                snprintf(rid, sizeof(rid), "mcp-proxy-ir-%u", ++t->ir_asked);
+                req = cJSON_CreateObject();
+                if (!req || !cJSON_AddStringToObject(req, "jsonrpc", "2.0") ||
+                    !cJSON_AddStringToObject(req, "id", rid) ||
+                    !cJSON_AddStringToObject(req, "method", method) ||
+                    (json_get(e, "params") &&
+                     !cJSON_AddItemToObject(req, "params",
+                                            cJSON_Duplicate(json_get(e, "params"), true))) ||
+                    !cJSON_AddStringToObject(c->keys, rid, e->string) || synth_push(t, req) < 0) {
+                        cJSON_Delete(req);
+                        ir_call_free(ir_call_take(t, id));
+                        ir_fail(t, id, "out of memory");
+                        return NULL;
+                }
+                c->waiting++;
+        }
+        upstream_log(t->r.u, LOG_DEBUG,
+                     "request %" PRId64 ": input_required, asking the client %u thing(s)", id,
+                     c->waiting);
+        return NULL;
+}
+
 /* A response of the server on its way to upstream.c: era-pure for 2025 clients (no
  * resultType, ttlMs, cacheScope or serverInfo; the hub dresses what modern clients get
- * itself). input_required is not bridged back (yet): the call fails, saying so. */
-static cJSON *modern_answer(struct http_transport *t, cJSON *ev)
+ * itself). input_required becomes requests to the client (struct ir_call). */
+static cJSON *modern_answer(struct http_transport *t, struct remote_xfer *x, cJSON *ev)
 {
-        cJSON *result = json_get(ev, "result"), *meta, *err;
+        cJSON *result = json_get(ev, "result"), *meta;
         const char *rt = cJSON_IsObject(result) ? json_get_string(result, "resultType") : NULL;
-        char msg[512];
 
         if (!cJSON_IsObject(result))
                 return ev;
-        if (rt && strcmp(rt, "input_required") == 0) {
-                snprintf(msg, sizeof(msg),
-                         "Upstream '%s' asks for client input (input_required), which mcp-proxy "
-                         "does not relay from a 2026-07-28 upstream yet",
-                         t->r.u->name);
-                upstream_log(t->r.u, LOG_WARNING,
-                             "answered input_required, which is not relayed yet: the call fails");
-                err = jsonrpc_error_new(json_get(ev, "id"), JSONRPC_INTERNAL_ERROR, msg, NULL);
-                if (!err)
-                        return ev;
-                cJSON_Delete(ev);
-                return err;
-        }
+        if (rt && strcmp(rt, "input_required") == 0)
+                return ir_begin(t, x, ev);
         cJSON_DeleteItemFromObjectCaseSensitive(result, "resultType");
         cJSON_DeleteItemFromObjectCaseSensitive(result, "ttlMs");
         cJSON_DeleteItemFromObjectCaseSensitive(result, "cacheScope");
@@ -346,6 +481,79 @@ static cJSON *modern_answer(struct http_transport *t, cJSON *ev)
                         cJSON_DeleteItemFromObjectCaseSensitive(result, "_meta");
         }
         return ev;
+}
+
+/* Every answer is in: the request goes again with them and the server's state. */
+static void ir_retry(struct http_transport *t, struct ir_call *c)
+{
+        _cleanup_cjson_str_ char *s = NULL;
+        cJSON *params = json_get(c->request, "params");
+        int k;
+
+        if (!cJSON_IsObject(params)) {
+                ir_fail(t, c->id, "cannot send the request again");
+                ir_call_free(ir_call_take(t, c->id));
+                return;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(params, "inputResponses");
+        cJSON_DeleteItemFromObjectCaseSensitive(params, "requestState");
+        if (!cJSON_AddItemToObject(params, "inputResponses", c->responses)) {
+                ir_fail(t, c->id, "out of memory");
+                ir_call_free(ir_call_take(t, c->id));
+                return;
+        }
+        c->responses = NULL;
+        if (c->state && !cJSON_AddItemToObject(params, "requestState", TAKE_PTR(c->state))) {
+                ir_fail(t, c->id, "out of memory");
+                ir_call_free(ir_call_take(t, c->id));
+                return;
+        }
+        s = cJSON_PrintUnformatted(c->request);
+        k = s ? post_message(t, s, strlen(s), false) : -ENOMEM;
+        if (k < 0) {
+                ir_fail(t, c->id, "cannot send the request again: %s", strerror(-k));
+                ir_call_free(ir_call_take(t, c->id));
+                return;
+        }
+        upstream_log(t->r.u, LOG_DEBUG, "request %" PRId64 " sent again with its inputResponses",
+                     c->id);
+}
+
+/* The client's answer (through the hub) to one of our "mcp-proxy-ir-N" requests. */
+static void ir_answer(struct http_transport *t, cJSON *msg)
+{
+        const cJSON *id = json_get(msg, "id");
+        const cJSON *result = json_get(msg, "result");
+        const cJSON *err = json_get(msg, "error");
+
+        if (!cJSON_IsString(id))
+                return;
+        for (struct ir_call *c = t->ir_calls; c; c = c->next) {
+                cJSON *key = json_get(c->keys, id->valuestring);
+
+                if (!cJSON_IsString(key))
+                        continue;
+                if (!cJSON_IsObject(result)) {
+                        const char *em =
+                            cJSON_IsObject(err) ? json_get_string(err, "message") : NULL;
+                        int64_t cid = c->id;
+                        ir_call_free(ir_call_take(t, cid));
+                        ir_fail(t, cid, "the client could not answer what the server asked: %s",
+                                em ? em : "(no message)");
+                        return;
+                }
+                if (!cJSON_AddItemToObject(c->responses, key->valuestring,
+                                           cJSON_Duplicate(result, true))) {
+                        int64_t cid = c->id;
+                        ir_call_free(ir_call_take(t, cid));
+                        ir_fail(t, cid, "out of memory");
+                        return;
+                }
+                cJSON_DeleteItemFromObjectCaseSensitive(c->keys, id->valuestring);
+                if (--c->waiting == 0)
+                        ir_retry(t, c);
+                return;
+        }
 }
 
 static int synth_cb(sd_event_source *s, void *userdata)
@@ -442,13 +650,18 @@ static int modern_send(struct http_transport *t, const char *data, size_t len)
                         open_listen(t);
                 } else if (strcmp(method, "notifications/cancelled") == 0) {
                         const cJSON *rid = json_get(json_get(msg, "params"), "requestId");
-                        if (cJSON_IsNumber(rid))
+                        if (cJSON_IsNumber(rid)) {
                                 remote_xfer_free(
                                     remote_xfer_find(&t->r, HTTP_POST, (int64_t)rid->valuedouble));
+                                ir_call_free(ir_call_take(t, (int64_t)rid->valuedouble));
+                        }
                 }
                 return 0;
+        case JSONRPC_RESPONSE:
+                ir_answer(t, msg); /* to a question of input_required's */
+                return 0;
         default:
-                return 0; /* a response: a 2026-07-28 server sends no requests */
+                return 0;
         }
 }
 
@@ -1257,6 +1470,8 @@ static void http_free(struct upstream *u)
         t->synth_src = sd_event_source_disable_unref(t->synth_src);
         cJSON_Delete(t->synth);
         cJSON_Delete(t->discovered);
+        while (t->ir_calls)
+                ir_call_free(ir_call_take(t, t->ir_calls->id));
         free(t->session_id);
         free(t->protocol_version);
         free(t->last_event_id);

@@ -4,7 +4,9 @@
 # finds it by server/discover and uses it statelessly. A 2025 SDK client
 # (sdk-modern-upstream.mjs) and 2025/2026 curl clients list and call its tools, read its
 # resource; a list change on its listen stream reaches the clients; its input_required
-# tool fails with a clear error (the reverse bridge is not built yet); /health shows it
+# tool asks the 2025 client (elicitation/create in its session; without the capability,
+# a clear error) and the 2026 client (input_required with the hub's state), then goes
+# again with the answers and the upstream's requestState; /health shows it
 # ready with protocol 2026-07-28. The server's request log shows the 2026-07-28 wire:
 # every request with MCP-Protocol-Version, Mcp-Method, Mcp-Name and _meta, never
 # initialize, never an Mcp-Session-Id, no GET stream, no DELETE at the end.
@@ -41,7 +43,8 @@ mcp_call "$SESSION" mo_echo '{"message":"curl 2025"}'
 check_jq "curl 2025: mo_echo answers" '.result.content[0].text == "Echo: curl 2025"'
 check_jq "curl 2025: no resultType, ttlMs or cacheScope in the result" '.result | has("resultType") or has("ttlMs") or has("cacheScope") | not'
 mcp_call "$SESSION" mo_ask '{}'
-check_jq "curl 2025: mo_ask fails with an error naming input_required" '.error.message | test("mo") and test("input_required")'
+check_jq "curl 2025 without elicitation: mo_ask (input_required) fails clearly, naming mo and the capability" \
+        '.error.message | test("mo") and test("elicitation")'
 
 # ---- a 2026-07-28 client with curl ----
 V=2026-07-28
@@ -64,7 +67,14 @@ check_jq "curl 2026: tools/list shows mo_echo, with resultType and ttlMs" \
 modern tools/call '{"name":"mo_echo","arguments":{"message":"curl 2026"}}' mo_echo
 check_jq "curl 2026: mo_echo answers, resultType complete" '.result.content[0].text == "Echo: curl 2026" and .result.resultType == "complete"'
 modern tools/call '{"name":"mo_ask","arguments":{}}' mo_ask
-check_jq "curl 2026: mo_ask fails with an error naming input_required" '.error.message | test("input_required")'
+check_jq "curl 2026: mo_ask answers input_required with the upstream's elicitation and a requestState of the hub's" \
+        '.result.resultType == "input_required" and (.result.inputRequests | to_entries | length == 1 and .[0].value.method == "elicitation/create" and .[0].value.params.message == "Who are you?") and (.result.requestState | type == "string" and (startswith("ask-round-") | not))'
+KEYNAME=$(jq -r '.result.inputRequests | keys[0]' <<<"$BODY")
+STATE=$(jq -r '.result.requestState' <<<"$BODY")
+modern tools/call "$(jq -cn --arg k "$KEYNAME" --arg s "$STATE" '{name: "mo_ask", arguments: {}, requestState: $s,
+        inputResponses: {($k): {action: "accept", content: {name: "Bob"}}}}')" mo_ask
+check_jq "curl 2026: the retry with inputResponses completes through the upstream's own round" \
+        '.result.content[0].text == "Hello, Bob" and .result.resultType == "complete"'
 
 # ---- the 2025 SDK client, and the list change ----
 relay_checks node "$E2E_DIR/sdk-modern-upstream.mjs" "$URL/mcp" "$KEY"
@@ -75,6 +85,8 @@ check "hub log: mo's list change came on its listen stream and refreshed the too
 check "mo saw server/discover first" test "$(head -n 1 "$MO_LOG" | jq -r .rpc.method)" = server/discover
 check "mo never saw initialize, ping or a notification" \
         bash -c 'jq -se "map(select(.rpc.method == \"initialize\" or .rpc.method == \"ping\" or (.rpc | has(\"id\") | not))) | length == 0" "$1" >/dev/null' _ "$MO_LOG"
+check "mo saw mo_ask retried with inputResponses.who and its own requestState (SDK and curl 2026)" \
+        bash -c 'jq -se "map(select(.rpc.params.name == \"ask\" and (.rpc.params.requestState | type == \"string\") and .rpc.params.inputResponses.who.action == \"accept\")) | length == 2" "$1" >/dev/null' _ "$MO_LOG"
 check "mo saw no Mcp-Session-Id and no GET" \
         bash -c 'jq -se "map(select(.headers[\"mcp-session-id\"] or .method != \"POST\")) | length == 0" "$1" >/dev/null' _ "$MO_LOG"
 check "every request carried MCP-Protocol-Version 2026-07-28, Mcp-Method and _meta" \
