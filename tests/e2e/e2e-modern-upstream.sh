@@ -81,6 +81,15 @@ relay_checks node "$E2E_DIR/sdk-modern-upstream.mjs" "$URL/mcp" "$KEY"
 check "hub log: mo's list change came on its listen stream and refreshed the tools" \
         grep -q "upstream 'mo': notifications/tools/list_changed, refreshing" "$T/hub.log"
 
+# ---- the listen stream drops: reopened, and list changes arrive again ----
+mcp_call "$SESSION" mo_drop-listen '{}'
+check_jq "curl 2025: mo_drop-listen ended the one listen stream" '.result.content[0].text == "dropped 1"'
+check "the hub opens a new subscriptions/listen stream" wait_for 10 bash -c '(( $(jq -s "map(select(.rpc.method == \"subscriptions/listen\")) | length" "$1") == 2 ))' _ "$MO_LOG"
+check "/health: mo's listen stream is open again" wait_for 5 bash -c '[[ $(curl -sS -H "$1" "$2/health" | jq -r ".upstreams[] | select(.name == \"mo\") | .listen_stream") == open ]]' _ "$(auth_h)" "$URL"
+mcp_call "$SESSION" mo_add-tool '{}'
+check "hub log: a list change on the new listen stream refreshed the tools again" \
+        wait_for 5 bash -c '(( $(grep -c "upstream .mo.: notifications/tools/list_changed, refreshing" "$1") >= 2 ))' _ "$T/hub.log"
+
 # ---- the wire the modern server saw ----
 check "mo saw server/discover first" test "$(head -n 1 "$MO_LOG" | jq -r .rpc.method)" = server/discover
 check "mo never saw initialize, ping or a notification" \
@@ -94,8 +103,8 @@ check "every request carried MCP-Protocol-Version 2026-07-28, Mcp-Method and _me
 check "tools/call carried Mcp-Name" \
         bash -c 'jq -se "map(select(.rpc.method == \"tools/call\" and .headers[\"mcp-name\"] != .rpc.params.name)) | length == 0" "$1" >/dev/null' _ "$MO_LOG"
 check "mo was refused nothing (no 4xx)" bash -c 'jq -se "map(select(.status >= 400)) | length == 0" "$1" >/dev/null' _ "$MO_LOG"
-check "one subscriptions/listen stream asked for tools and resources list changes" \
-        bash -c 'jq -se "map(select(.rpc.method == \"subscriptions/listen\")) | length == 1 and all(.rpc.params.notifications | .toolsListChanged and .resourcesListChanged)" "$1" >/dev/null' _ "$MO_LOG"
+check "the subscriptions/listen streams asked for tools and resources list changes" \
+        bash -c 'jq -se "map(select(.rpc.method == \"subscriptions/listen\")) | length == 2 and all(.rpc.params.notifications | .toolsListChanged and .resourcesListChanged)" "$1" >/dev/null' _ "$MO_LOG"
 
 stop_front
 N=$(wc -l <"$MO_LOG")

@@ -17,6 +17,7 @@
 //                    the same requestState, "Hello, <name>"
 //   add-tool         adds the tool "extra" and sends tools/list_changed on every listen stream
 //   extra            (after add-tool) "extra"
+//   drop-listen      ends every listen stream (as a server restart or a proxy would)
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
@@ -36,6 +37,7 @@ const tools = () => {
     { name: 'echo', description: 'Echoes', inputSchema: { type: 'object', properties: { message: { type: 'string' } } } },
     { name: 'ask', description: 'Asks the user for a name', inputSchema: { type: 'object' } },
     { name: 'add-tool', description: 'Adds the tool "extra"', inputSchema: { type: 'object' } },
+    { name: 'drop-listen', description: 'Ends every listen stream', inputSchema: { type: 'object' } },
   ];
   if (extraTool) t.push({ name: 'extra', description: 'Added', inputSchema: { type: 'object' } });
   return t;
@@ -129,6 +131,14 @@ function call(req, res, rpc, ok) {
       for (const l of listeners)
         l.res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/tools/list_changed', params: { _meta: { 'io.modelcontextprotocol/subscriptionId': l.id } } })}\n\n`);
       return ok(text('added'));
+    case 'drop-listen': {
+      const n = listeners.size;
+      for (const l of [...listeners]) {
+        listeners.delete(l);
+        l.res.end();
+      }
+      return ok(text(`dropped ${n}`));
+    }
     case 'extra':
       if (extraTool) return ok(text('extra'));
     // fall through
