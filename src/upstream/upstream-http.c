@@ -357,6 +357,21 @@ static struct ir_call *ir_call_take(struct http_transport *t, int64_t id)
         return NULL;
 }
 
+/* Forgets the calls upstream.c no longer waits for (timed out, failed in transit). */
+static void ir_prune(struct http_transport *t)
+{
+        for (struct ir_call **p = &t->ir_calls; *p;) {
+                struct ir_call *c = *p;
+
+                if (hmap_get(&t->r.u->pending, (uint64_t)c->id)) {
+                        p = &c->next;
+                        continue;
+                }
+                *p = c->next;
+                ir_call_free(c);
+        }
+}
+
 static int synth_push(struct http_transport *t, cJSON *msg);
 
 /* The call ends with an error of ours (delivered on the next loop iteration). */
@@ -388,6 +403,7 @@ static cJSON *ir_begin(struct http_transport *t, struct remote_xfer *x, cJSON *e
         x->got_response = true; /* the call goes on, under the same id */
         if (!x->has_num_id)
                 return NULL;
+        ir_prune(t);
         c = ir_call_take(t, id);
         if (!c) {
                 c = calloc(1, sizeof(*c));
@@ -467,10 +483,12 @@ static cJSON *modern_answer(struct http_transport *t, struct remote_xfer *x, cJS
         cJSON *result = json_get(ev, "result"), *meta;
         const char *rt = cJSON_IsObject(result) ? json_get_string(result, "resultType") : NULL;
 
-        if (!cJSON_IsObject(result))
-                return ev;
         if (rt && strcmp(rt, "input_required") == 0)
                 return ir_begin(t, x, ev);
+        if (x->has_num_id) /* its last answer: no more rounds */
+                ir_call_free(ir_call_take(t, x->num_id));
+        if (!cJSON_IsObject(result))
+                return ev;
         cJSON_DeleteItemFromObjectCaseSensitive(result, "resultType");
         cJSON_DeleteItemFromObjectCaseSensitive(result, "ttlMs");
         cJSON_DeleteItemFromObjectCaseSensitive(result, "cacheScope");

@@ -15,6 +15,8 @@
 //   ask              input_required: an elicitation/create under the key "who" and a
 //                    requestState on the first round; with inputResponses.who accepted and
 //                    the same requestState, "Hello, <name>"
+//   ask-twice        two rounds: "first" with state "twice-1", then "second" with state
+//                    "twice-2" (the first answer is not sent again); then "<first> then <second>"
 //   add-tool         adds the tool "extra" and sends tools/list_changed on every listen stream
 //   extra            (after add-tool) "extra"
 //   drop-listen      ends every listen stream (as a server restart or a proxy would)
@@ -36,6 +38,7 @@ const tools = () => {
   const t = [
     { name: 'echo', description: 'Echoes', inputSchema: { type: 'object', properties: { message: { type: 'string' } } } },
     { name: 'ask', description: 'Asks the user for a name', inputSchema: { type: 'object' } },
+    { name: 'ask-twice', description: 'Asks twice, in two rounds', inputSchema: { type: 'object' } },
     { name: 'add-tool', description: 'Adds the tool "extra"', inputSchema: { type: 'object' } },
     { name: 'drop-listen', description: 'Ends every listen stream', inputSchema: { type: 'object' } },
   ];
@@ -125,6 +128,20 @@ function call(req, res, rpc, ok) {
         },
         requestState: `ask-round-${++rounds}`,
       });
+    }
+    case 'ask-twice': {
+      const state = rpc.params.requestState;
+      const r = rpc.params.inputResponses ?? {};
+      const q = (key, msg, st) => ok({
+        resultType: 'input_required',
+        inputRequests: { [key]: { method: 'elicitation/create', params: { mode: 'form', message: msg, requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } } } },
+        requestState: st,
+      });
+      if (state === 'twice-1' && r.first?.action === 'accept')
+        return q('second', 'And again?', `twice-2:${r.first.content?.name}`);
+      if (state?.startsWith('twice-2:') && r.second?.action === 'accept' && !r.first)
+        return ok(text(`${state.slice(8)} then ${r.second.content?.name}`));
+      return q('first', 'Who first?', 'twice-1');
     }
     case 'add-tool':
       extraTool = true;

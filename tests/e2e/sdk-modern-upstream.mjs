@@ -49,6 +49,9 @@ try {
   const ask = await within(client.callTool({ name: 'mo_ask', arguments: {} }), 'mo_ask').catch((e) => ({ error: e?.message }));
   check('sdk: mo_ask (input_required upstream) completes through one elicitation in the session',
     text(ask) === 'Hello, Ada' && elicited === 1, JSON.stringify(ask) + ` elicited=${elicited}`);
+  const twice = await within(client.callTool({ name: 'mo_ask-twice', arguments: {} }), 'mo_ask-twice').catch((e) => ({ error: e?.message }));
+  check('sdk: mo_ask-twice: two input_required rounds, two elicitations, then the result',
+    text(twice) === 'Ada then Ada' && elicited === 3, JSON.stringify(twice) + ` elicited=${elicited}`);
   await within(client.callTool({ name: 'mo_add-tool', arguments: {} }), 'mo_add-tool');
   await within(listChanged, 'notifications/tools/list_changed', 10000);
   pass('sdk: tools/list_changed arrives after the upstream\'s listen stream said so');
