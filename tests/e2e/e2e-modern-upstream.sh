@@ -3,7 +3,9 @@
 # initialize, no session, input_required, subscriptions/listen) behind the proxy: the hub
 # finds it by server/discover and uses it statelessly. A 2025 SDK client
 # (sdk-modern-upstream.mjs) and 2025/2026 curl clients list and call its tools, read its
-# resource; a list change on its listen stream reaches the clients; its input_required
+# resource; a list change on its listen stream reaches the clients (the SDK session and a
+# 2026 client's own subscriptions/listen through the proxy), and again after that stream
+# drops and the hub reopens it; its input_required
 # tool asks the 2025 client (elicitation/create in its session; without the capability,
 # a clear error) and the 2026 client (input_required with the hub's state), then goes
 # again with the answers and the upstream's requestState; /health shows it
@@ -76,8 +78,23 @@ modern tools/call "$(jq -cn --arg k "$KEYNAME" --arg s "$STATE" '{name: "mo_ask"
 check_jq "curl 2026: the retry with inputResponses completes through the upstream's own round" \
         '.result.content[0].text == "Hello, Bob" and .result.resultType == "complete"'
 
-# ---- the 2025 SDK client, and the list change ----
+# ---- the 2025 SDK client, and the list change (also to a 2026 client's listen stream) ----
+curl -sN --max-time 60 -H "$(auth_h)" -H 'Content-Type: application/json' \
+        -H 'Accept: application/json, text/event-stream' -H "MCP-Protocol-Version: $V" \
+        -H 'Mcp-Method: subscriptions/listen' --data-binary "$(jq -cn --arg v "$V" '{jsonrpc: "2.0", id: 77,
+        method: "subscriptions/listen", params: {notifications: {toolsListChanged: true},
+        _meta: {"io.modelcontextprotocol/protocolVersion": $v, "io.modelcontextprotocol/clientCapabilities": {}}}}')" \
+        "$URL/mcp" >"$T/listen.sse" 2>/dev/null &
+LISTEN_PID=$!
+PIDS+=("$LISTEN_PID")
+check "curl 2026: its listen stream is acknowledged" \
+        wait_for 5 bash -c 'grep -q "notifications/subscriptions/acknowledged" "$1"' _ "$T/listen.sse"
 relay_checks node "$E2E_DIR/sdk-modern-upstream.mjs" "$URL/mcp" "$KEY"
+check "curl 2026: tools/list_changed arrived on its listen stream, tagged with its id" \
+        wait_for 5 bash -c 'sse_messages() { awk "/^data:/ { sub(/^data: ?/, \"\"); print }" "$1"; }
+                sse_messages "$1" | jq -se "map(select(.method == \"notifications/tools/list_changed\" and .params._meta[\"io.modelcontextprotocol/subscriptionId\"] == 77)) | length >= 1" >/dev/null' _ "$T/listen.sse"
+kill "$LISTEN_PID" 2>/dev/null
+wait "$LISTEN_PID" 2>/dev/null
 check "hub log: mo's list change came on its listen stream and refreshed the tools" \
         grep -q "upstream 'mo': notifications/tools/list_changed, refreshing" "$T/hub.log"
 
