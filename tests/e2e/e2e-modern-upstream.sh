@@ -11,7 +11,8 @@
 # again with the answers and the upstream's requestState; /health shows it
 # ready with protocol 2026-07-28. The server's request log shows the 2026-07-28 wire:
 # every request with MCP-Protocol-Version, Mcp-Method, Mcp-Name and _meta, never
-# initialize, never an Mcp-Session-Id, no GET stream, no DELETE at the end.
+# initialize, never an Mcp-Session-Id, no GET stream, no DELETE at the end; a request that
+# times out is cancelled by closing its POST, without notifications/cancelled.
 source "$(dirname "$0")/lib.sh"
 require_binaries
 export CURL_MAX_TIME=20
@@ -26,7 +27,7 @@ env E2E_MARK="$MARK" node "$E2E_DIR/modern-server.mjs" "$MO_LOG" "$P_MO" >>"$T/m
 PIDS+=("$!")
 wait_for 15 port_listening "$P_MO" || { fail "modern-server.mjs listens" "$(tail -n 5 "$T/modern-server.log")"; exit 1; }
 
-write_config "$(config_of mo "{\"url\":\"http://127.0.0.1:$P_MO/mcp\",\"isolation\":\"shared\"}" \
+write_config "$(config_of mo "{\"url\":\"http://127.0.0.1:$P_MO/mcp\",\"isolation\":\"shared\",\"timeout\":3}" \
         fx "$(srv_fixture fx)")"
 start_hub || exit 1
 start_front || exit 1
@@ -107,16 +108,22 @@ mcp_call "$SESSION" mo_add-tool '{}'
 check "hub log: a list change on the new listen stream refreshed the tools again" \
         wait_for 5 bash -c '(( $(grep -c "upstream .mo.: notifications/tools/list_changed, refreshing" "$1") >= 2 ))' _ "$T/hub.log"
 
+# ---- cancellation: the request's POST is closed, nothing else is sent ----
+mcp_call "$SESSION" mo_hang '{}'
+check_jq "curl 2025: mo_hang times out with an error naming mo" '.error.message | test("mo")'
+check "mo saw the hung request's stream closed (a 2026-07-28 cancellation)" \
+        wait_for 5 bash -c 'jq -se "map(select(.closed == \"hang\")) | length == 1" "$1" >/dev/null' _ "$MO_LOG"
+
 # ---- the wire the modern server saw ----
 check "mo saw server/discover first" test "$(head -n 1 "$MO_LOG" | jq -r .rpc.method)" = server/discover
 check "mo never saw initialize, ping or a notification" \
-        bash -c 'jq -se "map(select(.rpc.method == \"initialize\" or .rpc.method == \"ping\" or (.rpc | has(\"id\") | not))) | length == 0" "$1" >/dev/null' _ "$MO_LOG"
+        bash -c 'jq -se "map(select(has(\"closed\") | not)) | map(select(.rpc.method == \"initialize\" or .rpc.method == \"ping\" or (.rpc | has(\"id\") | not))) | length == 0" "$1" >/dev/null' _ "$MO_LOG"
 check "mo saw mo_ask retried with inputResponses.who and its own requestState (SDK and curl 2026)" \
-        bash -c 'jq -se "map(select(.rpc.params.name == \"ask\" and (.rpc.params.requestState | type == \"string\") and .rpc.params.inputResponses.who.action == \"accept\")) | length == 2" "$1" >/dev/null' _ "$MO_LOG"
+        bash -c 'jq -se "map(select(has(\"closed\") | not)) | map(select(.rpc.params.name == \"ask\" and (.rpc.params.requestState | type == \"string\") and .rpc.params.inputResponses.who.action == \"accept\")) | length == 2" "$1" >/dev/null' _ "$MO_LOG"
 check "mo saw no Mcp-Session-Id and no GET" \
-        bash -c 'jq -se "map(select(.headers[\"mcp-session-id\"] or .method != \"POST\")) | length == 0" "$1" >/dev/null' _ "$MO_LOG"
+        bash -c 'jq -se "map(select(has(\"closed\") | not)) | map(select(.headers[\"mcp-session-id\"] or .method != \"POST\")) | length == 0" "$1" >/dev/null' _ "$MO_LOG"
 check "every request carried MCP-Protocol-Version 2026-07-28, Mcp-Method and _meta" \
-        bash -c 'jq -se "map(select(.headers[\"mcp-protocol-version\"] != \"2026-07-28\" or .headers[\"mcp-method\"] != .rpc.method or .rpc.params._meta[\"io.modelcontextprotocol/protocolVersion\"] != \"2026-07-28\" or (.rpc.params._meta[\"io.modelcontextprotocol/clientCapabilities\"] | type) != \"object\")) | length == 0" "$1" >/dev/null' _ "$MO_LOG"
+        bash -c 'jq -se "map(select(has(\"closed\") | not)) | map(select(.headers[\"mcp-protocol-version\"] != \"2026-07-28\" or .headers[\"mcp-method\"] != .rpc.method or .rpc.params._meta[\"io.modelcontextprotocol/protocolVersion\"] != \"2026-07-28\" or (.rpc.params._meta[\"io.modelcontextprotocol/clientCapabilities\"] | type) != \"object\")) | length == 0" "$1" >/dev/null' _ "$MO_LOG"
 check "tools/call carried Mcp-Name" \
         bash -c 'jq -se "map(select(.rpc.method == \"tools/call\" and .headers[\"mcp-name\"] != .rpc.params.name)) | length == 0" "$1" >/dev/null' _ "$MO_LOG"
 check "mo was refused nothing (no 4xx)" bash -c 'jq -se "map(select(.status >= 400)) | length == 0" "$1" >/dev/null' _ "$MO_LOG"

@@ -19,6 +19,8 @@
 //                    "twice-2" (the first answer is not sent again); then "<first> then <second>"
 //   add-tool         adds the tool "extra" and sends tools/list_changed on every listen stream
 //   extra            (after add-tool) "extra"
+//   hang             never answers; when the client closes the request's stream (its
+//                    cancellation), {closed: "hang"} is logged
 //   drop-listen      ends every listen stream (as a server restart or a proxy would)
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -40,6 +42,7 @@ const tools = () => {
     { name: 'ask', description: 'Asks the user for a name', inputSchema: { type: 'object' } },
     { name: 'ask-twice', description: 'Asks twice, in two rounds', inputSchema: { type: 'object' } },
     { name: 'add-tool', description: 'Adds the tool "extra"', inputSchema: { type: 'object' } },
+    { name: 'hang', description: 'Never answers', inputSchema: { type: 'object' } },
     { name: 'drop-listen', description: 'Ends every listen stream', inputSchema: { type: 'object' } },
   ];
   if (extraTool) t.push({ name: 'extra', description: 'Added', inputSchema: { type: 'object' } });
@@ -148,6 +151,10 @@ function call(req, res, rpc, ok) {
       for (const l of listeners)
         l.res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/tools/list_changed', params: { _meta: { 'io.modelcontextprotocol/subscriptionId': l.id } } })}\n\n`);
       return ok(text('added'));
+    case 'hang':
+      log({ method: req.method, headers: req.headers, rpc, status: 0 });
+      res.on('close', () => log({ closed: 'hang', id: rpc.id }));
+      return;
     case 'drop-listen': {
       const n = listeners.size;
       for (const l of [...listeners]) {
