@@ -11,9 +11,18 @@
  * server lost it: we initialize a new session ourselves and send the
  * request again, once. Stop DELETEs the session.
  *
+ * The first POST is server/discover (2026-07-28 headers and _meta). A
+ * server that lists 2026-07-28 there is used statelessly ("modern"): this
+ * transport answers upstream.c's initialize from the discover result, every
+ * request carries the 2026-07-28 _meta and headers and no session, a
+ * subscriptions/listen stream stands in for the GET stream, closing a POST
+ * is cancellation, and an input_required answer becomes server requests to
+ * the client whose answers go back with the request's retry (struct
+ * ir_call). Any other answer to discover: a 2025 session, as above.
+ *
  * With no "transport" in the config (TRANSPORT_AUTO), the answer to the
- * first POST decides, as the spec's backwards-compatibility section says:
- * 400, 404 or 405 hands over to the legacy HTTP+SSE transport
+ * initialize POST decides, as the spec's backwards-compatibility section
+ * says: 400, 404 or 405 hands over to the legacy HTTP+SSE transport
  * (upstream-sse.c), which then stays for restarts.
  *
  * What counts as the server being down (upstream_transport_down(): pending
