@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,5 +87,55 @@ int mcp_header_value_decode(const char *value, size_t len, char **ret)
         if (!s)
                 return -ENOMEM;
         *ret = s;
+        return 0;
+}
+
+/* A value that goes literally: visible ASCII and inner spaces, not a sentinel's start. */
+static bool literal_ok(const char *s, size_t len)
+{
+        if (len == 0)
+                return true;
+        if (s[0] == ' ' || s[len - 1] == ' ' || (len >= 2 && s[0] == '=' && s[1] == '?'))
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+                        return false;
+        return true;
+}
+
+int mcp_header_value_encode(const char *value, char **ret)
+{
+        static const char tab[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        size_t len = strlen(value), n = 0;
+        char *out;
+
+        if (literal_ok(value, len)) {
+                out = strdup(value);
+                if (!out)
+                        return -ENOMEM;
+                *ret = out;
+                return 0;
+        }
+        out = malloc(sizeof("=?base64?") - 1 + (len + 2) / 3 * 4 + sizeof("?=") - 1 + 1);
+        if (!out)
+                return -ENOMEM;
+        memcpy(out, "=?base64?", 9);
+        n = 9;
+        for (size_t i = 0; i < len; i += 3) {
+                uint32_t q = (uint32_t)(unsigned char)value[i] << 16;
+                size_t left = len - i;
+
+                if (left > 1)
+                        q |= (uint32_t)(unsigned char)value[i + 1] << 8;
+                if (left > 2)
+                        q |= (uint32_t)(unsigned char)value[i + 2];
+                out[n++] = tab[q >> 18 & 63];
+                out[n++] = tab[q >> 12 & 63];
+                out[n++] = left > 1 ? tab[q >> 6 & 63] : '=';
+                out[n++] = left > 2 ? tab[q & 63] : '=';
+        }
+        memcpy(out + n, "?=", 3);
+        *ret = out;
         return 0;
 }

@@ -16,3 +16,9 @@
  * holding a NUL byte), -ENOMEM.
  */
 int mcp_header_value_decode(const char *value, size_t len, char **ret);
+/*
+ * The header value that carries value (NUL-terminated): itself when it is visible ASCII
+ * with at most inner spaces, else its =?base64?...?= sentinel. A malloc'd string in *ret;
+ * 0 or -ENOMEM.
+ */
+int mcp_header_value_encode(const char *value, char **ret);

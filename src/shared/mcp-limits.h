@@ -93,8 +93,9 @@
 /* ... and how long it waits for the retry (MCP_INPUT_TIMEOUT): below the 60 s a TypeScript
  * SDK server waits for its own request, so that it hears "cancel" rather than time out */
 #define MRTR_TTL_MS            50000
-#define MRTR_MAX_PER_CLIENT    64    /* a client's calls waiting for input: the oldest gives way */
-#define MRTR_MAX_INPUTS        64    /* what one call may ask of its client at once */
+#define MRTR_MAX_PER_CLIENT    64 /* a client's calls waiting for input: the oldest gives way */
+#define MRTR_MAX_INPUTS        64 /* what one call may ask of its client at once */
+#define MRTR_MAX_ROUNDS        16 /* input_required answers of a 2026-07-28 upstream to one call */
 #define MODERN_LIST_TTL_MS     60000 /* 2026-07-28 ttlMs of discover and the lists (reads: 0) */
 #define SRV_REQUEST_MAX_AGE_MS (15 * 60 * 1000) /* server->client requests forgotten after */
 #define LISTEN_MAX_PER_CLIENT  16  /* 2026-07-28 subscriptions/listen streams open at once */

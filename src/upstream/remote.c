@@ -24,6 +24,8 @@ static const char *const managed_headers[] = {
     "Expect",
     "Mcp-Session-Id",
     "MCP-Protocol-Version",
+    "Mcp-Method",
+    "Mcp-Name",
     "Last-Event-ID",
     "Host",
     NULL,

@@ -169,7 +169,8 @@ static void initialize_done(struct upstream *u, struct pending *p, cJSON *msg)
                 handshake_failed(u, "initialize result has no protocolVersion");
                 return;
         }
-        if (!mcp_protocol_header_ok(v->valuestring))
+        if (!mcp_protocol_header_ok(v->valuestring) &&
+            strcmp(v->valuestring, MCP_PROTOCOL_MODERN) != 0)
                 upstream_log(u, LOG_WARNING, "speaks protocol '%s', which we do not know; trying",
                              v->valuestring);
         free(u->protocol_version);

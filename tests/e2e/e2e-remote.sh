@@ -15,7 +15,8 @@
 # hanging call to rec times out while stdio calls keep their latency; then
 # both server-everything processes are killed (/health: backoff, the others
 # answer) and started again on the same ports: the same client session works
-# again. With curl: the remote server loses our session (404: transparent new
+# again. Every HTTP upstream is asked server/discover first: these 2025-era ones refuse it
+# and get a session. With curl: the remote server loses our session (404: transparent new
 # session and retry), its GET stream drops (reopened with Last-Event-ID), a
 # list_changed on the GET stream refreshes the tools, DELETE on hub stop.
 # Every server listens on 127.0.0.1 only (server-everything has no option for
@@ -225,8 +226,11 @@ check_eq "every request to rec carried X-Upstream-Key (\${E2E_UP_KEY})" \
 check_jq "POSTs accept JSON and SSE and send JSON" \
         '[.[] | select(.method == "POST")] | length > 0 and all(.headers.accept == "application/json, text/event-stream" and .headers["content-type"] == "application/json")' \
         "$(rec_reqs | jq -s .)"
+check_jq "a 2025-era server: server/discover (2026-07-28 headers, no session) refused, then initialize" \
+        '[.[] | select(.rpc.method == "server/discover")] | length >= 1 and all(.status >= 400 and .headers["mcp-session-id"] == null and .headers["mcp-protocol-version"] == "2026-07-28" and .headers["mcp-method"] == "server/discover")' \
+        "$(rec_reqs | jq -s .)"
 check_jq "every request after initialize carries Mcp-Session-Id and MCP-Protocol-Version 2025-11-25" \
-        '[.[] | select(.rpc.method != "initialize")] | length > 0 and all(.headers["mcp-session-id"] != null and .headers["mcp-protocol-version"] == "2025-11-25")' \
+        '[.[] | select(.rpc.method != "initialize" and .rpc.method != "server/discover")] | length > 0 and all(.headers["mcp-session-id"] != null and .headers["mcp-protocol-version"] == "2025-11-25")' \
         "$(rec_reqs | jq -s .)"
 check_jq "initialize itself carries neither" \
         '[.[] | select(.rpc.method == "initialize")] | length >= 1 and all(.headers["mcp-session-id"] == null and .headers["mcp-protocol-version"] == null)' \
