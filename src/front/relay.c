@@ -170,7 +170,8 @@ static int relay_message(struct relay *x, const cJSON *j, const char *payload, s
         const char *name = json_get_string(j, "t");
         enum wire_reply t = wire_reply_from_string(name);
         const cJSON *st = json_get(j, "status");
-        int status = cJSON_IsNumber(st) ? (int)st->valuedouble : 200;
+        int64_t n;
+        int status = json_int64(st, &n) && n >= 100 && n <= 599 ? (int)n : 200;
 
         if (json_get_string(j, "session")) {
                 free(x->session);

@@ -678,10 +678,10 @@ static int modern_send(struct http_transport *t, const char *data, size_t len)
                         open_listen(t);
                 } else if (strcmp(method, "notifications/cancelled") == 0) {
                         const cJSON *rid = json_get(json_get(msg, "params"), "requestId");
-                        if (cJSON_IsNumber(rid)) {
-                                remote_xfer_free(
-                                    remote_xfer_find(&t->r, HTTP_POST, (int64_t)rid->valuedouble));
-                                ir_call_free(ir_call_take(t, (int64_t)rid->valuedouble));
+                        int64_t n;
+                        if (json_int64(rid, &n)) {
+                                remote_xfer_free(remote_xfer_find(&t->r, HTTP_POST, n));
+                                ir_call_free(ir_call_take(t, n));
                         }
                 }
                 return 0;
