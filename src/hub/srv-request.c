@@ -163,6 +163,17 @@ void hub_instance_request(struct hub *h, struct instance *inst, cJSON *msg)
                 answer_error(inst, id, JSONRPC_INTERNAL_ERROR, "Out of memory in mcp-proxy");
                 return;
         }
+        /* The key hint for 2026-07-28 rounds (mrtr.c) is the hub's own business. */
+        {
+                cJSON *p = json_get(m, "params");
+                cJSON *meta = cJSON_IsObject(p) ? json_get(p, "_meta") : NULL;
+                if (cJSON_IsObject(meta)) {
+                        cJSON_DeleteItemFromObjectCaseSensitive(meta,
+                                                                "io.modelcontextprotocol/inputKey");
+                        if (!meta->child)
+                                cJSON_DeleteItemFromObjectCaseSensitive(p, "_meta");
+                }
+        }
         r->id = ++h->next_srv_request_id;
         r->instance = inst->id;
         r->upstream_id = cJSON_Duplicate(id, true);

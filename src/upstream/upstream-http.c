@@ -454,7 +454,7 @@ static cJSON *ir_begin(struct http_transport *t, struct remote_xfer *x, cJSON *e
         cJSON_ArrayForEach(e, reqs)
         {
                 const char *method = json_get_string(e, "method");
-                cJSON *req;
+                cJSON *req, *params, *meta;
                 char rid[48];
 
                 if (!method) {
@@ -465,14 +465,25 @@ static cJSON *ir_begin(struct http_transport *t, struct remote_xfer *x, cJSON *e
                 }
                 snprintf(rid, sizeof(rid), "mcp-proxy-ir-%u", ++t->ir_asked);
                 req = cJSON_CreateObject();
-                if (!req || !cJSON_AddStringToObject(req, "jsonrpc", "2.0") ||
+                params = cJSON_IsObject(json_get(e, "params"))
+                             ? cJSON_Duplicate(json_get(e, "params"), true)
+                             : cJSON_CreateObject();
+                /* The server's own key, as the hint a 2026-07-28 client's round is keyed by
+                 * (mrtr.c takes it out again). */
+                meta = params ? json_get(params, "_meta") : NULL;
+                if (params && !cJSON_IsObject(meta)) {
+                        cJSON_DeleteItemFromObjectCaseSensitive(params, "_meta");
+                        meta = cJSON_AddObjectToObject(params, "_meta");
+                }
+                if (!req || !params || !meta ||
+                    !cJSON_AddStringToObject(meta, "io.modelcontextprotocol/inputKey", e->string) ||
+                    !cJSON_AddStringToObject(req, "jsonrpc", "2.0") ||
                     !cJSON_AddStringToObject(req, "id", rid) ||
                     !cJSON_AddStringToObject(req, "method", method) ||
-                    (json_get(e, "params") &&
-                     !cJSON_AddItemToObject(req, "params",
-                                            cJSON_Duplicate(json_get(e, "params"), true))) ||
+                    !cJSON_AddItemToObject(req, "params", TAKE_PTR(params)) ||
                     !cJSON_AddStringToObject(c->keys, rid, e->string) || synth_push(t, req) < 0) {
                         cJSON_Delete(req);
+                        cJSON_Delete(params);
                         ir_call_free(ir_call_take(t, id));
                         ir_fail(t, id, "out of memory");
                         return NULL;

@@ -70,8 +70,8 @@ check_jq "curl 2026: tools/list shows mo_echo, with resultType and ttlMs" \
 modern tools/call '{"name":"mo_echo","arguments":{"message":"curl 2026"}}' mo_echo
 check_jq "curl 2026: mo_echo answers, resultType complete" '.result.content[0].text == "Echo: curl 2026" and .result.resultType == "complete"'
 modern tools/call '{"name":"mo_ask","arguments":{}}' mo_ask
-check_jq "curl 2026: mo_ask answers input_required with the upstream's elicitation and a requestState of the hub's" \
-        '.result.resultType == "input_required" and (.result.inputRequests | to_entries | length == 1 and .[0].value.method == "elicitation/create" and .[0].value.params.message == "Who are you?") and (.result.requestState | type == "string" and (startswith("ask-round-") | not))'
+check_jq "curl 2026: mo_ask answers input_required with the upstream's elicitation, under the upstream's key (who), and a requestState of the hub's" \
+        '.result.resultType == "input_required" and (.result.inputRequests | to_entries | length == 1 and .[0].key == "who" and .[0].value.method == "elicitation/create" and .[0].value.params.message == "Who are you?" and (.[0].value.params._meta // {} | has("io.modelcontextprotocol/inputKey") | not)) and (.result.requestState | type == "string" and (startswith("ask-round-") | not))'
 KEYNAME=$(jq -r '.result.inputRequests | keys[0]' <<<"$BODY")
 STATE=$(jq -r '.result.requestState' <<<"$BODY")
 modern tools/call "$(jq -cn --arg k "$KEYNAME" --arg s "$STATE" '{name: "mo_ask", arguments: {}, requestState: $s,
