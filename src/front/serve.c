@@ -145,14 +145,22 @@ static int check_origin_host(struct front_conn *c, struct front_request *r)
 {
         const struct http_header *o = http_find_header(&r->http, "origin");
         const struct http_header *h = http_find_header(&r->http, "host");
+        const char *host = h ? h->value : NULL;
+        size_t host_len = h ? h->value_len : 0;
 
         if (r->http.minor_version >= 1 && (!h || http_count_headers(&r->http, "host") != 1))
                 return 400;
-        if (h && c->local_loopback && !host_is_loopback(h->value, h->value_len) &&
-            !host_listed(c->set->allowed_hosts, h->value, h->value_len)) {
+        /* An absolute-form target names the host; the Host header is then ignored (RFC 9112
+         * §3.2.2). */
+        if (r->http.authority) {
+                host = r->http.authority;
+                host_len = r->http.authority_len;
+        }
+        if (host && c->local_loopback && !host_is_loopback(host, host_len) &&
+            !host_listed(c->set->allowed_hosts, host, host_len)) {
                 log_warning("%s: Host '%.*s' is not a loopback name on a loopback socket, "
                             "refusing (DNS rebinding?)",
-                            c->peer, (int)MIN(h->value_len, (size_t)100), h->value);
+                            c->peer, (int)MIN(host_len, (size_t)100), host);
                 return 403;
         }
         if (!o)
@@ -166,9 +174,9 @@ static int check_origin_host(struct front_conn *c, struct front_request *r)
                 /* Loopback origins are fine by default: scheme://loopback[:port]. */
                 const char *sep = memmem(o->value, o->value_len, "://", 3);
                 if (sep) {
-                        const char *host = sep + 3;
-                        size_t hl = o->value_len - (size_t)(host - o->value);
-                        if (host_is_loopback(host, hl)) {
+                        const char *oh = sep + 3;
+                        size_t hl = o->value_len - (size_t)(oh - o->value);
+                        if (host_is_loopback(oh, hl)) {
                                 /* A page served from this machine may read the answers too. */
                                 header_copy(o, r->origin, sizeof(r->origin));
                                 r->cors = true;
@@ -359,15 +367,45 @@ static int handle_options(struct front_conn *c, struct front_request *r, const c
 /*
  * Parses a request body strictly (nothing but whitespace may follow the value) and returns
  * it as one wire line: the body itself with any raw CR/LF (which valid JSON can only have
- * between tokens) turned into spaces, so it need not be printed again.
+ * between tokens: a control character in a string, or a NUL, fails the parse) turned into
+ * spaces, so it need not be printed again.
  */
+/* Control characters JSON does not allow: any inside a string (they must be escaped), any
+ * but HT, LF and CR outside, and a NUL anywhere, escaped too (C strings would cut the text
+ * there; the hub and servers would see another message). */
+static bool body_has_control(const char *body, size_t len)
+{
+        bool in_string = false;
+
+        if (json_find_nul(body, len) < len)
+                return true;
+        for (size_t i = 0; i < len; i++) {
+                unsigned char ch = (unsigned char)body[i];
+                if (in_string) {
+                        if (ch < 0x20)
+                                return true;
+                        if (ch == '\\')
+                                i++;
+                        else if (ch == '"')
+                                in_string = false;
+                } else if (ch == '"')
+                        in_string = true;
+                else if (ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r')
+                        return true;
+        }
+        return false;
+}
+
 static cJSON *parse_body(const char *body, size_t len, char **ret_line)
 {
         const char *end = NULL;
-        cJSON *j = cJSON_ParseWithLengthOpts(body, len, &end, false);
+        cJSON *j;
         char *line;
 
         *ret_line = NULL;
+        if (body_has_control(body, len))
+                return NULL;
+        j = cJSON_ParseWithLengthOpts(body, len, &end, false);
         if (!j)
                 return NULL;
         for (const char *p = end; p && p < body + len; p++)
@@ -860,7 +898,9 @@ static int serve_one(struct front_conn *c)
         }
         st = check_origin_host(c, &r);
         if (st) {
-                c->close_after = c->close_after || kind != HTTP_BODY_NONE;
+                /* A malformed head (no or two Host) closes, as every other malformed head
+                 * does; a refused Origin or Host only when a body would be left unread. */
+                c->close_after = c->close_after || st == 400 || kind != HTTP_BODY_NONE;
                 k = front_respond_rpc_error(c, &r, st, MCP_ERROR_CONNECTION_CLOSED,
                                             st == 400 ? "Bad Request: missing or repeated Host"
                                                       : "Forbidden: Origin or Host not allowed",

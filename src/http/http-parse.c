@@ -144,9 +144,34 @@ static int parse_head(const char *buf, size_t len, struct http_request *req, siz
         req->target = buf + start;
         req->target_len = p - start;
         {
-                const char *q = memchr(req->target, '?', req->target_len);
-                req->path = req->target;
-                req->path_len = q ? (size_t)(q - req->target) : req->target_len;
+                const char *t = req->target, *end = t + req->target_len, *q;
+                size_t skip = 0;
+
+                /* absolute-form (RFC 9112 §3.2.2), which a server MUST accept: the path
+                 * starts after the authority ("/" when it has none). */
+                if (req->target_len > 7 && strncasecmp(t, "http://", 7) == 0)
+                        skip = 7;
+                else if (req->target_len > 8 && strncasecmp(t, "https://", 8) == 0)
+                        skip = 8;
+                req->authority = NULL;
+                req->authority_len = 0;
+                if (skip) {
+                        const char *a = t + skip, *e = a;
+                        while (e < end && *e != '/' && *e != '?' && *e != '#')
+                                e++;
+                        if (e == a)
+                                return HTTP_PARSE_ERROR; /* no host */
+                        req->authority = a;
+                        req->authority_len = (size_t)(e - a);
+                        t = e;
+                }
+                q = memchr(t, '?', (size_t)(end - t));
+                req->path = t;
+                req->path_len = q ? (size_t)(q - t) : (size_t)(end - t);
+                if (skip && (req->path_len == 0 || *req->path != '/')) {
+                        req->path = "/";
+                        req->path_len = 1;
+                }
         }
         p++;
 

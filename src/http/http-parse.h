@@ -28,8 +28,11 @@ struct http_request {
         size_t method_len;
         const char *target; /* request-target as sent, e.g. "/mcp?x=1" */
         size_t target_len;
-        const char *path; /* target up to '?' */
+        const char *path; /* target up to '?' (of an absolute-form target: its path, "/" if none) */
         size_t path_len;
+        const char
+            *authority; /* an absolute-form target's host[:port] (RFC 9112 §3.2.2), else NULL */
+        size_t authority_len;
         int minor_version; /* 0 or 1 */
         struct http_header *headers;
         size_t num_headers;

@@ -194,6 +194,31 @@ check_eq "malformed request line: 400" 400 "$(status_lines "$RAW_OUT")"
 check_eq "malformed request line: connection closed" 1 "$RAW_CLOSED"
 raw_exchange "GET /health HTTP/1.1\nHost: 127.0.0.1\n\n" 5
 check_eq "bare LF line endings: 400" 400 "$(status_lines "$RAW_OUT")"
+raw_exchange "GET /health HTTP/1.1\r\n\r\nGET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" 5
+check_eq "HTTP/1.1 without Host: 400, and the request after it is not read" 400 "$(status_lines "$RAW_OUT")"
+check_eq "... the connection closed, as for every malformed head" 1 "$RAW_CLOSED"
+raw_exchange "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: 127.0.0.1\r\n\r\n" 5
+check_eq "two Host lines: 400, closed" "400 1" "$(status_lines "$RAW_OUT") $RAW_CLOSED"
+raw_exchange "GET http://127.0.0.1:$PORT/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" 5
+check_eq "absolute-form target (RFC 9112 3.2.2): GET http://127.0.0.1:PORT/health is 200" 200 "$(status_lines "$RAW_OUT")"
+raw_exchange "GET http://evil.example.com/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" 5
+check_eq "... its authority is the host checked: a foreign one on a loopback socket is 403" 403 "$(status_lines "$RAW_OUT")"
+
+# ---- control characters in a body: a parse error, the hub's connection untouched ----
+printf '{"jsonrpc":"2.0","id":31,"method":"ping","params":{"x":"a\0b"}}' >"$T/nul.json"
+req POST /mcp -H "$(auth_h)" "${H_JSON[@]}" -H "Mcp-Session-Id: $S" --data-binary @"$T/nul.json"
+check_code "a raw NUL inside a JSON string: 400" 400
+check_jq "... -32700 (parse error)" '.error.code == -32700'
+printf '{"jsonrpc":"2.0","id":32,"method":"ping","params":{"x":"a\nb"}}' >"$T/lf.json"
+req POST /mcp -H "$(auth_h)" "${H_JSON[@]}" -H "Mcp-Session-Id: $S" --data-binary @"$T/lf.json"
+check_jq "a raw LF inside a string (JSON wants it escaped): 400, -32700, not turned into a space" '.error.code == -32700'
+printf '{"jsonrpc":"2.0","id":33,"method":"ping","params":{"x":"a\\u0000b"}}' >"$T/u0.json"
+req POST /mcp -H "$(auth_h)" "${H_JSON[@]}" -H "Mcp-Session-Id: $S" --data-binary @"$T/u0.json"
+check_jq "an escaped NUL (\\u0000) a C string would cut: 400, -32700" '.error.code == -32700'
+printf '{"jsonrpc":"2.0",\r\n"id":34,\n"method":"ping","params":{"x":"a\\nb\\u0001"}}' >"$T/ok.json"
+req POST /mcp -H "$(auth_h)" "${H_JSON[@]}" -H "Mcp-Session-Id: $S" --data-binary @"$T/ok.json"
+check_jq "CR/LF between tokens and escaped controls in strings: answered" '.id == 34 and .result == {}'
+check "the hub never saw a line it could not read" bash -c '! grep -q "not JSON" "$1"' _ "$T/hub.log"
 
 start_front "MCP_API_KEYS=$KEY:$KEY_CLIENT" MCP_HTTP_READ_TIMEOUT=1 MCP_HTTP_IDLE_TIMEOUT=2 || exit 1
 t0=$(now_ms)

@@ -91,8 +91,20 @@ TEST(parse_http10_no_headers_and_odd_targets)
         ASSERT_EQ(req.num_headers, 0);
         ASSERT_MEMEQ(req.path, req.path_len, "*");
 
+        /* absolute-form (RFC 9112 §3.2.2): the path after the authority, which is kept */
         ASSERT_EQ(parse(S("GET http://h/a?b?c HTTP/1.1\r\n\r\n"), 0, &req, hs, 4), 31);
-        ASSERT_MEMEQ(req.path, req.path_len, "http://h/a");
+        ASSERT_MEMEQ(req.path, req.path_len, "/a");
+        ASSERT_MEMEQ(req.authority, req.authority_len, "h");
+        ASSERT_MEMEQ(req.target, req.target_len, "http://h/a?b?c");
+        ASSERT_EQ(parse(S("GET HTTPS://127.0.0.1:8080 HTTP/1.1\r\n\r\n"), 0, &req, hs, 4), 39);
+        ASSERT_MEMEQ(req.path, req.path_len, "/");
+        ASSERT_MEMEQ(req.authority, req.authority_len, "127.0.0.1:8080");
+        ASSERT_EQ(parse(S("GET http://127.0.0.1:1?x HTTP/1.1\r\n\r\n"), 0, &req, hs, 4), 37);
+        ASSERT_MEMEQ(req.path, req.path_len, "/");
+        ASSERT_MEMEQ(req.authority, req.authority_len, "127.0.0.1:1");
+        ASSERT_EQ(parse(S("GET http:///x HTTP/1.1\r\n\r\n"), 0, &req, hs, 4), HTTP_PARSE_ERROR);
+        ASSERT_EQ(parse(S("GET /mcp HTTP/1.1\r\n\r\n"), 0, &req, hs, 4), 21);
+        ASSERT_NULL(req.authority);
 
         ASSERT_EQ(parse(S("GET ? HTTP/1.1\r\n\r\n"), 0, &req, hs, 4), 18);
         ASSERT_EQ(req.path_len, 0);
