@@ -765,7 +765,7 @@ static int serve_one(struct front_conn *c)
         const char *allow = NULL;
         const struct http_header *h;
         enum route route;
-        bool ok, expect_continue = false;
+        bool ok, expect_continue = false, body_left;
         int k, st;
         uint64_t deadline = 0;
 
@@ -882,17 +882,20 @@ static int serve_one(struct front_conn *c)
                         return -1;
                 }
         }
-        /* Everything decided before the body; an early refusal closes unless the body is in. */
+        /* Everything decided before the body; an early refusal closes unless the body is in
+         * (out_nobody then drops it and the connection goes on). */
+        body_left = kind == HTTP_BODY_CHUNKED ||
+                    (kind == HTTP_BODY_LENGTH && buf_avail(&c->in) < r.head_len + length);
         route = route_of(c, &r, &allow);
         if (route == ROUTE_NONE) {
-                c->close_after = c->close_after || kind != HTTP_BODY_NONE;
+                c->close_after = c->close_after || body_left;
                 k = respond_simple_json(c, &r, 404, "{\"error\":\"not found\"}", NULL);
                 goto out_nobody;
         }
         if (!method_allowed(&r.http, allow)) {
                 char extra[128];
                 snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
-                c->close_after = c->close_after || kind != HTTP_BODY_NONE;
+                c->close_after = c->close_after || body_left;
                 k = respond_simple_json(c, &r, 405, "{\"error\":\"method not allowed\"}", extra);
                 goto out_nobody;
         }
@@ -900,7 +903,7 @@ static int serve_one(struct front_conn *c)
         if (st) {
                 /* A malformed head (no or two Host) closes, as every other malformed head
                  * does; a refused Origin or Host only when a body would be left unread. */
-                c->close_after = c->close_after || st == 400 || kind != HTTP_BODY_NONE;
+                c->close_after = c->close_after || st == 400 || body_left;
                 k = front_respond_rpc_error(c, &r, st, MCP_ERROR_CONNECTION_CLOSED,
                                             st == 400 ? "Bad Request: missing or repeated Host"
                                                       : "Forbidden: Origin or Host not allowed",
@@ -908,22 +911,22 @@ static int serve_one(struct front_conn *c)
                 goto out_nobody;
         }
         if (http_method_is(&r.http, "OPTIONS")) {
-                c->close_after = c->close_after || kind != HTTP_BODY_NONE;
+                c->close_after = c->close_after || body_left;
                 k = handle_options(c, &r, allow);
                 goto out_nobody;
         }
         if (route == ROUTE_HEALTH) {
-                c->close_after = c->close_after || kind != HTTP_BODY_NONE;
+                c->close_after = c->close_after || body_left;
                 k = handle_health(c, &r);
                 goto out_nobody;
         }
         k = check_auth(c, &r, &ok);
         if (!ok) {
-                c->close_after = c->close_after || kind != HTTP_BODY_NONE;
+                c->close_after = c->close_after || body_left;
                 goto out_nobody;
         }
         if (route == ROUTE_METRICS) {
-                c->close_after = c->close_after || kind != HTTP_BODY_NONE;
+                c->close_after = c->close_after || body_left;
                 k = handle_metrics(c, &r);
                 goto out_nobody;
         }
@@ -931,7 +934,7 @@ static int serve_one(struct front_conn *c)
                 /* A key made for one feature (a Prometheus server's "metrics") calls no tool. */
                 log_warning("%s: client '%s' has no \"mcp\" scope, refusing %s", c->peer, r.client,
                             route == ROUTE_MCP ? "/mcp" : "the legacy SSE endpoint");
-                c->close_after = c->close_after || kind != HTTP_BODY_NONE;
+                c->close_after = c->close_after || body_left;
                 k = front_respond_rpc_error(c, &r, 403, MCP_ERROR_CONNECTION_CLOSED,
                                             "Forbidden: this API key lacks the \"mcp\" scope",
                                             NULL);

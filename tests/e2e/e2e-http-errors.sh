@@ -204,6 +204,14 @@ check_eq "absolute-form target (RFC 9112 3.2.2): GET http://127.0.0.1:PORT/healt
 raw_exchange "GET http://evil.example.com/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" 5
 check_eq "... its authority is the host checked: a foreign one on a loopback socket is 403" 403 "$(status_lines "$RAW_OUT")"
 
+# a refusal before the body is read keeps the connection when the body is all in (it is
+# dropped), and closes it when it is not
+b='{"jsonrpc":"2.0","id":30,"method":"ping"}'
+raw_exchange "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer e2e-wrong-key\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${#b}\r\n\r\n${b}GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" 5
+check_eq "401 for a POST whose body came with it: the body dropped, the next request answered" "401 200" "$(status_lines "$RAW_OUT")"
+raw_exchange "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer e2e-wrong-key\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"jsonrpc\"" 5
+check_eq "401 for a POST whose body has not all come: answered, then closed" "401 1" "$(status_lines "$RAW_OUT") $RAW_CLOSED"
+
 # ---- control characters in a body: a parse error, the hub's connection untouched ----
 printf '{"jsonrpc":"2.0","id":31,"method":"ping","params":{"x":"a\0b"}}' >"$T/nul.json"
 req POST /mcp -H "$(auth_h)" "${H_JSON[@]}" -H "Mcp-Session-Id: $S" --data-binary @"$T/nul.json"
