@@ -614,6 +614,21 @@ bool remote_unreachable(struct remote_xfer *x, CURLcode result, char *why, size_
         }
 }
 
+bool remote_done_gone(struct remote *r, struct remote_xfer *x, CURLcode result, char *why,
+                      size_t len)
+{
+        if (!remote_deliver(r, x)) {
+                remote_xfer_free(x);
+                return true;
+        }
+        if (result != CURLE_OK && remote_unreachable(x, result, why, len)) {
+                remote_xfer_free(x);
+                remote_down(r, "cannot be reached at %s: %s", r->url_shown, why);
+                return true;
+        }
+        return false;
+}
+
 bool remote_status_unavailable(long status)
 {
         return status == 502 || status == 503 || status == 504;

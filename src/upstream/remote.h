@@ -138,6 +138,11 @@ long remote_post_timeout_ms(struct upstream *u);
 /* Whether a failed transfer means the server cannot be reached (vs. a failure of this
  * transfer alone); fills why with a reason for logs and errors. */
 bool remote_unreachable(struct remote_xfer *x, CURLcode result, char *why, size_t len);
+/* The start of most transfers' end: deliver what x carried, then, when it failed because the
+ * server cannot be reached, take the server down. True when that dealt with x (freed it);
+ * else why holds the reason when result failed. */
+bool remote_done_gone(struct remote *r, struct remote_xfer *x, CURLcode result, char *why,
+                      size_t len);
 /* 502, 503, 504: a gateway says the server is not there. */
 bool remote_status_unavailable(long status);
 /* "HTTP 400: <the server's JSON-RPC error message or the start of its body>". */

@@ -1275,15 +1275,8 @@ static void discover_done(struct http_transport *t, struct remote_xfer *x, CURLc
 
         if (rc == CURLE_OK && x->answer == ANSWER_JSON)
                 queue_json_answer(t, x);
-        if (!remote_deliver(&t->r, x)) {
-                remote_xfer_free(x);
+        if (remote_done_gone(&t->r, x, rc, why, sizeof(why)))
                 return;
-        }
-        if (rc != CURLE_OK && remote_unreachable(x, rc, why, sizeof(why))) {
-                remote_xfer_free(x);
-                remote_down(&t->r, "cannot be reached at %s: %s", t->r.url_shown, why);
-                return;
-        }
         if (rc != CURLE_OK)
                 snprintf(why, sizeof(why), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
         else if (x->status < 200 || x->status >= 300)
@@ -1366,15 +1359,8 @@ static void listen_done(struct http_transport *t, struct remote_xfer *x, CURLcod
         long status = x->status;
         char why[512];
 
-        if (!remote_deliver(&t->r, x)) {
-                remote_xfer_free(x);
+        if (remote_done_gone(&t->r, x, rc, why, sizeof(why)))
                 return;
-        }
-        if (rc != CURLE_OK && remote_unreachable(x, rc, why, sizeof(why))) {
-                remote_xfer_free(x);
-                remote_down(&t->r, "cannot be reached at %s: %s", t->r.url_shown, why);
-                return;
-        }
         remote_status_text(x, why, sizeof(why));
         if (down_if_unavailable(t, x, why))
                 return;

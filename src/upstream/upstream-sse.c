@@ -234,15 +234,8 @@ static void stream_done(struct sse_transport *t, struct remote_xfer *x, CURLcode
         struct upstream *u = t->r.u;
         char why[512];
 
-        if (!remote_deliver(&t->r, x)) {
-                remote_xfer_free(x);
+        if (remote_done_gone(&t->r, x, rc, why, sizeof(why)))
                 return;
-        }
-        if (rc != CURLE_OK && remote_unreachable(x, rc, why, sizeof(why))) {
-                remote_xfer_free(x);
-                remote_down(&t->r, "cannot be reached at %s: %s", t->r.url_shown, why);
-                return;
-        }
         if (x->status < 200 || x->status >= 300 || x->answer != ANSWER_SSE) {
                 if (x->status >= 200 && x->status < 300)
                         snprintf(why, sizeof(why), "HTTP %ld without an event stream", x->status);
