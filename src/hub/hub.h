@@ -192,6 +192,9 @@ void modern_outgoing(struct hub *h, const struct session *s, cJSON *msg);
 /* An upstream's answer to a modern request: error codes of 2025 meanings mapped. */
 void modern_upstream_answer(struct hub *h, const struct target *t, cJSON *msg);
 
+/* Answers a server's request (id) on instance i with a JSON-RPC error (srv-request.c). */
+void instance_answer_error(struct instance *i, const cJSON *id, int code, const char *msg);
+
 /* ---- mrtr.c: input_required, a 2025 server's questions asked of a modern client ---- */
 struct mrtr;
 /* A server's request (elicitation, sampling, roots; takes msg) during a call of s, a modern

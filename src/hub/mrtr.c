@@ -196,11 +196,9 @@ static void pending_free(struct mrtr_pending *p)
 static void pending_answer_error(struct hub *h, struct mrtr_pending *p, const char *why)
 {
         struct instance *i = hmap_get(&h->instances, p->instance);
-        cJSON *msg = i && i->u
-                         ? jsonrpc_error_new(p->upstream_id, JSONRPC_INVALID_REQUEST, why, NULL)
-                         : NULL;
-        if (msg)
-                (void)upstream_send(i->u, msg);
+
+        if (i && i->u)
+                instance_answer_error(i, p->upstream_id, JSONRPC_INVALID_REQUEST, why);
 }
 
 /* The server's request answered: with result, or (NULL) as nobody will answer it. */
@@ -355,10 +353,8 @@ void mrtr_upstream_request(struct hub *h, struct instance *inst, struct session 
         cap = capability_of(method, params, &sub);
         mt = mrtr_of(h, s);
         if (!cap || !mt) {
-                cJSON *e = jsonrpc_error_new(id, JSONRPC_METHOD_NOT_FOUND,
-                                             "Method not supported by mcp-proxy", NULL);
-                if (e)
-                        (void)upstream_send(inst->u, e);
+                instance_answer_error(inst, id, JSONRPC_METHOD_NOT_FOUND,
+                                      "Method not supported by mcp-proxy");
                 return;
         }
         meta = cJSON_IsObject(params) ? json_get(params, "_meta") : NULL;
@@ -390,13 +386,10 @@ void mrtr_upstream_request(struct hub *h, struct instance *inst, struct session 
         }
         if (pending_count(mt) >= MRTR_MAX_INPUTS) {
                 /* What one round may ask is bounded; a server asking on is refused. */
-                cJSON *e =
-                    jsonrpc_error_new(id, JSONRPC_INTERNAL_ERROR,
-                                      "Too many requests for one client round in mcp-proxy", NULL);
                 log_notice("upstream '%s': %s for client '%s' refused: %d inputs wait already",
                            label, method, s->client, MRTR_MAX_INPUTS);
-                if (e)
-                        (void)upstream_send(inst->u, e);
+                instance_answer_error(inst, id, JSONRPC_INTERNAL_ERROR,
+                                      "Too many requests for one client round in mcp-proxy");
                 return;
         }
         p = calloc(1, sizeof(*p));
@@ -404,10 +397,8 @@ void mrtr_upstream_request(struct hub *h, struct instance *inst, struct session 
             !(p->upstream_id = cJSON_Duplicate(id, true)) ||
             !(p->params = params ? cJSON_Duplicate(params, true) : cJSON_CreateObject())) {
                 pending_free(p);
-                cJSON *e = jsonrpc_error_new(id, JSONRPC_INTERNAL_ERROR,
-                                             "Out of memory in mcp-proxy", NULL);
-                if (e)
-                        (void)upstream_send(inst->u, e);
+                instance_answer_error(inst, id, JSONRPC_INTERNAL_ERROR,
+                                      "Out of memory in mcp-proxy");
                 return;
         }
         p->instance = inst->id;

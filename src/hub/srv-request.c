@@ -44,7 +44,7 @@ static void srv_request_free(struct srv_request *r)
         free(r);
 }
 
-static void answer_error(struct instance *i, const cJSON *id, int code, const char *msg)
+void instance_answer_error(struct instance *i, const cJSON *id, int code, const char *msg)
 {
         cJSON *e = jsonrpc_error_new(id, code, msg, NULL);
         if (e)
@@ -64,13 +64,14 @@ static void answer_roots(struct instance *i, const cJSON *id)
                     (cfg->root_names[k][0] &&
                      !cJSON_AddStringToObject(o, "name", cfg->root_names[k]))) {
                         cJSON_Delete(o);
-                        answer_error(i, id, JSONRPC_INTERNAL_ERROR, "Out of memory in mcp-proxy");
+                        instance_answer_error(i, id, JSONRPC_INTERNAL_ERROR,
+                                              "Out of memory in mcp-proxy");
                         return;
                 }
                 cJSON_AddItemToArray(arr, o);
         }
         if (!arr) {
-                answer_error(i, id, JSONRPC_INTERNAL_ERROR, "Out of memory in mcp-proxy");
+                instance_answer_error(i, id, JSONRPC_INTERNAL_ERROR, "Out of memory in mcp-proxy");
                 return;
         }
         ans = jsonrpc_result_new(id, TAKE_PTR(result));
@@ -112,8 +113,8 @@ void hub_instance_request(struct hub *h, struct instance *inst, cJSON *msg)
         } else {
                 log_notice("upstream '%s': server request '%s' has no route to a client, refusing",
                            label, method);
-                answer_error(inst, id, JSONRPC_METHOD_NOT_FOUND,
-                             "Method not supported by mcp-proxy");
+                instance_answer_error(inst, id, JSONRPC_METHOD_NOT_FOUND,
+                                      "Method not supported by mcp-proxy");
                 return;
         }
         /* From now on the requests of different sessions on this instance take turns, so
@@ -127,8 +128,8 @@ void hub_instance_request(struct hub *h, struct instance *inst, cJSON *msg)
                  * modern request to another server, or its listen stream, is not this. */
                 log_notice("upstream '%s': %s while no request is in flight on it, refusing", label,
                            method);
-                answer_error(inst, id, JSONRPC_INTERNAL_ERROR,
-                             "mcp-proxy cannot ask a client outside its request");
+                instance_answer_error(inst, id, JSONRPC_INTERNAL_ERROR,
+                                      "mcp-proxy cannot ask a client outside its request");
                 return;
         }
         if (s && s->modern) {
@@ -142,7 +143,7 @@ void hub_instance_request(struct hub *h, struct instance *inst, cJSON *msg)
                            label, method,
                            ambiguous ? "requests of several sessions in flight"
                                      : "no request in flight and not one session of its own");
-                answer_error(inst, id, JSONRPC_INTERNAL_ERROR, err);
+                instance_answer_error(inst, id, JSONRPC_INTERNAL_ERROR, err);
                 return;
         }
         if (!session_has_capability(s, cap, sub)) {
@@ -151,7 +152,7 @@ void hub_instance_request(struct hub *h, struct instance *inst, cJSON *msg)
                 snprintf(err, sizeof(err), "The client session has no %s%s%s capability", cap,
                          sub ? "." : "", sub ? sub : "");
                 log_info("upstream '%s': %s for session %.8s...: %s", label, method, s->id, err);
-                answer_error(inst, id, JSONRPC_INVALID_REQUEST, err);
+                instance_answer_error(inst, id, JSONRPC_INVALID_REQUEST, err);
                 return;
         }
         if (call)
@@ -160,7 +161,8 @@ void hub_instance_request(struct hub *h, struct instance *inst, cJSON *msg)
                 target_for_get(&t, s);
         r = calloc(1, sizeof(*r));
         if (!r) {
-                answer_error(inst, id, JSONRPC_INTERNAL_ERROR, "Out of memory in mcp-proxy");
+                instance_answer_error(inst, id, JSONRPC_INTERNAL_ERROR,
+                                      "Out of memory in mcp-proxy");
                 return;
         }
         /* The key hint for 2026-07-28 rounds (mrtr.c) is the hub's own business. */
@@ -187,7 +189,8 @@ void hub_instance_request(struct hub *h, struct instance *inst, cJSON *msg)
             !json_set(m, "id", cJSON_CreateNumber((double)r->id)) ||
             hmap_put(&h->srv_requests, r->id, r) < 0) {
                 srv_request_free(r);
-                answer_error(inst, id, JSONRPC_INTERNAL_ERROR, "Out of memory in mcp-proxy");
+                instance_answer_error(inst, id, JSONRPC_INTERNAL_ERROR,
+                                      "Out of memory in mcp-proxy");
                 return;
         }
         log_debug("upstream '%s': %s routed to session %.8s... as request %" PRIu64, label, method,
@@ -210,8 +213,8 @@ void hub_instance_request(struct hub *h, struct instance *inst, cJSON *msg)
         }
         cJSON_Delete(out);
         if ((r = hmap_remove(&h->srv_requests, rid))) {
-                answer_error(inst, r->upstream_id, JSONRPC_INTERNAL_ERROR,
-                             "The client session has no open stream");
+                instance_answer_error(inst, r->upstream_id, JSONRPC_INTERNAL_ERROR,
+                                      "The client session has no open stream");
                 srv_request_free(r);
         }
 }
@@ -327,7 +330,7 @@ static void drop_done(void *v, const void *userdata)
         struct instance *inst = d->why && !r->answered ? instance_by_id(d->h, r->instance) : NULL;
 
         if (inst)
-                answer_error(inst, r->upstream_id, JSONRPC_INTERNAL_ERROR, d->why);
+                instance_answer_error(inst, r->upstream_id, JSONRPC_INTERNAL_ERROR, d->why);
         srv_request_free(r);
 }
 
