@@ -300,8 +300,9 @@ static int handle_health(struct front_conn *c, struct front_request *r)
         if (detail && state) {
                 cJSON *st = cJSON_Parse(state);
                 static const char *const keys[] = {
-                    "upstreams", "collisions", "instances",          "sessions",       "tools",
-                    "prompts",   "resources",  "resource_templates", "uptime_seconds", "reload"};
+                    "upstreams",      "collisions", "instances", "sessions",
+                    "tools",          "prompts",    "resources", "resource_templates",
+                    "uptime_seconds", "reload",     "memory"};
                 if (r->client)
                         cJSON_AddStringToObject(o, "client", r->client);
                 for (size_t i = 0; st && i < ELEMENTSOF(keys); i++) {

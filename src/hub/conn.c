@@ -57,15 +57,21 @@ void conn_free(struct conn *c)
 void hub_conn_close(struct conn *c)
 {
         struct hub *h;
+        char session[65] = "";
 
         if (!c)
                 return;
         h = c->hub;
+        if (c->congested)
+                snprintf(session, sizeof(session), "%s", c->session);
         hmap_remove(&h->conns, c->id);
         modern_exchange_end(h, c, true);
         stream_detach_conn(h, c);
         h->n_conns--;
         conn_free(c);
+        /* Its session's servers were held back for it: go on. */
+        if (session[0])
+                memory_backpressure(h, session);
 }
 
 static int conn_flush(struct conn *c)
@@ -74,6 +80,7 @@ static int conn_flush(struct conn *c)
 
         if (r < 0)
                 return r;
+        buf_shrink(&c->out, BUF_SHRINK_ABOVE);
         if (buf_avail(&c->out) == 0 && c->finished)
                 return 1; /* done */
         return conn_update_events(c);
@@ -96,6 +103,10 @@ static void conn_exchange_done(struct conn *c)
                 return;
         }
         stream_detach_conn(h, c);
+        if (c->congested) {
+                c->congested = false;
+                memory_backpressure(h, c->session);
+        }
         hmap_remove(&h->conns, c->id);
         c->id = ++h->next_conn_id;
         if (hmap_put(&h->conns, c->id, c) < 0) {
@@ -105,6 +116,7 @@ static void conn_exchange_done(struct conn *c)
         }
         cJSON_Delete(c->envelope_json);
         c->envelope_json = NULL;
+        buf_shrink(&c->in, BUF_SHRINK_ABOVE);
         c->env = (struct wire_envelope){};
         c->have_envelope = c->dispatched = c->streaming = c->finished = false;
         c->parked = c->taken = false;
@@ -157,6 +169,12 @@ int conn_send_payload(struct conn *c, cJSON *header, const char *payload, size_t
                 hub_conn_close(c);
                 return r;
         }
+        if (!c->congested && buf_avail(&c->out) > HUB_CONN_OUT_HIGH) {
+                /* The front reads slower than this comes: hold back (memory.c). */
+                c->congested = true;
+                c->congested_usec = now_usec();
+                memory_backpressure(c->hub, c->session);
+        }
         if (r == 1)
                 conn_exchange_done(c);
         return 0;
@@ -203,6 +221,11 @@ int conn_send_error(struct conn *c, int status, cJSON *body)
 int conn_send_limited(struct conn *c, cJSON *body, unsigned retry_after)
 {
         return send_with_body(c, WIRE_REPLY_ERROR, 429, NULL, (long)retry_after, body);
+}
+
+int conn_send_busy(struct conn *c, cJSON *body, unsigned retry_after)
+{
+        return send_with_body(c, WIRE_REPLY_ERROR, 503, NULL, (long)retry_after, body);
 }
 
 int conn_send_health(struct conn *c, cJSON *body)
@@ -412,6 +435,13 @@ static int conn_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userda
                         if (!hub_conn_get(h, c->id))
                                 return 0;
                         id = c->id;
+                } else if (c->congested && buf_avail(&c->out) <= HUB_CONN_OUT_LOW) {
+                        /* Drained: what waited in the stream's ring goes now. */
+                        c->congested = false;
+                        memory_backpressure(h, c->session);
+                        stream_conn_drained(h, c);
+                        if (!hub_conn_get(h, id))
+                                return 0;
                 }
         }
         if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {

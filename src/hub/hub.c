@@ -545,6 +545,7 @@ static void hub_done(struct hub *h)
         sd_event_source_disable_unref(h->listen_source);
         control_done(h);
         sd_event_source_disable_unref(h->sweep_timer);
+        memory_done(h);
         if (h->listen_fd_owned && h->socket_path)
                 (void)unlink(h->socket_path);
         if (h->listen_fd >= 0)
@@ -630,6 +631,11 @@ int main(int argc, char **argv)
         parse_seconds_env("MCP_INPUT_TIMEOUT", MRTR_TTL_MS * USEC_PER_MSEC, &h.mrtr_ttl_usec);
         if (h.mrtr_ttl_usec < USEC_PER_SEC / 10)
                 h.mrtr_ttl_usec = USEC_PER_SEC / 10;
+        /* 0 (or under a second): the default, set by memory_setup() */
+        parse_seconds_env("MCP_SLOW_CLIENT_TIMEOUT", HUB_SLOW_CLIENT_MS_DEFAULT * USEC_PER_MSEC,
+                          &h.slow_client_usec);
+        if (h.slow_client_usec < USEC_PER_SEC)
+                h.slow_client_usec = 0;
         h.started_usec = now_usec();
 
         /* Block the signals we handle before anything can fork. */
@@ -686,6 +692,11 @@ int main(int argc, char **argv)
                 goto finish;
         }
         (void)sd_event_source_set_enabled(h.sweep_timer, SD_EVENT_ON);
+        r = memory_setup(&h);
+        if (r < 0) {
+                log_error_errno(r, "cannot add a timer: %m");
+                goto finish;
+        }
         r = hub_listen_start(&h);
         if (r < 0) {
                 log_error_errno(r, "cannot watch the socket: %m");

@@ -120,6 +120,18 @@ struct hub {
          * changes they hold back */
         struct listen_stream *listen_streams;
         sd_event_source *listen_timer;
+
+        /* memory.c: the budget (MCP_MEMORY_MAX_MIB), what the streams keep, the queues as
+         * last counted, and MCP_SLOW_CLIENT_TIMEOUT */
+        size_t mem_budget;
+        size_t replay_bytes;
+        size_t queued_bytes;
+        uint64_t slow_client_usec;
+        sd_event_source *memory_timer;
+        uint64_t mem_note_usec;    /* the last "budget" warning */
+        uint64_t n_refused_memory; /* new sessions refused near the budget */
+        uint64_t n_dropped_memory; /* events dropped over the budget */
+        uint64_t n_slow_closed;    /* front connections closed for reading too slowly */
 };
 
 /*
@@ -158,6 +170,9 @@ struct conn {
         char modern[65];    /* the session of the modern request it carries (modern.c) */
         uint32_t stream;    /* that stream's id, 0 if none */
         size_t msg_bytes;   /* a POST's message line as the front sent it (audit) */
+        /* backpressure (memory.c): more than HUB_CONN_OUT_HIGH queued, since when */
+        bool congested;
+        uint64_t congested_usec;
 };
 
 int hub_listen_start(struct hub *h);
@@ -175,6 +190,8 @@ int conn_send_json(struct conn *c, int status, const char *session, cJSON *body)
 int conn_send_error(struct conn *c, int status, cJSON *body);
 /* 429 with Retry-After (seconds) and a JSON-RPC error body. */
 int conn_send_limited(struct conn *c, cJSON *body, unsigned retry_after);
+/* 503 with Retry-After: the hub's memory budget is nearly spent (a new session waits). */
+int conn_send_busy(struct conn *c, cJSON *body, unsigned retry_after);
 int conn_send_simple(struct conn *c, enum wire_reply t);
 int conn_send_health(struct conn *c, cJSON *body);
 /* Header line (takes header; "body":true is added) then payload on its own line (compact
@@ -414,6 +431,8 @@ struct sse_event {
         uint32_t seq;
         char *data; /* compact JSON */
         size_t len;
+        uint64_t at_usec; /* when it was recorded: kept at most SSE_REPLAY_MAX_AGE_MS */
+        bool final;       /* its stream's response */
 };
 
 struct sse_stream {
@@ -424,6 +443,16 @@ struct sse_stream {
         bool is_get;
         bool finished;
         uint32_t next_seq;
+        uint32_t sent_seq; /* the last event queued to the attached connection */
+        /* A POST stream's request id (printed): when its response is lost (too large to keep,
+         * or dropped before it was sent), lost_final is an error response for that id, sent
+         * in its place as seq lost_seq, so a resuming client still gets an answer. */
+        char *request_id;
+        char *lost_final;
+        uint32_t lost_seq;
+        uint64_t finished_usec; /* when its response came (or it ended without one) */
+        bool end_sent;          /* finished, everything and the end went to a connection */
+        uint64_t done_usec;     /* ... then: kept SSE_FINISHED_LINGER_MS for a resume */
         struct sse_event *ring; /* SSE_REPLAY_EVENTS slots */
         size_t ring_start, ring_n;
         size_t bytes;
@@ -449,8 +478,36 @@ int stream_attach(struct hub *h, struct session *s, struct sse_stream *st, struc
                   uint32_t after_seq, bool prime);
 void stream_detach_conn(struct hub *h, struct conn *c);
 void streams_free(struct hub *h, struct session *s);
+/* Frees st and what it keeps, counting nothing (the hub's teardown). */
+void stream_free(struct sse_stream *st);
 /* "<stream>-<seq>" */
 int stream_parse_event_id(const char *s, uint32_t *ret_stream, uint32_t *ret_seq);
+/* c's queue drained below HUB_CONN_OUT_LOW: send what its stream holds back. */
+void stream_conn_drained(struct hub *h, struct conn *c);
+/* Drop kept events older than SSE_REPLAY_MAX_AGE_MS, and finished streams delivered
+ * SSE_FINISHED_LINGER_MS ago. */
+void streams_sweep(struct hub *h, uint64_t now);
+/* Over the hub's budget: drop kept events hub-wide, oldest first (those already sent, then
+ * those of answered exchanges no one reads, then the rest) until need bytes are gone.
+ * Returns the bytes dropped. */
+size_t streams_shed_hub(struct hub *h, size_t need);
+
+/* ---- memory.c: the hub's memory budget and backpressure ---- */
+int memory_setup(struct hub *h);
+void memory_done(struct hub *h);
+/* What the hub's buffers hold now, in bytes: kept events, queues to and from fronts and
+ * servers. */
+size_t memory_used(struct hub *h);
+/* A new session would take the hub past HUB_MEMORY_REFUSE_PERCENT of its budget: refused,
+ * counted and logged (rate-limited). */
+bool memory_refuse_new(struct hub *h, const char *client);
+/* The budget is spent after recording an event: shed hub-wide. */
+void memory_check(struct hub *h);
+/* /health's "memory" object. */
+cJSON *memory_json(struct hub *h);
+/* c's queue went over HUB_CONN_OUT_HIGH (congested) or back under HUB_CONN_OUT_LOW: pause or
+ * resume reading the instances that serve only the session it carries. */
+void memory_backpressure(struct hub *h, const char *session);
 
 /* ---- catalogue.c: the aggregated tools, prompts, resources, templates ---- */
 struct catalogue_entry {
@@ -587,6 +644,8 @@ cJSON *server_describe(struct server *srv, const char *client);
 const char *instance_label(const struct instance *i, char *buf, size_t len);
 
 /* ---- route.c ---- */
+/* 503 with Retry-After and a JSON-RPC error for id: the memory budget is nearly spent. */
+void route_refuse_busy(struct conn *c, const cJSON *id);
 /* The answer to c's request (takes msg): on its exchange, or a legacy session's stream. */
 void route_reply(struct conn *c, cJSON *msg);
 void route_reply_error(struct conn *c, const cJSON *id, int code, const char *message);

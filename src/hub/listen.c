@@ -497,6 +497,10 @@ void listen_request(struct conn *c, cJSON *msg, const cJSON *caps)
                 return;
         }
         s = session_new_modern(h, c->env.client, c->id, caps);
+        if (!s && errno == ENOSPC) {
+                route_refuse_busy(c, id);
+                return;
+        }
         l = calloc(1, sizeof(*l));
         if (!s || !l || !(s->modern_method = strdup("subscriptions/listen")) ||
             !(l->client = strdup(c->env.client)) || !(l->id = cJSON_Duplicate(id, true))) {

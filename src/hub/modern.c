@@ -328,6 +328,10 @@ void hub_route_modern(struct conn *c, cJSON *msg)
                 return;
         }
         s = session_new_modern(h, c->env.client, c->id, caps);
+        if (!s && errno == ENOSPC) {
+                route_refuse_busy(c, id);
+                return;
+        }
         if (!s || !(s->modern_method = strdup(method))) {
                 if (s)
                         session_free(h, s);

@@ -51,6 +51,22 @@ static void http_error(struct conn *c, int status, int code, const char *message
         (void)conn_send_error(c, status, jsonrpc_error_new(NULL, code, message, NULL));
 }
 
+void route_refuse_busy(struct conn *c, const cJSON *id)
+{
+        cJSON *data = cJSON_CreateObject();
+
+        if (data) {
+                cJSON_AddStringToObject(data, "limit", "memory");
+                cJSON_AddNumberToObject(data, "retryAfter", HUB_MEMORY_RETRY_AFTER_S);
+        }
+        c->hub->n_errors++;
+        (void)conn_send_busy(c,
+                             jsonrpc_error_new(id, MCP_PROXY_ERROR_LIMITED,
+                                               "The proxy is short of memory: try again later",
+                                               data),
+                             HUB_MEMORY_RETRY_AFTER_S);
+}
+
 /* The session a request names, checked against the client that sends it. */
 static struct session *find_session(struct conn *c)
 {
@@ -260,6 +276,10 @@ static void handle_initialize(struct conn *c, struct session *legacy, cJSON *msg
         if (!s) {
                 s = session_new(c->hub, c->env.client, version, json_get(params, "capabilities"),
                                 false);
+                if (!s && errno == ENOSPC) {
+                        route_refuse_busy(c, id);
+                        return;
+                }
                 if (!s) {
                         http_error(c, 503, MCP_ERROR_CONNECTION_CLOSED,
                                    errno == EUSERS ? "Too many sessions" : "Out of memory");
@@ -696,6 +716,10 @@ void hub_route_legacy_open(struct conn *c)
         struct sse_stream *st;
         cJSON *ep;
 
+        if (!s && errno == ENOSPC) {
+                route_refuse_busy(c, NULL);
+                return;
+        }
         if (!s) {
                 http_error(c, 503, MCP_ERROR_CONNECTION_CLOSED, "Too many sessions");
                 return;

@@ -155,6 +155,10 @@ struct session *session_new(struct hub *h, const char *client, const char *versi
         char id[65];
         int r;
 
+        if (memory_refuse_new(h, client)) {
+                errno = ENOSPC;
+                return NULL;
+        }
         if (!make_room(h, client))
                 return NULL;
         r = new_id(h, client, version, capabilities, legacy, id);
@@ -286,10 +290,7 @@ void sessions_free_all(struct hub *h)
                 while (s->streams) {
                         struct sse_stream *st = s->streams;
                         s->streams = st->next;
-                        for (size_t k = 0; k < st->ring_n; k++)
-                                free(st->ring[(st->ring_start + k) % SSE_REPLAY_EVENTS].data);
-                        free(st->ring);
-                        free(st);
+                        stream_free(st);
                 }
                 session_destroy(s);
         }
@@ -330,6 +331,10 @@ struct session *session_new_modern(struct hub *h, const char *client, uint64_t c
         char id[65] = "m", *p;
         struct session *s;
 
+        if (memory_refuse_new(h, client)) {
+                errno = ENOSPC;
+                return NULL;
+        }
         /* Not sealed: it never leaves the hub. 'm' and 48 hex digits. */
         if (random_bytes(rnd, sizeof(rnd)) < 0) {
                 errno = EIO;

@@ -49,5 +49,6 @@ cJSON *hub_state_json(struct hub *h, const char *client)
         cJSON_AddNumberToObject(o, "connections", (double)h->n_conns);
         cJSON_AddNumberToObject(o, "requests", (double)h->n_requests);
         cJSON_AddNumberToObject(o, "errors", (double)h->n_errors);
+        cJSON_AddItemToObject(o, "memory", memory_json(h));
         return o;
 }

@@ -18,6 +18,7 @@
 #include "json.h"
 #include "log.h"
 #include "mcp-limits.h"
+#include "proto/jsonrpc.h"
 
 int stream_parse_event_id(const char *s, uint32_t *ret_stream, uint32_t *ret_seq)
 {
@@ -38,25 +39,55 @@ int stream_parse_event_id(const char *s, uint32_t *ret_stream, uint32_t *ret_seq
         return 0;
 }
 
-static void stream_destroy(struct hub *h, struct session *s, struct sse_stream *st)
+void stream_free(struct sse_stream *st)
 {
         for (size_t i = 0; i < st->ring_n; i++)
                 free(st->ring[(st->ring_start + i) % SSE_REPLAY_EVENTS].data);
-        s->stream_bytes -= st->bytes;
-        (void)access_buffered(h, s->client, -(ssize_t)st->bytes);
+        free(st->request_id);
+        free(st->lost_final);
         free(st->ring);
         free(st);
 }
 
-/* Drops st's oldest event; its bytes leave the session's and the client's count. Returns
- * them. */
+static void stream_destroy(struct hub *h, struct session *s, struct sse_stream *st)
+{
+        s->stream_bytes -= st->bytes;
+        h->replay_bytes -= st->bytes;
+        (void)access_buffered(h, s->client, -(ssize_t)st->bytes);
+        stream_free(st);
+}
+
+/* The answer a client gets for a request whose response the hub could not keep: an error
+ * for its id, so that a client resuming the stream is not left waiting. */
+static void stream_lose_final(struct sse_stream *st, uint32_t seq, size_t len, const char *why)
+{
+        char *text = NULL;
+
+        if (!st->request_id || st->lost_final)
+                return;
+        if (asprintf(&text,
+                     "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":%d,\"message\":"
+                     "\"the response (%zu bytes) was %s; send the request again\",\"data\":{"
+                     "\"limit\":\"memory\"}}}",
+                     st->request_id, MCP_PROXY_ERROR_LIMITED, len, why) < 0)
+                return;
+        st->lost_final = text;
+        st->lost_seq = seq;
+}
+
+/* Drops st's oldest event; its bytes leave the session's, the client's and the hub's count.
+ * Returns them. A response not sent yet leaves an error in its place (stream_lose_final). */
 static size_t stream_drop_oldest(struct hub *h, struct session *s, struct sse_stream *st)
 {
         struct sse_event *old = &st->ring[st->ring_start];
         size_t len = old->len;
 
+        if (old->final && old->seq > st->sent_seq)
+                stream_lose_final(st, old->seq, len,
+                                  "dropped before it was read, to keep within memory limits");
         st->bytes -= len;
         s->stream_bytes -= len;
+        h->replay_bytes -= len;
         (void)access_buffered(h, s->client, -(ssize_t)len);
         free(old->data);
         *old = (struct sse_event){};
@@ -168,33 +199,40 @@ enum shed_pass {
         _SHED_PASS_MAX,
 };
 
+enum shed_scope {
+        SHED_SESSION, /* its streams (SSE_SESSION_BYTES_MAX) */
+        SHED_CLIENT,  /* its client's sessions' (max_buffer_mib) */
+        SHED_HUB,     /* everyone's (MCP_MEMORY_MAX_MIB) */
+};
+
 static bool shed_in_pass(struct hub *h, const struct sse_stream *st, enum shed_pass pass)
 {
         bool attached = hub_conn_get(h, st->conn_id) != NULL;
 
         switch (pass) {
         case SHED_SENT:
-                return attached;
+                return attached && st->ring_n > 0 && st->ring[st->ring_start].seq <= st->sent_seq;
         case SHED_FINISHED:
                 return !attached && st->finished;
         default:
-                return !attached && !st->finished;
+                return true;
         }
 }
 
-/* The oldest stream of the client's (by when it was made) in this pass with an event to
- * give up: any but cur's newest. */
-static struct sse_stream *shed_next(struct hub *h, const char *client, enum shed_pass pass,
-                                    const struct sse_stream *cur, struct session **ret_s)
+/* The oldest stream (by when it was made) in scope and in this pass with an event to give
+ * up: any but cur's newest. */
+static struct sse_stream *shed_next(struct hub *h, struct session *s, enum shed_scope scope,
+                                    enum shed_pass pass, const struct sse_stream *cur,
+                                    struct session **ret_s)
 {
         struct sse_stream *best = NULL;
         size_t k = 0;
         void *v;
 
-        while (hmap_next(&h->sessions, &k, NULL, &v)) {
-                struct session *o = v;
+        while (scope == SHED_SESSION ? k++ == 0 : hmap_next(&h->sessions, &k, NULL, &v)) {
+                struct session *o = scope == SHED_SESSION ? s : v;
 
-                if (strcmp(o->client, client) != 0)
+                if (scope == SHED_CLIENT && strcmp(o->client, s->client) != 0)
                         continue;
                 for (struct sse_stream *st = o->streams; st; st = st->next)
                         if (st->ring_n > (st == cur ? 1u : 0u) && shed_in_pass(h, st, pass) &&
@@ -206,78 +244,188 @@ static struct sse_stream *shed_next(struct hub *h, const char *client, enum shed
         return best;
 }
 
-/*
- * The streams of s's client hold more than its budget (max_buffer_mib): drop their oldest
- * events until they fit, those already sent first, then those of answered exchanges no one
- * reads, then the rest, each time from the client's oldest stream; never cur's newest (the
- * event just recorded). Logged and audited (outcome limited, limit max_buffer_mib) at most
- * every HUB_BUFFER_NOTE_MS a client.
- */
-static void client_shed(struct hub *h, struct session *s, struct sse_stream *cur)
+/* Drops events in scope until need bytes are gone: those already sent first, then those of
+ * answered exchanges no one reads, then the rest, each time from the oldest stream; never
+ * cur's newest (the event just recorded). Returns the bytes dropped, *ret_n the events. */
+static size_t shed(struct hub *h, struct session *s, enum shed_scope scope, size_t need,
+                   const struct sse_stream *cur, uint64_t *ret_n)
 {
-        const char *client = s->client;
-        size_t budget = access_buffer_budget(h, client);
-        size_t total = access_buffered(h, client, 0), n = 0;
-        uint64_t told;
+        size_t dropped = 0;
 
-        if (total <= budget)
-                return;
-        for (int pass = 0; pass < _SHED_PASS_MAX && total > budget; pass++) {
+        for (int pass = 0; pass < _SHED_PASS_MAX && dropped < need; pass++) {
                 struct session *o = NULL;
                 struct sse_stream *st;
 
-                while (total > budget && (st = shed_next(h, client, pass, cur, &o)))
-                        while (st->ring_n > (st == cur ? 1u : 0u) && total > budget) {
-                                total -= stream_drop_oldest(h, o, st);
-                                n++;
+                while (dropped < need && (st = shed_next(h, s, scope, pass, cur, &o)))
+                        while (st->ring_n > (st == cur ? 1u : 0u) && dropped < need &&
+                               shed_in_pass(h, st, pass)) {
+                                dropped += stream_drop_oldest(h, o, st);
+                                (*ret_n)++;
                         }
         }
+        return dropped;
+}
+
+size_t streams_shed_hub(struct hub *h, size_t need)
+{
+        uint64_t n = 0;
+        size_t dropped = shed(h, NULL, SHED_HUB, need, NULL, &n);
+
+        h->n_dropped_memory += n;
+        return dropped;
+}
+
+/*
+ * After an event is recorded in cur: the session's streams keep at most SSE_SESSION_BYTES_MAX,
+ * the client's sessions' its budget (max_buffer_mib), the hub's its own (memory.c). Drops
+ * are logged and audited (outcome limited) at most every HUB_BUFFER_NOTE_MS a client.
+ */
+static void stream_limits(struct hub *h, struct session *s, struct sse_stream *cur)
+{
+        const char *client = s->client;
+        size_t budget = access_buffer_budget(h, client);
+        size_t total;
+        uint64_t n = 0, told;
+        const char *limit = NULL;
+
+        if (s->stream_bytes > SSE_SESSION_BYTES_MAX) {
+                (void)shed(h, s, SHED_SESSION, s->stream_bytes - SSE_SESSION_BYTES_MAX, cur, &n);
+                limit = "session";
+        }
+        total = access_buffered(h, client, 0);
+        if (total > budget) {
+                (void)shed(h, s, SHED_CLIENT, total - budget, cur, &n);
+                limit = "max_buffer_mib";
+        }
+        memory_check(h);
         if (n == 0 || !access_note_dropped(h, client, n, &told))
                 return;
-        log_warning(
-            "client '%s': its sessions' streams held more than %zu bytes: dropped the %" PRIu64
-            " oldest event(s) (max_buffer_mib)",
-            client, budget, told);
+        log_warning("client '%s': its %s streams held more than %zu bytes: dropped the %" PRIu64
+                    " oldest event(s) (%s)",
+                    client, strcmp(limit, "session") == 0 ? "session's" : "sessions'",
+                    strcmp(limit, "session") == 0 ? (size_t)SSE_SESSION_BYTES_MAX : budget, told,
+                    limit);
         hub_record(h, &(struct record){.client = client,
                                        .session = s->id,
                                        .method = "buffer",
                                        .outcome = RECORD_LIMITED,
-                                       .detail = "events dropped over the client's buffer budget",
-                                       .limit = "max_buffer_mib",
+                                       .detail = "events dropped over the buffer budget",
+                                       .limit = limit,
                                        .not_request = true});
+}
+
+/*
+ * Send st's events after sent_seq to c, its lost response in its place, and the end of the
+ * exchange once it is finished and everything went out. While c is congested (more than
+ * HUB_CONN_OUT_HIGH queued) the rest waits in the ring, unless force. Returns 0, or
+ * -ENOTCONN when c went away (it is freed then).
+ */
+static int stream_pump(struct hub *h, struct session *s, struct sse_stream *st, struct conn *c,
+                       bool force)
+{
+        bool legacy = s->legacy || s->modern;
+
+        for (size_t i = 0; i < st->ring_n; i++) {
+                const struct sse_event *ev = &st->ring[(st->ring_start + i) % SSE_REPLAY_EVENTS];
+
+                if (ev->seq <= st->sent_seq)
+                        continue;
+                if (st->lost_final && st->lost_seq > st->sent_seq && st->lost_seq < ev->seq)
+                        break; /* the lost response comes first */
+                if (c->congested && !force)
+                        return 0;
+                if (send_event(c, st->id, ev->seq, ev->data, ev->len, legacy) < 0)
+                        return -ENOTCONN;
+                st->sent_seq = ev->seq;
+        }
+        if (st->lost_final && st->lost_seq > st->sent_seq) {
+                if (c->congested && !force)
+                        return 0;
+                if (send_event(c, st->id, st->lost_seq, st->lost_final, strlen(st->lost_final),
+                               legacy) < 0)
+                        return -ENOTCONN;
+                st->sent_seq = st->lost_seq;
+                return stream_pump(h, s, st, c, force); /* what came after it, if anything */
+        }
+        if (st->sent_seq < st->next_seq)
+                st->sent_seq = st->next_seq; /* dropped before they were sent */
+        if (st->finished) {
+                st->end_sent = true;
+                st->done_usec = now_usec();
+                stream_detach(st, c);
+                (void)conn_send_simple(c, WIRE_REPLY_END);
+        }
+        return 0;
 }
 
 /* Record one event (takes data, compact JSON, len bytes) and send it to the attached
  * connection. */
 static int stream_push(struct hub *h, struct session *s, struct sse_stream *st, char *data,
-                       size_t len, bool final)
+                       size_t len, bool final, const char *request_id)
 {
         struct conn *c = hub_conn_get(h, st->conn_id);
+        uint32_t seq;
         struct sse_event *ev;
 
-        /* Make room: the ring holds SSE_REPLAY_EVENTS and SSE_STREAM_BYTES_MAX. */
-        while (st->ring_n > 0 &&
-               (st->ring_n == SSE_REPLAY_EVENTS || st->bytes + len > SSE_STREAM_BYTES_MAX))
-                (void)stream_drop_oldest(h, s, st);
-        ev = &st->ring[(st->ring_start + st->ring_n) % SSE_REPLAY_EVENTS];
-        *ev = (struct sse_event){.seq = ++st->next_seq, .data = data, .len = len};
-        st->ring_n++;
-        st->bytes += len;
-        s->stream_bytes += len;
-        (void)access_buffered(h, s->client, (ssize_t)len);
-        client_shed(h, s, st);
-        if (c) {
-                if (send_event(c, st->id, ev->seq, data, len, s->legacy || s->modern) < 0)
-                        c = NULL; /* closed: the event waits in the ring */
+        if (final && request_id && !st->request_id)
+                st->request_id = strdup(request_id);
+        if (len > SSE_STREAM_BYTES_MAX) {
+                /* Too large to keep: delivered live, after what waits before it, or lost. */
+                bool sent = false;
+
+                if (c && !st->finished && stream_pump(h, s, st, c, true) == 0 &&
+                    (c = hub_conn_get(h, st->conn_id))) {
+                        seq = ++st->next_seq;
+                        sent = send_event(c, st->id, seq, data, len, s->legacy || s->modern) >= 0;
+                        if (sent)
+                                st->sent_seq = seq;
+                } else
+                        seq = ++st->next_seq;
+                if (final) {
+                        st->finished = true;
+                        st->finished_usec = now_usec();
+                }
+                if (!sent) {
+                        log_notice("session %.8s...: an event of %zu bytes, over the %d a stream "
+                                   "keeps, found no connection to read it: lost",
+                                   s->id, len, SSE_STREAM_BYTES_MAX);
+                        if (final)
+                                stream_lose_final(st, seq, len,
+                                                  "too large to keep for a stream no one read");
+                }
+                free(data);
+        } else {
+                /* Make room: the ring holds SSE_REPLAY_EVENTS and SSE_STREAM_BYTES_MAX. */
+                while (st->ring_n > 0 &&
+                       (st->ring_n == SSE_REPLAY_EVENTS || st->bytes + len > SSE_STREAM_BYTES_MAX))
+                        (void)stream_drop_oldest(h, s, st);
+                seq = ++st->next_seq;
+                if (final) {
+                        st->finished = true;
+                        st->finished_usec = now_usec();
+                }
+                ev = &st->ring[(st->ring_start + st->ring_n) % SSE_REPLAY_EVENTS];
+                *ev = (struct sse_event){
+                    .seq = seq, .data = data, .len = len, .at_usec = now_usec(), .final = final};
+                st->ring_n++;
+                st->bytes += len;
+                s->stream_bytes += len;
+                h->replay_bytes += len;
+                (void)access_buffered(h, s->client, (ssize_t)len);
         }
-        if (final) {
-                st->finished = true;
-                c = hub_conn_get(h, st->conn_id);
-                if (c) {
-                        stream_detach(st, c);
-                        (void)conn_send_simple(c, WIRE_REPLY_END);
+        c = hub_conn_get(h, st->conn_id);
+        if (c) {
+                char id[sizeof(s->id)];
+
+                /* Ending the exchange may end the session (a 2026-07-28 request's). */
+                snprintf(id, sizeof(id), "%s", s->id);
+                (void)stream_pump(h, s, st, c, false);
+                if (!(s = session_get(h, id))) {
+                        memory_check(h);
+                        return 0;
                 }
         }
+        stream_limits(h, s, st);
         return 0;
 }
 
@@ -285,7 +433,6 @@ int stream_attach(struct hub *h, struct session *s, struct sse_stream *st, struc
                   uint32_t after_seq, bool prime)
 {
         cJSON *head = wire_reply_new(WIRE_REPLY_SSE);
-        uint64_t cid = c->id;
 
         if (!head)
                 return -ENOMEM;
@@ -301,27 +448,68 @@ int stream_attach(struct hub *h, struct session *s, struct sse_stream *st, struc
         /* Prime the stream: an id the client can come back with, before anything else. */
         if (prime && !s->legacy && !s->modern && send_event(c, st->id, 0, NULL, 0, false) < 0)
                 return -ENOTCONN;
-        if (st->ring_n > 0) {
+        if (after_seq > st->next_seq)
+                after_seq = st->next_seq;
+        if (st->ring_n > 0 && after_seq > 0) {
                 const struct sse_event *first = &st->ring[st->ring_start];
-                if (after_seq + 1 < first->seq && after_seq > 0)
+                if (after_seq + 1 < first->seq &&
+                    !(st->lost_final && st->lost_seq == after_seq + 1))
                         log_warning("session %.8s...: stream %" PRIu32
                                     " resumed after event %" PRIu32
                                     " but the oldest kept is %" PRIu32 ": events lost",
                                     s->id, st->id, after_seq, first->seq);
         }
-        for (size_t i = 0; i < st->ring_n; i++) {
-                const struct sse_event *ev = &st->ring[(st->ring_start + i) % SSE_REPLAY_EVENTS];
-                if (ev->seq <= after_seq)
-                        continue;
-                if (!hub_conn_get(h, cid) ||
-                    send_event(c, st->id, ev->seq, ev->data, ev->len, s->legacy || s->modern) < 0)
-                        return -ENOTCONN;
+        st->sent_seq = after_seq;
+        return stream_pump(h, s, st, c, false);
+}
+
+void stream_conn_drained(struct hub *h, struct conn *c)
+{
+        struct session *s = c->stream ? session_get(h, c->session) : NULL;
+        struct sse_stream *st = stream_find(s, c->stream);
+
+        if (st && st->conn_id == c->id)
+                (void)stream_pump(h, s, st, c, false);
+}
+
+/* Unlinks and frees st from s. */
+static void stream_unlink(struct hub *h, struct session *s, struct sse_stream *st)
+{
+        for (struct sse_stream **pp = &s->streams; *pp; pp = &(*pp)->next)
+                if (*pp == st) {
+                        *pp = st->next;
+                        s->n_streams--;
+                        stream_destroy(h, s, st);
+                        return;
+                }
+}
+
+void streams_sweep(struct hub *h, uint64_t now)
+{
+        uint64_t max_age = (uint64_t)SSE_REPLAY_MAX_AGE_MS * USEC_PER_MSEC;
+        uint64_t linger = (uint64_t)SSE_FINISHED_LINGER_MS * USEC_PER_MSEC;
+        size_t k = 0;
+        void *v;
+
+        while (hmap_next(&h->sessions, &k, NULL, &v)) {
+                struct session *s = v;
+                struct sse_stream *st = s->streams, *next;
+
+                for (; st; st = next) {
+                        bool attached = hub_conn_get(h, st->conn_id) != NULL;
+
+                        next = st->next;
+                        /* Those a connection still waits for stay: backpressure ends them. */
+                        while (st->ring_n > 0 && now - st->ring[st->ring_start].at_usec > max_age &&
+                               !(attached && st->ring[st->ring_start].seq > st->sent_seq))
+                                (void)stream_drop_oldest(h, s, st);
+                        if (attached || !st->finished || st->id == s->get_stream)
+                                continue;
+                        if ((st->end_sent && now - st->done_usec > linger) ||
+                            now - st->finished_usec > max_age)
+                                stream_unlink(h, s, st);
+                }
         }
-        if (st->finished && hub_conn_get(h, cid)) {
-                stream_detach(st, c);
-                (void)conn_send_simple(c, WIRE_REPLY_END);
-        }
-        return 0;
 }
 
 void stream_detach_conn(struct hub *h, struct conn *c)
@@ -363,6 +551,8 @@ int hub_deliver_sized(struct hub *h, const struct target *t, cJSON *msg, bool fi
         struct session *s = t->session[0] ? session_get(h, t->session) : NULL;
         /* Printed once, whichever way it goes. */
         _cleanup_cjson_str_ char *text = NULL;
+        /* A response's id, for the error that stands in for it if it is lost. */
+        _cleanup_cjson_str_ char *id = NULL;
         struct conn *c;
         struct sse_stream *st;
         size_t len;
@@ -373,6 +563,8 @@ int hub_deliver_sized(struct hub *h, const struct target *t, cJSON *msg, bool fi
         if (s && s->modern)
                 modern_outgoing(h, s, msg);
         text = cJSON_PrintUnformatted(msg);
+        if (final && s && json_get(msg, "id"))
+                id = cJSON_PrintUnformatted(json_get(msg, "id"));
         cJSON_Delete(msg);
         if (!text)
                 return -ENOMEM;
@@ -382,7 +574,7 @@ int hub_deliver_sized(struct hub *h, const struct target *t, cJSON *msg, bool fi
                 if (!st)
                         return -ENOTCONN;
                 /* Only a POST's own stream ends with its answer. */
-                return stream_push(h, s, st, TAKE_PTR(text), len, final && !st->is_get);
+                return stream_push(h, s, st, TAKE_PTR(text), len, final && !st->is_get, id);
         }
         c = hub_conn_get(h, t->conn_id);
         if (c) {
@@ -412,13 +604,13 @@ int hub_deliver_sized(struct hub *h, const struct target *t, cJSON *msg, bool fi
                 st = stream_find(s, c->stream);
                 if (!st)
                         return -ENOTCONN;
-                return stream_push(h, s, st, TAKE_PTR(text), len, final);
+                return stream_push(h, s, st, TAKE_PTR(text), len, final, id);
         }
         /* The connection is gone: keep it for a resuming GET if it had a stream. */
         st = stream_find_origin(s, t->conn_id);
         if (!st)
                 return -ENOTCONN;
-        return stream_push(h, s, st, TAKE_PTR(text), len, final);
+        return stream_push(h, s, st, TAKE_PTR(text), len, final, id);
 }
 
 int hub_deliver_end(struct hub *h, const struct target *t)
@@ -436,11 +628,12 @@ int hub_deliver_end(struct hub *h, const struct target *t)
         else if (!c)
                 st = stream_find_origin(s, t->conn_id);
         if (st) {
-                st->finished = true;
-                if (c) {
-                        stream_detach(st, c);
-                        return conn_send_simple(c, WIRE_REPLY_END);
+                if (!st->finished) {
+                        st->finished = true;
+                        st->finished_usec = now_usec();
                 }
+                if (c)
+                        return stream_pump(h, s, st, c, false);
         } else if (c)
                 return conn_send_simple(c, WIRE_REPLY_END);
         return 0;

@@ -35,6 +35,13 @@ void buf_compact(struct buf *b)
         b->off = 0;
 }
 
+void buf_shrink(struct buf *b, size_t keep)
+{
+        if (buf_avail(b) > 0 || b->alloc <= keep)
+                return;
+        buf_done(b);
+}
+
 char *buf_reserve(struct buf *b, size_t n)
 {
         size_t need;

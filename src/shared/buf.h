@@ -43,6 +43,8 @@ static inline size_t buf_avail(const struct buf *b)
 void buf_consume(struct buf *b, size_t n);
 /* Move unread bytes to the start of the allocation. */
 void buf_compact(struct buf *b);
+/* An empty buffer gives back its memory when it holds more than keep bytes (a burst's). */
+void buf_shrink(struct buf *b, size_t keep);
 /* Writes the unread bytes to a non-blocking fd, consuming what went out, until none
  * are left or it would block: send() without SIGPIPE for a socket, write() otherwise.
  * 0 (see buf_avail() for what is left), or -errno of a failed write. */

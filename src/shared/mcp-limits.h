@@ -87,9 +87,25 @@
 /* Bytes the streams of one client's sessions may hold in all ("max_buffer_mib" in the users
  * file); beyond, their oldest events are dropped, finished streams' first. */
 #define HUB_CLIENT_BUFFER_DEFAULT (32 * 1024 * 1024)
-#define HUB_BUFFER_NOTE_MS        (10 * 1000) /* a client's drops logged and audited at most so often */
-#define HUB_LIST_PAGE_SIZE        100         /* entries per page of an aggregated list */
-#define MRTR_COLLECT_MS           30 /* input_required: what a server asks at once, one round */
+#define SSE_SESSION_BYTES_MAX     (16 * 1024 * 1024) /* bytes the streams of one session keep */
+#define SSE_REPLAY_MAX_AGE_MS     (10 * 60 * 1000)   /* an event kept for replay at most so long */
+#define SSE_FINISHED_LINGER_MS    (30 * 1000) /* a delivered, finished stream kept for a resume */
+/* The hub's memory budget (MCP_MEMORY_MAX_MIB): what its buffers may hold in all. At 90% new
+ * sessions get 503 with Retry-After; at 100% kept events are dropped, oldest first. */
+#define HUB_MEMORY_MAX_MIB_DEFAULT 128
+#define HUB_MEMORY_REFUSE_PERCENT  90
+#define HUB_MEMORY_RETRY_AFTER_S   5
+#define HUB_MEMORY_TICK_MS         1000 /* queues counted, slow fronts and old events swept */
+/* Backpressure: a front connection with more than HIGH bytes queued is congested: its stream's
+ * events wait in the ring and the instances that serve only its session stop being read,
+ * until it is below LOW again; congested for MCP_SLOW_CLIENT_TIMEOUT (s), it is closed. */
+#define HUB_CONN_OUT_HIGH          (1024 * 1024)
+#define HUB_CONN_OUT_LOW           (256 * 1024)
+#define HUB_SLOW_CLIENT_MS_DEFAULT (60 * 1000)
+#define BUF_SHRINK_ABOVE           (64 * 1024) /* an emptied buffer larger than this is freed */
+#define HUB_BUFFER_NOTE_MS         (10 * 1000) /* a client's drops logged and audited at most so often */
+#define HUB_LIST_PAGE_SIZE         100         /* entries per page of an aggregated list */
+#define MRTR_COLLECT_MS            30 /* input_required: what a server asks at once, one round */
 /* ... and how long it waits for the retry (MCP_INPUT_TIMEOUT): below the 60 s a TypeScript
  * SDK server waits for its own request, so that it hears "cancel" rather than time out */
 #define MRTR_TTL_MS            50000

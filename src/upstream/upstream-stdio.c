@@ -52,6 +52,7 @@ struct stdio_transport {
         bool exited;
         bool out_eof;
         bool down_reported;
+        bool paused;     /* its stdout is not read (backpressure, see stdio_pause) */
         int exit_code;   /* when exited normally */
         int exit_signal; /* when killed */
 };
@@ -60,6 +61,8 @@ static struct stdio_transport *T(struct upstream *u)
 {
         return u->transport;
 }
+
+static void stdio_pause(struct upstream *u, bool paused);
 
 /* Variables a launcher (npx, uvx, a shell script) needs; nothing else leaks through. */
 static const char *const pass_env[] = {
@@ -237,6 +240,7 @@ static int on_stdout(sd_event_source *s, int fd, uint32_t revents, void *userdat
         if (!u->transport)
                 return 0;
         t = T(u);
+        buf_shrink(&t->outb, BUF_SHRINK_ABOVE);
         if (eof || (r < 0 && r != -E2BIG)) {
                 t->out_eof = true;
                 close_out(t);
@@ -303,6 +307,7 @@ static int flush_stdin(struct upstream *u)
 
         if (r < 0)
                 return r;
+        buf_shrink(&t->inq, BUF_SHRINK_ABOVE);
         return sd_event_source_set_enabled(t->in_source,
                                            buf_avail(&t->inq) > 0 ? SD_EVENT_ON : SD_EVENT_OFF);
 }
@@ -477,6 +482,8 @@ static int spawn(struct upstream *u, struct stdio_transport *t)
                 0)
                 goto out;
         (void)sd_event_source_set_enabled(t->in_source, SD_EVENT_OFF);
+        if (u->paused)
+                stdio_pause(u, true);
         upstream_log(u, LOG_INFO, "started pid %d: %s", (int)pid, u->cfg.command);
 out:
         safe_close(in[0]);
@@ -613,6 +620,28 @@ static void stdio_describe(struct upstream *u, cJSON *o)
                 cJSON_AddNumberToObject(o, "pid", t->pid);
 }
 
+/* Backpressure: while paused its stdout is not read, so a server that writes more than the
+ * pipe holds waits in write(2); its exit is still seen (the child's pidfd), and what it wrote
+ * before is read then. */
+static void stdio_pause(struct upstream *u, bool paused)
+{
+        struct stdio_transport *t = T(u);
+
+        if (!t || t->paused == paused)
+                return;
+        t->paused = paused;
+        if (t->out_source)
+                (void)sd_event_source_set_enabled(t->out_source,
+                                                  paused ? SD_EVENT_OFF : SD_EVENT_ON);
+}
+
+static size_t stdio_buffered(struct upstream *u)
+{
+        struct stdio_transport *t = T(u);
+
+        return t ? t->inq.alloc + t->outb.alloc + t->errb.alloc : 0;
+}
+
 const struct upstream_ops upstream_stdio_ops = {
     .name = "stdio",
     .start = stdio_start,
@@ -620,4 +649,6 @@ const struct upstream_ops upstream_stdio_ops = {
     .stop = stdio_stop,
     .free = stdio_free,
     .describe = stdio_describe,
+    .pause = stdio_pause,
+    .buffered = stdio_buffered,
 };

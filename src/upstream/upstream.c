@@ -574,3 +574,20 @@ cJSON *upstream_describe(struct upstream *u)
                 u->ops->describe(u, o);
         return o;
 }
+
+void upstream_set_paused(struct upstream *u, bool paused)
+{
+        if (!u || u->paused == paused)
+                return;
+        u->paused = paused;
+        upstream_log(u, LOG_DEBUG,
+                     paused ? "a client reads slowly: not reading the server"
+                            : "reading the server again");
+        if (u->transport && u->ops->pause)
+                u->ops->pause(u, paused);
+}
+
+size_t upstream_buffered(struct upstream *u)
+{
+        return u && u->transport && u->ops->buffered ? u->ops->buffered(u) : 0;
+}

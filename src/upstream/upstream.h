@@ -85,6 +85,10 @@ struct upstream_ops {
         void (*free)(struct upstream *u);
         /* Add transport facts (pid, url, ...) to the state object. */
         void (*describe)(struct upstream *u, cJSON *obj);
+        /* Optional. Stop (true) or go on (false) reading what the server sends. */
+        void (*pause)(struct upstream *u, bool paused);
+        /* Optional. Bytes the transport's buffers hold (allocated). */
+        size_t (*buffered)(struct upstream *u);
 };
 
 /* What an upstream tells its owner (every member optional). */
@@ -123,6 +127,7 @@ struct upstream {
         enum upstream_state state;
         bool transport_up;
         bool transport_lost; /* went down on its own (not a stop we asked for) */
+        bool paused;         /* upstream_set_paused(): a new transport starts paused too */
 
         int64_t next_id;
         struct hmap pending; /* upstream_id -> struct pending */
@@ -202,6 +207,10 @@ int upstream_request_internal(struct upstream *u, const char *method, cJSON *par
 void upstream_take_turns(struct upstream *u, const char *why);
 /* Requests in flight (sent, not answered). */
 size_t upstream_in_flight(struct upstream *u);
+/* Backpressure from the hub: stop or go on reading the server (where the transport can). */
+void upstream_set_paused(struct upstream *u, bool paused);
+/* Bytes the transport's buffers hold. */
+size_t upstream_buffered(struct upstream *u);
 
 /* Log "upstream 'LABEL': ..." with the MCP_UPSTREAM= field, at this upstream's level. */
 void upstream_log(struct upstream *u, int level, const char *fmt, ...)

@@ -2,6 +2,7 @@
 /* buf_flush_fd: everything out, a full pipe (EAGAIN) keeps the rest, errors as -errno. */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -109,6 +110,35 @@ TEST(flush_bad_fd)
         ASSERT_EQ(buf_flush_fd(&b, -1, false), -EBADF);
         ASSERT_EQ(buf_flush_fd(&b, -1, true), -EBADF);
         ASSERT_EQ(buf_avail(&b), 1);
+        buf_done(&b);
+}
+
+/* buf_shrink: an emptied buffer above keep gives its memory back and still works; one
+ * with bytes in it, or small enough, keeps it. */
+TEST(shrink)
+{
+        struct buf b;
+        char big[4096];
+
+        memset(big, 'x', sizeof(big));
+        buf_init(&b, 1 << 20);
+        ASSERT_OK(buf_append(&b, big, sizeof(big)));
+        buf_shrink(&b, 1024);
+        ASSERT_TRUE(b.alloc >= sizeof(big)); /* not empty: kept */
+        buf_consume(&b, 100);
+        buf_shrink(&b, 1024);
+        ASSERT_TRUE(b.alloc >= sizeof(big));
+        buf_consume(&b, sizeof(big));
+        ASSERT_EQ(buf_avail(&b), 0);
+        buf_shrink(&b, 1 << 20); /* under keep: kept */
+        ASSERT_TRUE(b.alloc >= sizeof(big));
+        buf_shrink(&b, 1024);
+        ASSERT_EQ(b.alloc, 0);
+        ASSERT_TRUE(b.data == NULL);
+        ASSERT_EQ(b.max, 1 << 20); /* the cap stays */
+        ASSERT_OK(buf_append_str(&b, "again"));
+        ASSERT_EQ(buf_avail(&b), 5);
+        ASSERT_TRUE(strcmp(buf_head(&b), "again") == 0);
         buf_done(&b);
 }
 
