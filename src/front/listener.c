@@ -20,7 +20,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +265,13 @@ static void drop_one(struct listener *l, uint64_t now)
                 pause_accepting(l, now);
 }
 
+static bool connection_pending(const struct listener *l)
+{
+        struct pollfd p = {.fd = l->lfd, .events = POLLIN};
+
+        return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
 static void accept_some(struct listener *l, uint64_t now)
 {
         for (unsigned k = 0; k < FRONT_ACCEPT_BATCH; k++) {
@@ -275,6 +284,9 @@ static void accept_some(struct listener *l, uint64_t now)
                         if (errno == EINTR)
                                 continue;
                         if (errno == EMFILE || errno == ENFILE) {
+                                /* Said before looking at the queue, which may be empty. */
+                                if (!connection_pending(l))
+                                        return;
                                 if (l->n_held > 0)
                                         evict_oldest(l);
                                 else
@@ -317,18 +329,47 @@ static void on_signal(struct listener *l)
         start_waiting(l);
 }
 
-/* One notice for what was closed since the last, at most every FRONT_LISTEN_REPORT_MS. */
+/* Appends ", " (unless first) and a formatted part to msg of size bytes, n used so far. */
+_printf_(4, 5) static size_t msg_append(char *msg, size_t size, size_t n, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (n > 0 && n < size)
+                n += (size_t)snprintf(msg + n, size - n, ", ");
+        if (n < size) {
+                va_start(ap, fmt);
+                n += (size_t)vsnprintf(msg + n, size - n, fmt, ap);
+                va_end(ap);
+        }
+        return MIN(n, size);
+}
+
+/* One notice for what was closed since the last, at most every FRONT_LISTEN_REPORT_MS;
+ * it names only the reasons that occurred. */
 static void report(struct listener *l, uint64_t now)
 {
+        char msg[512] = "";
+        size_t n = 0;
+
         if (!l->n_silent && !l->n_evicted && !l->n_late && !l->n_dropped)
                 return;
         if (now < l->report_usec)
                 return;
-        log_notice("closed connections: %u sent nothing within %d ms of connecting, %u idle "
-                   "ones made room for new ones (at most %u held), %u found no child free "
-                   "within that time (at most %d), %u came with no descriptor left",
-                   l->n_silent, l->set->head_ms, l->n_evicted, l->n_slots, l->n_late,
-                   FRONT_MAX_CHILDREN, l->n_dropped);
+        if (l->n_silent)
+                n = msg_append(msg, sizeof(msg), n, "%u sent nothing within %d ms of connecting",
+                               l->n_silent, l->set->head_ms);
+        if (l->n_evicted)
+                n = msg_append(msg, sizeof(msg), n,
+                               "%u idle ones made room for new ones (at most %u held)",
+                               l->n_evicted, l->n_slots);
+        if (l->n_late)
+                n = msg_append(msg, sizeof(msg), n,
+                               "%u found none of the %d children free within %d ms", l->n_late,
+                               FRONT_MAX_CHILDREN, l->set->head_ms);
+        if (l->n_dropped)
+                n = msg_append(msg, sizeof(msg), n, "%u came with no descriptor left",
+                               l->n_dropped);
+        log_notice("closed connections: %s", msg);
         l->n_silent = l->n_evicted = l->n_late = l->n_dropped = 0;
         l->report_usec = now + FRONT_LISTEN_REPORT_MS * 1000ULL;
 }
