@@ -9,7 +9,8 @@
 # before, with a notice; a head trickled a byte at a time gets 408 at that
 # same deadline. With MCP_LISTEN_MAX_IDLE=100, 150 idle connections close the
 # oldest 50 and a request is still served; under a hard RLIMIT_NOFILE of 100 the
-# bound is lowered to 68 with a warning. SIGTERM stops the listener.
+# bound is lowered to 68 with a warning; with a single descriptor number left the
+# connection a request comes on is not closed to make room. SIGTERM stops the listener.
 source "$(dirname "$0")/lib.sh"
 require_binaries "$FIXTURE"
 export CURL_MAX_TIME=30
@@ -100,6 +101,8 @@ check "... and the listener holds them itself ($(fds_of "$LISTEN_PID") descripto
         wait_for 30 fds_at_least "$LISTEN_PID" 1000
 n=$(children_of "$LISTEN_PID")
 check "... with no process for them: $n children (< 5)" test "$n" -lt 5
+has_child() { (($(children_of "$LISTEN_PID") > 0)); }
+wait_for 10 has_child
 child=$(grep -ls "^PPid:[[:space:]]*$LISTEN_PID\$" /proc/[0-9]*/status 2>/dev/null | head -n 1 | cut -d/ -f3)
 n=$( [[ -n $child ]] && ls "/proc/$child/fd" | tr '\n' ' ')
 check "the trickling connection's child holds none of them (its descriptors: $n)" \
@@ -179,6 +182,21 @@ check "the oldest 82 are closed" wait_for 30 closed_82
 helper status
 check_eq "... exactly those ($OUT)" "82 0 81" "$(field closed) $(field first_closed) $(field last_closed)"
 timed_requests "68 idle held under 100 descriptors"
+helper_stop
+stop_pid "$LISTEN_PID" 10
+
+# ---- one descriptor number left: accept() says EMFILE even when nobody waits ----
+NOFILE='ulimit -n 16 && exec 3<&- 4<&- 5<&- 6<&- 7</dev/null 8</dev/null 9</dev/null 10</dev/null 11</dev/null 12</dev/null 13</dev/null 14</dev/null'
+check "front --listen with one descriptor number to spare listens" start_listener listen4.log
+helper_start
+helper "open 3"
+check_eq "3 idle connections open" "opened 3 failed 0" "$OUT"
+closed_2() { helper status && (($(field closed) >= 2)); }
+check "the first 2 are closed to make room" wait_for 30 closed_2
+mcp_initialize
+check_eq "a client that then comes is served (its connection was not taken for room)" 200 "$INIT_CODE"
+timed_requests "one descriptor to spare"
+check "... the listener said so" grep -q 'notice: closed connections: .* idle ones made room' "$T/listen4.log"
 helper_stop
 stop_pid "$LISTEN_PID" 10
 

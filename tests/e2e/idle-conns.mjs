@@ -81,7 +81,8 @@ function startTrickle() {
         trickle = t;
         s.on('connect', () => {
                 t.start = Date.now();
-                let i = 0;
+                let i = 1;
+                s.write(head[0]);
                 t.timer = setInterval(() => {
                         if (i < head.length)
                                 s.write(head[i++]);
