@@ -11,6 +11,7 @@
 # oldest 50 and a request is still served; under a hard RLIMIT_NOFILE of 100 the
 # bound is lowered to 68 with a warning; with a single descriptor number left the
 # connection a request comes on is not closed to make room. SIGTERM stops the listener.
+# A listening socket from the service manager (Accept=no) gets the same listener.
 source "$(dirname "$0")/lib.sh"
 require_binaries "$FIXTURE"
 export CURL_MAX_TIME=30
@@ -184,6 +185,27 @@ check_eq "... exactly those ($OUT)" "82 0 81" "$(field closed) $(field first_clo
 timed_requests "68 idle held under 100 descriptors"
 helper_stop
 stop_pid "$LISTEN_PID" 10
+
+# ---- Accept=no: the service manager's listening socket gets the same listener ----
+PORT=$(pick_port)
+systemd-socket-activate -l "127.0.0.1:$PORT" -E "E2E_MARK=$MARK" -E "MCP_HUB_SOCKET=$T/hub.sock" \
+        -E "MCP_API_KEYS=$KEY:$KEY_CLIENT" -E MCP_LOG_LEVEL=debug -E ASAN_OPTIONS -E UBSAN_OPTIONS \
+        "$FRONT_BIN" >>"$T/accept-no.log" 2>&1 &
+LISTEN_PID=$! # the first connection makes it exec the front, same pid
+PIDS+=("$LISTEN_PID")
+URL=http://127.0.0.1:$PORT
+check "systemd-socket-activate (Accept=no) listens" wait_for 10 port_listening "$PORT"
+helper_start
+helper "open 200"
+check_eq "Accept=no: 200 idle connections open" "opened 200 failed 0" "$OUT"
+check "... and the front holds them itself" wait_for 30 fds_at_least "$LISTEN_PID" 200
+n=$(children_of "$LISTEN_PID")
+check "... with no process for them: $n children (< 5)" test "$n" -lt 5
+mcp_initialize
+timed_requests "Accept=no, 200 idle"
+helper_stop
+stop_pid "$LISTEN_PID" 10
+check "Accept=no: the front exits on SIGTERM, saying so" grep -q 'stopping the listener' "$T/accept-no.log"
 
 # ---- one descriptor number left: accept() says EMFILE even when nobody waits ----
 NOFILE='ulimit -n 16 && exec 3<&- 4<&- 5<&- 6<&- 7</dev/null 8</dev/null 9</dev/null 10</dev/null 11</dev/null 12</dev/null 13</dev/null 14</dev/null'
