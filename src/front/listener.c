@@ -58,6 +58,7 @@ struct listener {
         int lfd, epfd, sigfd, reserve_fd;
         sigset_t old_mask;
         struct rlimit old_nofile; /* the children get it back */
+        bool nofile_raised;
         struct held *slots;
         uint32_t n_slots;   /* the idle bound */
         uint32_t n_touched; /* slots ever used; the memory above is untouched */
@@ -143,7 +144,8 @@ static uint64_t deadline_of(const struct listener *l, uint32_t i)
 _noreturn_ static void child_serve(struct listener *l, int fd, uint64_t accepted_usec)
 {
         (void)sigprocmask(SIG_SETMASK, &l->old_mask, NULL);
-        (void)setrlimit(RLIMIT_NOFILE, &l->old_nofile);
+        if (l->nofile_raised)
+                (void)setrlimit(RLIMIT_NOFILE, &l->old_nofile);
         if (fd != FRONT_LISTEN_FDS_START) {
                 if (dup3(fd, FRONT_LISTEN_FDS_START, O_CLOEXEC) < 0)
                         _exit(1);
@@ -406,7 +408,8 @@ static uint32_t idle_bound(struct listener *l)
                         log_warning_errno(errno, "cannot raise RLIMIT_NOFILE to %llu: %m",
                                           (unsigned long long)rl.rlim_max);
                         rl = l->old_nofile;
-                }
+                } else
+                        l->nofile_raised = true;
         }
         if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)bound + FRONT_LISTEN_FDS_SPARE) {
                 uint32_t fit = rl.rlim_cur > FRONT_LISTEN_FDS_SPARE
