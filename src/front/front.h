@@ -33,7 +33,8 @@ struct front_settings {
         size_t max_body;
         int idle_ms;
         int read_ms;
-        int head_ms; /* a new connection's first request head, from its accept */
+        int head_ms;              /* a new connection's first request head, from its accept */
+        unsigned listen_max_idle; /* listen mode: connections held before their first byte */
         char *hub_socket;
         char *mcp_path;      /* "/mcp" or "/<prefix>/mcp" */
         char *sse_path;      /* legacy transport: "/sse" or "/<prefix>/sse" */
@@ -86,8 +87,16 @@ void front_settings_done(struct front_settings *s);
  * MCP_API_KEYS keys). Call before each authentication. */
 void front_settings_refresh_keys(struct front_settings *s);
 
-/* Serve one connection until it closes. */
-void front_serve(struct front_settings *set, int in_fd, int out_fd);
+/* Serve one connection, accepted at accepted_usec (front_now_usec()), until it closes. */
+void front_serve(struct front_settings *set, int in_fd, int out_fd, uint64_t accepted_usec);
+/* "address:port" of the peer of a socket, "unix", or "local" when it has none. */
+void front_peer_name(int fd, char *out, size_t n);
+
+/* ---- listener.c ---- */
+/* Listen mode on the listening socket lfd (closed on return): accept, hold each
+ * connection until its first byte, fork a child to serve it. Returns on SIGTERM or
+ * SIGINT (0; children finish on their own), or -errno when the loop cannot run. */
+int front_listener_run(struct front_settings *set, int lfd);
 
 /* ---- modern.c: 2026-07-28 requests ---- */
 /* A POST of the modern revision (basic/versioning §4): _meta names a protocol version, the

@@ -2,8 +2,8 @@
 /*
  * mcp-proxy: where the connection comes from. Socket activation with
  * Accept=yes (fd 3 is the connection), inetd style (stdin/stdout), or
- * --listen for machines without systemd (accept and fork one child per
- * connection, each running the same code).
+ * --listen for machines without systemd (listener.c: accept, and fork one
+ * child per connection once it has sent something, each running the same code).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "front/front.h"
@@ -149,67 +148,6 @@ static int listen_on(const char *spec)
         return fd;
 }
 
-static volatile sig_atomic_t stop_listening;
-
-static void on_term(int sig)
-{
-        stop_listening = 1;
-}
-
-static int accept_loop(struct front_settings *set, int lfd)
-{
-        struct sigaction sa = {.sa_handler = on_term};
-        unsigned children = 0;
-
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-        while (!stop_listening) {
-                int cfd;
-                pid_t pid;
-
-                while (children > 0 && waitpid(-1, NULL, WNOHANG) > 0)
-                        children--;
-                if (children >= FRONT_MAX_CHILDREN) {
-                        if (waitpid(-1, NULL, 0) > 0)
-                                children--;
-                        continue;
-                }
-                cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-                if (cfd < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-                            errno == ENOMEM) {
-                                log_warning_errno(errno, "accept(): %m");
-                                usleep(100000);
-                                continue;
-                        }
-                        continue;
-                }
-                /* Children inherit fresh keys: a changed key file is read once, here. */
-                front_settings_refresh_keys(set);
-                pid = fork();
-                if (pid < 0) {
-                        log_warning_errno(errno, "fork(): %m, dropping a connection");
-                        close(cfd);
-                        continue;
-                }
-                if (pid == 0) {
-                        signal(SIGTERM, SIG_DFL);
-                        signal(SIGINT, SIG_DFL);
-                        close(lfd);
-                        front_serve(set, cfd, cfd);
-                        close(cfd);
-                        _exit(0);
-                }
-                children++;
-                close(cfd);
-        }
-        log_notice("stopping the listener");
-        close(lfd);
-        return 0;
-}
-
 int main(int argc, char **argv)
 {
         struct front_settings set = {};
@@ -244,14 +182,14 @@ int main(int argc, char **argv)
                                                    "stream socket: %m");
                         r = listening;
                 } else if (listening > 0)
-                        r = accept_loop(&set, fd); /* Accept=no: we accept ourselves */
+                        r = front_listener_run(&set, fd); /* Accept=no: we accept ourselves */
                 else {
-                        front_serve(&set, fd, fd);
+                        front_serve(&set, fd, fd, front_now_usec());
                         r = 0;
                 }
         } else if (arg_inetd ||
                    (!arg_listen_set && fstat(STDIN_FILENO, &st) == 0 && S_ISSOCK(st.st_mode))) {
-                front_serve(&set, STDIN_FILENO, STDOUT_FILENO);
+                front_serve(&set, STDIN_FILENO, STDOUT_FILENO, front_now_usec());
                 r = 0;
         } else {
                 int lfd = listen_on(arg_listen);
@@ -261,7 +199,7 @@ int main(int argc, char **argv)
                 else if (set.keys.n_keys == 0)
                         log_error("no API keys configured: every request will get 503. Set "
                                   "MCP_API_KEYS or MCP_API_KEYS_PATH, or MCP_DISABLE_AUTH=true");
-                r = lfd < 0 ? lfd : accept_loop(&set, lfd);
+                r = lfd < 0 ? lfd : front_listener_run(&set, lfd);
         }
         front_settings_done(&set);
         return r < 0 ? 1 : 0;

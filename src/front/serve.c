@@ -974,14 +974,32 @@ out_nobody:
         return k < 0 || c->close_after ? -1 : 0;
 }
 
-static void describe_peer(struct front_conn *c)
+void front_peer_name(int fd, char *out, size_t n)
 {
         struct sockaddr_storage ss;
         socklen_t l = sizeof(ss);
         char host[INET6_ADDRSTRLEN] = "?";
-        int port = 0;
 
-        snprintf(c->peer, sizeof(c->peer), "local");
+        snprintf(out, n, "local");
+        if (getpeername(fd, (struct sockaddr *)&ss, &l) < 0)
+                return;
+        if (ss.ss_family == AF_INET) {
+                const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+                inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+                snprintf(out, n, "%s:%d", host, ntohs(a->sin_port));
+        } else if (ss.ss_family == AF_INET6) {
+                const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+                inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+                snprintf(out, n, "[%s]:%d", host, ntohs(a->sin6_port));
+        } else if (ss.ss_family == AF_UNIX)
+                snprintf(out, n, "unix");
+}
+
+static void describe_peer(struct front_conn *c)
+{
+        struct sockaddr_storage ss;
+        socklen_t l = sizeof(ss);
+
         if (getsockname(c->in_fd, (struct sockaddr *)&ss, &l) == 0) {
                 if (ss.ss_family == AF_INET) {
                         const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
@@ -993,27 +1011,13 @@ static void describe_peer(struct front_conn *c)
                                              a->sin6_addr.s6_addr[12] == 127);
                 }
         }
-        l = sizeof(ss);
-        if (getpeername(c->in_fd, (struct sockaddr *)&ss, &l) < 0)
-                return;
-        if (ss.ss_family == AF_INET) {
-                const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
-                inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-                port = ntohs(a->sin_port);
-                snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
-        } else if (ss.ss_family == AF_INET6) {
-                const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
-                inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-                port = ntohs(a->sin6_port);
-                snprintf(c->peer, sizeof(c->peer), "[%s]:%d", host, port);
-        } else if (ss.ss_family == AF_UNIX)
-                snprintf(c->peer, sizeof(c->peer), "unix");
+        front_peer_name(c->in_fd, c->peer, sizeof(c->peer));
 }
 
-void front_serve(struct front_settings *set, int in_fd, int out_fd)
+void front_serve(struct front_settings *set, int in_fd, int out_fd, uint64_t accepted_usec)
 {
         struct front_conn c = {
-            .set = set, .in_fd = in_fd, .out_fd = out_fd, .started_usec = front_now_usec()};
+            .set = set, .in_fd = in_fd, .out_fd = out_fd, .started_usec = accepted_usec};
 
         (void)fcntl(in_fd, F_SETFL, fcntl(in_fd, F_GETFL) | O_NONBLOCK);
         if (out_fd != in_fd)

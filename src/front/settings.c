@@ -179,6 +179,8 @@ int front_settings_load(struct front_settings *s)
         s->read_ms = env_seconds_ms("MCP_HTTP_READ_TIMEOUT", HTTP_READ_TIMEOUT_MS_DEFAULT);
         s->head_ms =
             env_seconds_ms("MCP_HTTP_FIRST_REQUEST_TIMEOUT", HTTP_FIRST_REQUEST_TIMEOUT_MS_DEFAULT);
+        s->listen_max_idle = (unsigned)env_size("MCP_LISTEN_MAX_IDLE",
+                                                FRONT_LISTEN_MAX_IDLE_DEFAULT, 1, 1024 * 1024);
 
         v = getenv("MCP_HUB_SOCKET");
         rd = getenv("RUNTIME_DIRECTORY");

@@ -19,7 +19,13 @@
 #define FRONT_DEFAULT_HOST         "0.0.0.0"
 #define FRONT_DEFAULT_PORT         8080
 #define FRONT_LISTEN_BACKLOG       512
-#define FRONT_MAX_CHILDREN         1024 /* --listen mode: concurrent connections */
+#define FRONT_MAX_CHILDREN         1024 /* listen mode: connections served at a time */
+#define FRONT_LISTEN_MAX_IDLE_DEFAULT \
+        4096 /* MCP_LISTEN_MAX_IDLE: listen mode, connections held before their first byte */
+#define FRONT_LISTEN_FDS_SPARE 32    /* descriptors the listener keeps besides those */
+#define FRONT_ACCEPT_BATCH     64    /* accept() calls before looking at the other events */
+#define FRONT_ACCEPT_PAUSE_MS  100   /* after accept() said ENOBUFS or ENOMEM */
+#define FRONT_LISTEN_REPORT_MS 10000 /* at most one notice this often for closed idle ones */
 
 /* ---- keys ---- */
 #define KEYS_MAX          4096

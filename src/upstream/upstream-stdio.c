@@ -12,34 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "fd-util.h"
 #include "json.h"
 #include "mcp-limits.h"
 #include "proto/wire.h"
 #include "log.h"
 #include "strv.h"
 #include "upstream/upstream.h"
-
-/* Closes every descriptor from lowest on, in a forked child (plain system calls only). */
-static void close_all_from(int lowest)
-{
-        struct rlimit rl;
-
-        if (syscall(SYS_close_range, (unsigned)lowest, ~0U, 0) == 0)
-                return;
-        /* No close_range(2) (before Linux 5.9): up to the limit. */
-        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
-            rl.rlim_cur > 1048576)
-                rl.rlim_cur = 65536;
-        for (rlim_t fd = (rlim_t)lowest; fd < rl.rlim_cur; fd++)
-                (void)close((int)fd);
-}
 
 struct stdio_transport {
         pid_t pid;
@@ -430,7 +414,7 @@ static int spawn(struct upstream *u, struct stdio_transport *t)
                 /* Nothing of the hub's beyond the three: a descriptor a library opened
                  * without close-on-exec (libcurl's sockets and wake-up pipes are, on Debian
                  * 12) must not reach a server. */
-                close_all_from(3);
+                fd_close_from(3);
                 if (u->cfg.cwd && chdir(u->cfg.cwd) < 0) {
                         static const char m[] = "mcp-proxy-hub: cannot chdir to the server's cwd\n";
                         ssize_t w = write(STDERR_FILENO, m, sizeof(m) - 1);
