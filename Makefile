@@ -4,6 +4,7 @@
 #   make run        build and start hub + front on 127.0.0.1 with the demo config
 #   make bench      latency/throughput/RSS against the direct stdio round trip
 #   make install    PREFIX, DESTDIR, BINDIR, MANDIR, SYSCONFDIR, SYSTEMDSYSTEMUNITDIR
+#   make deb        the Debian package (debian/), into build/deb/
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -77,7 +78,7 @@ BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 BINS := $(BUILD)/mcp-proxy $(BUILD)/mcp-proxy-hub $(BUILD)/mcp-proxyctl
 
-.PHONY: all check unit e2e run bench install uninstall clean fuzz lint format deps test-deps tests
+.PHONY: all check unit e2e run bench install uninstall clean fuzz lint format deps test-deps tests deb
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -182,6 +183,21 @@ install: all
 		install -m 0600 config/hub.env $(DESTDIR)$(SYSCONFDIR)/mcp-proxy/hub.env
 	install -d $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0644 config/mcp-proxyctl.bash $(DESTDIR)$(BASHCOMPDIR)/mcp-proxyctl
+
+# ---- the Debian package: dpkg-buildpackage writes beside the tree; the files are moved
+# into build/deb/ (DEB_BUILD_OPTIONS=nocheck skips the unit tests it runs) ----
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+DEB_ARCH    = $(shell dpkg --print-architecture 2>/dev/null)
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "make deb needs dpkg-dev and debhelper (.ci/deps.sh test installs them)" >&2; exit 1; }
+	dpkg-buildpackage -us -uc -b
+	@mkdir -p build/deb
+	mv ../mcp-proxy_$(DEB_VERSION)_$(DEB_ARCH).deb ../mcp-proxy_$(DEB_VERSION)_$(DEB_ARCH).buildinfo \
+		../mcp-proxy_$(DEB_VERSION)_$(DEB_ARCH).changes build/deb/
+	@ls ../mcp-proxy-dbgsym_$(DEB_VERSION)_$(DEB_ARCH).deb >/dev/null 2>&1 && \
+		mv ../mcp-proxy-dbgsym_$(DEB_VERSION)_$(DEB_ARCH).deb build/deb/ || true
+	@echo "build/deb/mcp-proxy_$(DEB_VERSION)_$(DEB_ARCH).deb"
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mcp-proxy $(DESTDIR)$(BINDIR)/mcp-proxy-hub $(DESTDIR)$(BINDIR)/mcp-proxyctl

@@ -9,7 +9,8 @@ mode=${1:-build}
 case $mode in build|test) ;; *) echo "usage: $0 build|test" >&2; exit 2 ;; esac
 
 build_pkgs=(gcc make pkg-config libsystemd-dev libcjson-dev libcurl4-openssl-dev bash-completion)
-test_pkgs=(curl jq socat mandoc groff-base systemd systemd-container debootstrap bsdutils)
+test_pkgs=(curl jq socat mandoc groff-base systemd systemd-container debootstrap bsdutils
+        debhelper dpkg-dev lintian haproxy)
 
 log=$(mktemp "${TMPDIR:-/tmp}/mcp-proxy-deps.XXXXXX")
 trap 'rm -f "$log"' EXIT

@@ -95,6 +95,7 @@ struct hub {
         uint8_t session_key[SEALED_KEY_SIZE];
         char *state_dir;          /* NULL: sessions end with the process */
         uint64_t started_ms;      /* wall clock: ids made before it are a former hub's */
+        bool key_shared;          /* MCP_SESSION_KEY_FILE: other hosts make ids too */
         struct hmap ended;        /* sealed_id_tag() -> creation ms of sessions that ended */
         uint64_t resume_floor_ms; /* ids made at or before it never come back */
         int ended_fd;             /* ended.log, appended as sessions end */

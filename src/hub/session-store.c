@@ -3,7 +3,8 @@
  * Sessions that outlive the hub process.
  *
  * The session key (32 bytes) seals every session id (sealed-id.h). It is
- * read from MCP_SESSION_KEY_FILE (several hosts sharing one key), else from
+ * read from MCP_SESSION_KEY_FILE (several hosts sharing one key: any of them
+ * takes back an id another made, at any time), else from
  * $STATE_DIRECTORY/session-key, made there at the first start (and made
  * again, ending every session, when that file is damaged); without either, a
  * random key for this process, and sessions end with it.
@@ -204,7 +205,10 @@ int session_store_setup(struct hub *h)
                                                "MCP_SESSION_KEY_FILE '%s': %m (it must hold 32 "
                                                "bytes, or 64 hex digits)",
                                                keyfile);
-                log_info("session ids sealed with the key in '%s'", keyfile);
+                log_info("session ids sealed with the key in '%s', shared: sessions other hosts "
+                         "made are taken back",
+                         keyfile);
+                h->key_shared = true;
                 return 0;
         }
         if (!h->state_dir) {
@@ -569,11 +573,14 @@ int sessions_load(struct hub *h)
         return sessions_save(h);
 }
 
+/* An id this hub could have made and does not know now ended here (DELETE, idle, evicted,
+ * killed): made before it started, or by another host sharing the key, which this hub
+ * cannot tell from its own. What ended on another host is not known here. */
 bool session_store_resumable(struct hub *h, uint64_t created_ms)
 {
         uint64_t now = now_realtime_msec();
 
-        return created_ms < h->started_ms && created_ms > h->resume_floor_ms &&
+        return (created_ms < h->started_ms || h->key_shared) && created_ms > h->resume_floor_ms &&
                now - MIN(created_ms, now) <= HUB_SESSION_RESUME_MAX_DAYS * MS_PER_DAY;
 }
 

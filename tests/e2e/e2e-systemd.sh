@@ -18,24 +18,7 @@ source "$(dirname "$0")/lib.sh"
 require_binaries "$FIXTURE"
 unset MCP_CONTROL_SOCKET # lib.sh's, for hubs on the host; the container's hub has its own
 
-((EUID == 0)) || skip_all "needs root"
-command -v systemd-nspawn >/dev/null && command -v debootstrap >/dev/null ||
-        skip_all "needs systemd-nspawn and debootstrap (systemd-container, debootstrap)"
-CACHE=${MCP_TEST_CACHE:-/var/cache/mcp-proxy-tests}
-TREE=$CACHE/bookworm
-PKGS=systemd,systemd-sysv,dbus,libcjson1,libcurl4,ca-certificates,procps,curl,jq
-if [[ ! -x $TREE/usr/bin/jq ]]; then
-        mkdir -p "$CACHE"
-        rm -rf "$TREE.new"
-        t0=$(now_ms)
-        if ! timeout 300 debootstrap --variant=minbase --include="$PKGS" bookworm "$TREE.new" \
-                http://deb.debian.org/debian >"$T/debootstrap.log" 2>&1; then
-                rm -rf "$TREE.new"
-                skip_all "debootstrap of bookworm failed (no mirror?): $(tail -n 1 "$T/debootstrap.log")"
-        fi
-        mv "$TREE.new" "$TREE"
-        printf '    | INFO debootstrap of the tree: %d ms (cached for later runs)\n' $(($(now_ms) - t0))
-fi
+debian_tree
 
 # ---- stage what make install writes, plain build (no sanitizer runtime in the tree) ----
 t_all=$(now_ms)
@@ -95,29 +78,10 @@ EOF
 mv "$STAGE/etc/mcp-proxy" "$T/etc-mcp-proxy"
 
 # ---- boot ----
-t_boot=$(now_ms)
-# The SDK client runs inside, with the host's node and the tests' node_modules bound in.
-NODE_BIN=
-command -v node >/dev/null && [[ -d $E2E_ROOT/tests/node_modules/@modelcontextprotocol/sdk ]] &&
-        NODE_BIN=$(readlink -f "$(command -v node)")
-NODE_BINDS=()
+tree_node_binds
 mkdir -p "$T/shared"
-[[ -n $NODE_BIN ]] && NODE_BINDS=(--bind-ro="$NODE_BIN:/usr/local/bin/node" --bind-ro="$E2E_ROOT/tests:/opt/tests")
-systemd-nspawn -D "$TREE" -b --register=no --keep-unit --console=passive --volatile=overlay \
-        --private-network -M "mcpt$$" --bind-ro="$STAGE:/opt/stage" "${NODE_BINDS[@]}" \
-        --bind="$T/shared:/opt/shared" \
-        --bind="$T/etc-mcp-proxy:/etc/mcp-proxy" >"$T/nspawn.log" 2>&1 &
-NSPAWN=$!
-PIDS+=("$NSPAWN")
-leader() { pgrep -P "$NSPAWN" | head -n 1; }
-has_leader() { [[ -n $(leader) ]]; }
-wait_for 10 has_leader || true
-L=$(leader)
-[[ -n $L ]] || skip_all "systemd-nspawn did not boot here: $(tail -n 3 "$T/nspawn.log")"
-S() { nsenter -t "$L" -a "$@"; }
-booted() { [[ $(S systemctl is-system-running 2>/dev/null) =~ ^(running|degraded)$ ]]; }
-check "the container boots (systemctl is-system-running)" wait_for 60 booted
-printf '    | INFO boot: %d ms\n' $(($(now_ms) - t_boot))
+boot_tree --bind-ro="$STAGE:/opt/stage" "${NODE_BINDS[@]}" --bind="$T/shared:/opt/shared" \
+        --bind="$T/etc-mcp-proxy:/etc/mcp-proxy"
 S bash /opt/stage/root-setup.sh >"$T/setup.log" 2>&1
 check_eq "install, sysusers, tmpfiles, daemon-reload, enable --now" 0 "$?"
 for u in mcp-proxy.socket mcp-proxy-hub.socket mcp-proxy-hub.path; do
@@ -326,7 +290,5 @@ printf '    | INFO exposure online: mcp-proxy@.service %s\n' "$score"
 check_eq "no failed unit" "" "$(S systemctl list-units --failed --plain --no-legend 2>/dev/null)"
 
 [[ -n ${E2E_HOLD:-} ]] && { echo "holding: nsenter -t $L -a bash"; sleep "$E2E_HOLD"; }
-kill -TERM "$NSPAWN"
-wait_for 20 bash -c '! kill -0 "$1" 2>/dev/null' _ "$NSPAWN"
-check "the container powers off" bash -c '! kill -0 "$1" 2>/dev/null' _ "$NSPAWN"
+poweroff_tree
 printf '    | INFO the whole scenario (without debootstrap): %d ms\n' $(($(now_ms) - t_all))

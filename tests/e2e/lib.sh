@@ -580,3 +580,74 @@ require_binaries() {
                 exit 1
         fi
 }
+
+# ---- a booted Debian 12 (e2e-systemd, e2e-deb) ----
+
+# debian_tree: sets TREE to a Debian 12 tree from debootstrap, made once and cached under
+# $MCP_TEST_CACHE (default /var/cache/mcp-proxy-tests) for every later run and scenario;
+# skips the scenario where the machine cannot make or boot one (not root, no
+# systemd-nspawn or debootstrap, no mirror).
+debian_tree() {
+        ((EUID == 0)) || skip_all "needs root"
+        command -v systemd-nspawn >/dev/null && command -v debootstrap >/dev/null ||
+                skip_all "needs systemd-nspawn and debootstrap (systemd-container, debootstrap)"
+        local cache=${MCP_TEST_CACHE:-/var/cache/mcp-proxy-tests} t0
+        local pkgs=systemd,systemd-sysv,dbus,libcjson1,libcurl4,ca-certificates,procps,curl,jq
+        TREE=$cache/bookworm
+        [[ -x $TREE/usr/bin/jq ]] && return 0
+        mkdir -p "$cache"
+        rm -rf "$TREE.new"
+        t0=$(now_ms)
+        if ! timeout 300 debootstrap --variant=minbase --include="$pkgs" bookworm "$TREE.new" \
+                http://deb.debian.org/debian >"$T/debootstrap.log" 2>&1; then
+                rm -rf "$TREE.new"
+                skip_all "debootstrap of bookworm failed (no mirror?): $(tail -n 1 "$T/debootstrap.log")"
+        fi
+        mv "$TREE.new" "$TREE"
+        printf '    | INFO debootstrap of the tree: %d ms (cached for later runs)\n' $(($(now_ms) - t0))
+}
+
+# tree_node_binds: NODE_BINDS, the systemd-nspawn arguments that give the container the
+# host's node as /usr/local/bin/node and the tests (the SDK clients and their
+# node_modules) as /opt/tests; NODE_BIN is empty, and so are they, without node.
+tree_node_binds() {
+        NODE_BIN=
+        NODE_BINDS=()
+        command -v node >/dev/null && [[ -d $E2E_ROOT/tests/node_modules/@modelcontextprotocol/sdk ]] &&
+                NODE_BIN=$(readlink -f "$(command -v node)")
+        [[ -n $NODE_BIN ]] || return 0
+        NODE_BINDS=(--bind-ro="$NODE_BIN:/usr/local/bin/node" --bind-ro="$E2E_ROOT/tests:/opt/tests")
+        # a worktree's node_modules may be a link to another checkout's: bound where it points
+        [[ -L $E2E_ROOT/tests/node_modules ]] &&
+                NODE_BINDS+=(--bind-ro="$(readlink -f "$E2E_ROOT/tests/node_modules")")
+        return 0
+}
+
+# boot_tree [systemd-nspawn args...]: boots $TREE (--volatile=overlay: the tree stays
+# clean; --private-network: the ports are the container's), log $T/nspawn.log; sets
+# NSPAWN (its pid) and L (the container's init, for nsenter); S CMD... runs CMD inside.
+# Skips the scenario when the container does not come up; checks that it boots.
+boot_tree() {
+        local t0
+        t0=$(now_ms)
+        systemd-nspawn -D "$TREE" -b --register=no --keep-unit --console=passive --volatile=overlay \
+                --private-network -M "mcpt$$" "$@" >"$T/nspawn.log" 2>&1 &
+        NSPAWN=$!
+        PIDS+=("$NSPAWN")
+        wait_for 10 nspawn_leader_up || true
+        L=$(nspawn_leader)
+        [[ -n $L ]] || skip_all "systemd-nspawn did not boot here: $(tail -n 3 "$T/nspawn.log")"
+        check "the container boots (systemctl is-system-running)" wait_for 60 tree_booted
+        printf '    | INFO boot: %d ms\n' $(($(now_ms) - t0))
+}
+nspawn_leader() { pgrep -P "$NSPAWN" | head -n 1; }
+nspawn_leader_up() { [[ -n $(nspawn_leader) ]]; }
+S() { nsenter -t "$L" -a "$@"; }
+tree_booted() { [[ $(S systemctl is-system-running 2>/dev/null) =~ ^(running|degraded)$ ]]; }
+
+# poweroff_tree: stops the container and checks that it went.
+poweroff_tree() {
+        kill -TERM "$NSPAWN"
+        wait_for 20 bash -c '! kill -0 "$1" 2>/dev/null' _ "$NSPAWN"
+        check "the container powers off" bash -c '! kill -0 "$1" 2>/dev/null' _ "$NSPAWN"
+}
