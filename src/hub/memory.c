@@ -192,8 +192,8 @@ static void close_slow(struct hub *h, uint64_t now)
                         if (!c->congested || now - c->congested_usec < h->slow_client_usec)
                                 continue;
                         snprintf(session, sizeof(session), "%s", c->session);
-                        log_warning("front connection %" PRIu64
-                                    ": %zu bytes not read for %" PRIu64 " s (%s%.8s%s), closing it",
+                        log_warning("front connection %" PRIu64 ": %zu bytes not read for %" PRIu64
+                                    " s (%s%.8s%s), closing it",
                                     c->id, buf_avail(&c->out),
                                     (uint64_t)((now - c->congested_usec) / USEC_PER_SEC),
                                     session[0] ? "session " : "no session", session,
