@@ -29,7 +29,9 @@ static int conn_update_events(struct conn *c)
 
         if (!c->read_eof && buf_avail(&c->in) < c->in.max)
                 ev |= EPOLLIN;
-        if (buf_avail(&c->out) > 0)
+        /* Congested: EPOLLOUT until it is seen drained, even when a send already emptied the
+         * queue, so that what its stream held back goes out (conn_io_cb). */
+        if (buf_avail(&c->out) > 0 || c->congested)
                 ev |= EPOLLOUT;
         if (ev == 0)
                 return sd_event_source_set_enabled(c->source, SD_EVENT_OFF);
@@ -174,6 +176,7 @@ int conn_send_payload(struct conn *c, cJSON *header, const char *payload, size_t
                 c->congested = true;
                 c->congested_usec = now_usec();
                 memory_backpressure(c->hub, c->session);
+                (void)conn_update_events(c);
         }
         if (r == 1)
                 conn_exchange_done(c);
@@ -438,6 +441,7 @@ static int conn_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userda
                 } else if (c->congested && buf_avail(&c->out) <= HUB_CONN_OUT_LOW) {
                         /* Drained: what waited in the stream's ring goes now. */
                         c->congested = false;
+                        (void)conn_update_events(c);
                         memory_backpressure(h, c->session);
                         stream_conn_drained(h, c);
                         if (!hub_conn_get(h, id))

@@ -129,10 +129,11 @@ struct hub {
         size_t queued_bytes;
         uint64_t slow_client_usec;
         sd_event_source *memory_timer;
-        uint64_t mem_note_usec;    /* the last "budget" warning */
-        uint64_t n_refused_memory; /* new sessions refused near the budget */
-        uint64_t n_dropped_memory; /* events dropped over the budget */
-        uint64_t n_slow_closed;    /* front connections closed for reading too slowly */
+        uint64_t mem_note_usec;        /* the last "over the budget" warning */
+        uint64_t mem_refuse_note_usec; /* the last "refusing new sessions" one */
+        uint64_t n_refused_memory;     /* new sessions refused near the budget */
+        uint64_t n_dropped_memory;     /* events dropped over the budget */
+        uint64_t n_slow_closed;        /* front connections closed for reading too slowly */
 };
 
 /*

@@ -69,8 +69,8 @@ bool memory_refuse_new(struct hub *h, const char *client)
         if (used < h->mem_budget / 100 * HUB_MEMORY_REFUSE_PERCENT)
                 return false;
         h->n_refused_memory++;
-        if (now - h->mem_note_usec >= HUB_BUFFER_NOTE_MS * USEC_PER_MSEC) {
-                h->mem_note_usec = now;
+        if (now - h->mem_refuse_note_usec >= HUB_BUFFER_NOTE_MS * USEC_PER_MSEC) {
+                h->mem_refuse_note_usec = now;
                 log_warning("memory: %zu of %zu bytes in use (MCP_MEMORY_MAX_MIB): refusing new "
                             "sessions (client '%s'), %" PRIu64 " refused so far",
                             used, h->mem_budget, client, h->n_refused_memory);

@@ -144,6 +144,39 @@ BODY=$(sse_response "$RESP_BODY")
 check_jq "a resume of that stream gets an error for the request's own id" '.id == "lost-1" and .error.code == -32004'
 check_jq "... that says what happened" '.error.message | test("was too large to keep for a stream no one read; send the request again")'
 
+# ---- backpressure: a client that stops reading for a while gets everything, in order ----
+# slow_reader SESSION BODY: POSTs BODY, reads nothing for 1.5 s, then reads the whole
+# response (chunked SSE) into $T/slow.sse
+slow_reader() {
+        python3 - "$PORT" "$KEY" "$1" "$MCP_VERSION" "$2" >"$T/slow.sse" <<'PY'
+import http.client, sys, time
+port, key, session, version, body = sys.argv[1:]
+c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=60)
+c.request("POST", "/mcp", body.encode(), {
+    "Authorization": "Bearer " + key, "Content-Type": "application/json",
+    "Accept": "application/json, text/event-stream", "Mcp-Session-Id": session,
+    "MCP-Protocol-Version": version})
+time.sleep(1.5)  # the headers and the first events wait in the sockets meanwhile
+r = c.getresponse()
+sys.stdout.write(r.read().decode())
+PY
+}
+mcp_initialize || fail "a session for the reader that pauses" "$INIT_CODE"
+n_paused=$(grep -c "a client reads slowly: not reading the server" "$T/hub.log")
+t0=$(now_ms)
+slow_reader "$SESSION" "$(jq -cn '{jsonrpc: "2.0", id: "slow-1", method: "tools/call",
+        params: {name: "iso_big", arguments: {bytes: 200000, progress: 60},
+                 _meta: {progressToken: "sr"}}}')"
+echo "    (60 progress events and the answer, 200 kB each, to a client that paused 1.5 s: $(($(now_ms) - t0)) ms)"
+sse_messages "$T/slow.sse" >"$T/slow.jsonl"
+check_eq "a client that paused gets all 60 progress events, in order" \
+        "$(seq 1 60 | tr '\n' ' ')" "$(jq -r 'select(.method == "notifications/progress") | .params.progress' "$T/slow.jsonl" | tr '\n' ' ')"
+check_eq "... whole, and then the answer" 200000 "$(jq -r 'select(.id == "slow-1") | .result.content[0].text | length' "$T/slow.jsonl")"
+check "hub log: meanwhile its server was held back" \
+        test "$(grep -c "a client reads slowly: not reading the server" "$T/hub.log")" -gt "$n_paused"
+check "... and read again" grep -q "reading the server again" "$T/hub.log"
+check "... and the connection was never closed for it" bash -c '! grep -q "not read for" "$1"' _ "$T/hub.log"
+
 # ---- backpressure: a client that reads nothing ----
 mcp_initialize || fail "a session for the slow client" "$INIT_CODE"
 SLOW=$SESSION
@@ -151,11 +184,12 @@ check "iso is ready for it" wait_for 20 bash -c 'curl -sS -H "Authorization: Bea
 body=$(jq -cn '{jsonrpc: "2.0", id: 1, method: "tools/call",
         params: {name: "iso_big", arguments: {bytes: 200000, progress: 300},
                  _meta: {progressToken: "slow"}}}')
+n_paused=$(grep -c "a client reads slowly: not reading the server" "$T/hub.log")
 exec {SLOWFD}<>"/dev/tcp/127.0.0.1/$PORT"
 printf 'POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: %s\r\nMCP-Protocol-Version: %s\r\nContent-Length: %d\r\n\r\n%s' \
         "$KA" "$SLOW" "$MCP_VERSION" "${#body}" "$body" >&"$SLOWFD"
-check "hub log: it reads slowly, so its own server is not read" \
-        wait_for 20 grep -q "a client reads slowly: not reading the server" "$T/hub.log"
+check "hub log: it reads nothing, so its own server is not read" \
+        wait_for 20 bash -c '(($(grep -c "a client reads slowly: not reading the server" "$1") > $2))' _ "$T/hub.log" "$n_paused"
 sleep 1
 q=$(mem front_queue_bytes)
 echo "    (queued to its front: $q bytes; kept: $(mem replay_bytes) bytes)"
