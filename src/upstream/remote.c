@@ -812,3 +812,12 @@ void remote_held_free_all(struct remote *r)
                 free(m);
         }
 }
+
+size_t remote_buffered(const struct remote *r)
+{
+        size_t n = 0;
+
+        for (const struct remote_xfer *x = r->xfers; x; x = x->next)
+                n += x->in.alloc + x->body_len;
+        return n;
+}

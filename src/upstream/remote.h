@@ -117,6 +117,8 @@ int remote_xfer_start(struct remote_xfer *x);
 struct remote_xfer *remote_xfer_free(struct remote_xfer *x);
 /* The transfer in flight that carries request id (numeric), or NULL. */
 struct remote_xfer *remote_xfer_find(struct remote *r, int kind, int64_t id);
+/* Bytes its transfers hold: bodies sent and answers read (the hub's memory count). */
+size_t remote_buffered(const struct remote *r);
 
 /* Delivers x's queued events. false when the transport began stopping meanwhile. */
 bool remote_deliver(struct remote *r, struct remote_xfer *x);

@@ -1526,6 +1526,11 @@ static void http_describe(struct upstream *u, cJSON *o)
                 cJSON_AddNumberToObject(o, "new_sessions", t->reinits);
 }
 
+static size_t http_buffered(struct upstream *u)
+{
+        return T(u) ? remote_buffered(&T(u)->r) : 0;
+}
+
 const struct upstream_ops upstream_http_ops = {
     .name = "streamable-http",
     .start = http_start,
@@ -1533,4 +1538,5 @@ const struct upstream_ops upstream_http_ops = {
     .stop = http_stop,
     .free = http_free,
     .describe = http_describe,
+    .buffered = http_buffered,
 };

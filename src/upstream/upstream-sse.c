@@ -379,6 +379,11 @@ static void sse_describe(struct upstream *u, cJSON *o)
         cJSON_AddNumberToObject(o, "http_transfers", t->r.n_xfers);
 }
 
+static size_t sse_buffered(struct upstream *u)
+{
+        return T(u) ? remote_buffered(&T(u)->r) : 0;
+}
+
 const struct upstream_ops upstream_sse_ops = {
     .name = "sse",
     .start = sse_start,
@@ -386,4 +391,5 @@ const struct upstream_ops upstream_sse_ops = {
     .stop = sse_stop,
     .free = sse_free,
     .describe = sse_describe,
+    .buffered = sse_buffered,
 };
