@@ -131,6 +131,7 @@ struct hub {
         sd_event_source *memory_timer;
         uint64_t mem_note_usec;        /* the last "over the budget" warning */
         uint64_t mem_refuse_note_usec; /* the last "refusing new sessions" one */
+        size_t mem_high_usage;         /* the most in use since malloc_trim() last ran */
         uint64_t n_refused_memory;     /* new sessions refused near the budget */
         uint64_t n_dropped_memory;     /* events dropped over the budget */
         uint64_t n_slow_closed;        /* front connections closed for reading too slowly */

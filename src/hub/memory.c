@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,11 +211,18 @@ static int memory_tick_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct hub *h = userdata;
         uint64_t now = now_usec();
+        size_t used;
 
         close_slow(h, now);
         streams_sweep(h, now);
-        (void)memory_used(h);
+        used = memory_used(h);
         memory_check(h);
+        /* A burst went: give what malloc keeps of it back to the system. */
+        if (used + HUB_MEMORY_TRIM_BYTES < h->mem_high_usage) {
+                (void)malloc_trim(0);
+                h->mem_high_usage = used;
+        } else if (used > h->mem_high_usage)
+                h->mem_high_usage = used;
         (void)sd_event_source_set_time_relative(s, HUB_MEMORY_TICK_MS * USEC_PER_MSEC);
         return 0;
 }
@@ -237,6 +245,9 @@ int memory_setup(struct hub *h)
                 }
         }
         h->mem_budget = (size_t)mib << 20;
+        /* Large buffers straight from mmap(2), and back when freed: a fixed threshold, not
+         * glibc's, which rises with the first large free and keeps later bursts in the heap. */
+        (void)mallopt(M_MMAP_THRESHOLD, HUB_MMAP_THRESHOLD);
         if (h->slow_client_usec == 0)
                 h->slow_client_usec = (uint64_t)HUB_SLOW_CLIENT_MS_DEFAULT * USEC_PER_MSEC;
         r = sd_event_add_time_relative(h->event, &h->memory_timer, CLOCK_MONOTONIC,

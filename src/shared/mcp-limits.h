@@ -108,7 +108,9 @@
 #define HUB_CONN_OUT_HIGH          (1024 * 1024)
 #define HUB_CONN_OUT_LOW           (256 * 1024)
 #define HUB_SLOW_CLIENT_MS_DEFAULT (60 * 1000)
-#define BUF_SHRINK_ABOVE           (64 * 1024) /* an emptied buffer larger than this is freed */
+#define BUF_SHRINK_ABOVE           (64 * 1024)  /* an emptied buffer larger than this is freed */
+#define HUB_MMAP_THRESHOLD         (128 * 1024) /* allocations from mmap(2), fixed (mallopt) */
+#define HUB_MEMORY_TRIM_BYTES      (4 * 1024 * 1024) /* malloc_trim() once this much went */
 #define HUB_BUFFER_NOTE_MS         (10 * 1000) /* a client's drops logged and audited at most so often */
 #define HUB_LIST_PAGE_SIZE         100         /* entries per page of an aggregated list */
 #define MRTR_COLLECT_MS            30 /* input_required: what a server asks at once, one round */

@@ -123,11 +123,11 @@ check_eq "after the sessions ended: 0 bytes kept" 0 "$(mem replay_bytes)"
 mcp_initialize
 check_eq "... and initialize works again" 200 "$INIT_CODE"
 S1=$SESSION
-settle() { (($(rss_kib) < IDLE_KIB + 24 * 1024)); }
+settle() { (($(rss_kib) < IDLE_KIB + 16 * 1024)); }
 wait_for 10 settle
 END_KIB=$(rss_kib)
 echo "    (hub RSS after: $END_KIB KiB, idle was $IDLE_KIB KiB)"
-check "the hub's RSS is back near idle ($END_KIB < $IDLE_KIB + 24 MiB)" test "$END_KIB" -lt $((IDLE_KIB + 24 * 1024))
+check "the hub's RSS is back near idle ($END_KIB < $IDLE_KIB + 16 MiB)" test "$END_KIB" -lt $((IDLE_KIB + 16 * 1024))
 
 # ---- an answer larger than a stream keeps, for a client that went away ----
 body=$(jq -cn '{jsonrpc: "2.0", id: "lost-1", method: "tools/call",
