@@ -36,7 +36,8 @@ size_t json_find_nul(const char *s, size_t len);
 
 /* v as a whole number that an int64_t holds exactly (|v| < 2^63): true with *ret; false for
  * anything else (not a number, fractional, out of range), never a cast that is undefined
- * behaviour. For numbers a peer chose (ids, codes). */
+ * behaviour. For numbers a peer chose (ids, codes). A Raw node holding a number's text (an
+ * id jsonrpc_parse() kept exact) is read from its text. */
 bool json_int64(const cJSON *v, int64_t *ret);
 
 static inline cJSON *json_get(const cJSON *obj, const char *key)
