@@ -405,7 +405,7 @@ static cJSON *parse_body(const char *body, size_t len, char **ret_line)
         *ret_line = NULL;
         if (body_has_control(body, len))
                 return NULL;
-        j = cJSON_ParseWithLengthOpts(body, len, &end, false);
+        j = jsonrpc_parse(body, len, &end);
         if (!j)
                 return NULL;
         for (const char *p = end; p && p < body + len; p++)
