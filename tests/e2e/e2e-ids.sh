@@ -79,41 +79,81 @@ check "a cancel for 9007199254740993 ends that call" \
 check "the upstream heard the cancel" wait_for 10 in_flight_is 0
 
 # ---------------------------------------------------------------- a server's requests
-# ask_id UPSTREAM-ID: the fixture asks under that id; $ASK is the hub's id for it.
+# ask_id UPSTREAM-ID: the server asks under that id; $ASK is the hub's id for it.
 ask_id() {
         post_raw "$(jq -cn --arg id "$1" '{jsonrpc: "2.0", id: 77, method: "tools/call", params: {name: "ask_id", arguments: {id: $id}}}')"
         ASK=$(grep -aoE '"id":[0-9]+,"method":"elicitation/create"' "$RESP_BODY" | grep -oE '[0-9]+' | head -n 1)
 }
-for up in 9007199254740993 -1.5e-3 '"\u00e9-ask"' 1e400; do
-        ask_id "$up"
-        if [[ -z $ASK ]]; then
-                fail "server request under id $up reaches the client with the hub's id" "$(head -c 600 "$RESP_BODY")"
-                continue
-        fi
-        pass "server request under id $up reaches the client with the hub's id ($ASK)"
-        # Answers to ids the hub never sent: accepted (202), nothing reaches the fixture.
-        for odd in "$ASK.5" "-$ASK" "$ASK"e300 1e300 -0 18446744073709551616 "\"$ASK\"" null; do
-                post_raw '{"jsonrpc":"2.0","id":'"$odd"',"result":{"action":"decline"}}'
-                [[ $CODE == 202 ]] || fail "answer under id $odd: 202" "HTTP $CODE $RAW_BODY"
+# server_asks WHO ANSWERS-FILE PREFIX: the server WHO asks under odd ids; the client answers
+# under ids the hub never sent, then under the right one; only that one reaches the server,
+# as PREFIX{"jsonrpc":"2.0","id":<its id>,"result":... in ANSWERS-FILE.
+server_asks() {
+        local who=$1 file=$2 prefix=$3 up odd
+        for up in 9007199254740993 -1.5e-3 '"\u00e9-ask"' 1e400; do
+                ask_id "$up"
+                if [[ -z $ASK ]]; then
+                        fail "$who: a request under id $up reaches the client with the hub's id" "$(head -c 600 "$RESP_BODY")"
+                        continue
+                fi
+                pass "$who: a request under id $up reaches the client with the hub's id ($ASK)"
+                # Answers to ids the hub never sent: accepted (202), nothing reaches the server.
+                for odd in "$ASK.5" "-$ASK" "$ASK"e300 1e300 -0 18446744073709551616 "\"$ASK\"" null; do
+                        post_raw '{"jsonrpc":"2.0","id":'"$odd"',"result":{"action":"decline"}}'
+                        [[ $CODE == 202 ]] || fail "$who: answer under id $odd: 202" "HTTP $CODE $RAW_BODY"
+                done
+                post_raw '{"jsonrpc":"2.0","id":'"$ASK"',"result":{"action":"accept","content":{"up":"'"${up//\"/}"'"}}}'
+                check_code "$who: the right answer: 202" 202
+                check "$who gets the answer under its own id $up, byte for byte, and only that one" \
+                        wait_for 10 bash -c '[[ $(grep -cF "$3{\"jsonrpc\":\"2.0\",\"id\":$1,\"result\":" "$2") == 1 ]] &&
+                                grep -qF "$3{\"jsonrpc\":\"2.0\",\"id\":$1,\"result\":{\"action\":\"accept\"" "$2"' \
+                        _ "$up" "$file" "$prefix"
         done
-        post_raw '{"jsonrpc":"2.0","id":'"$ASK"',"result":{"action":"accept","content":{"up":"'"${up//\"/}"'"}}}'
-        check_code "the right answer: 202" 202
-        check "the fixture gets the answer under its own id $up, byte for byte, and only that one" \
-                wait_for 10 bash -c '[[ $(grep -cF "fx: answer {\"jsonrpc\":\"2.0\",\"id\":$1,\"result\":" "$2") == 1 ]] &&
-                        grep -qF "fx: answer {\"jsonrpc\":\"2.0\",\"id\":$1,\"result\":{\"action\":\"accept\"" "$2"' _ "$up" "$T/hub.log"
-done
-check "no answer under an odd id reached the fixture" bash -c '! grep -q "fx: answer .*decline" "$1"' _ "$T/hub.log"
+        check "$who: no answer under an odd id reached it" bash -c '! grep -q "decline" "$1"' _ "$file"
+}
 
-# ---------------------------------------------------------------- an upstream's odd answers
+# server_strays WHO [JSON]: the server answers 15 ids never asked, then the call.
 STRAYS='["-1","1e300","1.5","-0","18446744073709551616","9223372036854775808","-9223372036854775809","1e400","1e-400","\"x\"","null","{}","[1]","true","999999999"]'
-post_raw "$(jq -cn --argjson ids "$STRAYS" '{jsonrpc: "2.0", id: "strays", method: "tools/call", params: {name: "stray_ids", arguments: {ids: $ids}}}')"
-check "answers to ids never asked are ignored; the call itself is answered" \
-        grep -qF '"id":"strays","result":{"content":[{"type":"text","text":"strays sent"}]}' "$RESP_BODY"
+server_strays() {
+        post_raw "$(jq -cn --argjson ids "$STRAYS" --argjson json "${2:-false}" '{jsonrpc: "2.0", id: "strays", method: "tools/call", params: {name: "stray_ids", arguments: {ids: $ids, json: $json}}}')"
+        check "$1: answers to ids never asked are ignored; the call itself is answered" \
+                grep -qF '"id":"strays","result":{"content":[{"type":"text","text":"strays sent"}]}' "$RESP_BODY"
+}
+
+server_asks fx "$T/hub.log" "fx: answer "
+server_strays fx
 check "hub log: answers under ids we never sent are ignored" \
         grep -qE "fx(\[[^]]*\])?': response with an id we never sent, ignoring" "$T/hub.log"
 post_raw '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"message":"still"}}}'
 check "the session goes on" grep -qF "Echo: still" "$RESP_BODY"
 check "the upstream was never restarted" test "$(upstream_field fx .restarts)" = 0
+check "the hub is alive" hub_alive
+stop_hub 10
+check_eq "hub exits 0 on SIGTERM" 0 "$HUB_RC"
+
+# ---------------------------------------------------------------- a remote server
+# The same through Streamable HTTP: ids-server.mjs writes ids as raw JSON text, in SSE
+# events and in a JSON array, and logs every POST body as it came.
+P_IDS=$(pick_port)
+env E2E_MARK="$MARK" node tests/e2e/ids-server.mjs "$T/ids-posts.log" "$P_IDS" >>"$T/ids-server.log" 2>&1 &
+PIDS+=("$!")
+check "ids-server listens on 127.0.0.1:$P_IDS" wait_for 15 port_listening "$P_IDS"
+write_config "$(config_of rid "{\"url\":\"http://127.0.0.1:$P_IDS/mcp\",\"transport\":\"http\"}")"
+start_hub || exit 1
+check "remote upstream rid becomes ready" wait_upstream rid ready 20
+mcp_post "" '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"'"$MCP_VERSION"'","capabilities":{"elicitation":{}},"clientInfo":{"name":"e2e-ids","version":"1.0"}}}'
+S=$(header Mcp-Session-Id)
+check "rid: initialize with the elicitation capability" test "$CODE" = 200 -a -n "$S"
+mcp_post "$S" '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+for id in 9007199254740993 -2.50e-3 '"\u00e9\/"'; do
+        post_raw '{"jsonrpc":"2.0","id":'"$id"',"method":"tools/call","params":{"name":"stray_ids","arguments":{"ids":[]}}}'
+        check "rid: tools/call, id $id: the answer under the id byte for byte" \
+                grep -qF '{"jsonrpc":"2.0","id":'"$id"',"result":{"content":[{"type":"text","text":"strays sent"}]}}' "$RESP_BODY"
+done
+server_asks rid "$T/ids-posts.log" ""
+server_strays rid
+server_strays "rid (one JSON array)" true
+check "hub log: rid's answers under ids we never sent are ignored" \
+        grep -qE "rid(\[[^]]*\])?': response with an id we never sent, ignoring" "$T/hub.log"
 check "the hub is alive" hub_alive
 
 stop_hub 10
