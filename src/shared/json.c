@@ -57,3 +57,39 @@ size_t json_find_nul(const char *s, size_t len)
         }
         return len;
 }
+
+static int cmp_keys(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int json_find_duplicate_key(const cJSON *v, const char **ret_key)
+{
+        _cleanup_free_ const char **keys = NULL;
+        size_t n = 0, k = 0;
+        int r;
+
+        if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+                return 0;
+        for (const cJSON *c = v->child; c; c = c->next) {
+                r = json_find_duplicate_key(c, ret_key);
+                if (r != 0)
+                        return r;
+                n++;
+        }
+        if (!cJSON_IsObject(v) || n < 2)
+                return 0;
+        /* Sorted, so that a million members cost n log n, not n^2. */
+        keys = malloc(n * sizeof(*keys));
+        if (!keys)
+                return -ENOMEM;
+        for (const cJSON *c = v->child; c; c = c->next)
+                keys[k++] = c->string ? c->string : "";
+        qsort(keys, n, sizeof(*keys), cmp_keys);
+        for (k = 1; k < n; k++)
+                if (strcmp(keys[k - 1], keys[k]) == 0) {
+                        *ret_key = keys[k];
+                        return 1;
+                }
+        return 0;
+}

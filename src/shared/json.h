@@ -40,6 +40,14 @@ size_t json_find_nul(const char *s, size_t len);
  * id jsonrpc_parse() kept exact) is read from its text. */
 bool json_int64(const cJSON *v, int64_t *ret);
 
+/*
+ * A member name that appears twice in one object anywhere in v (as cJSON decodes names, so
+ * "id" and "\u0069d" are one): 1 with *ret_key (borrowed from v), 0 when there is none,
+ * -ENOMEM. cJSON finds the first of two, other parsers (JavaScript's, Python's) the last: a
+ * message whose parts two readers may see differently is refused.
+ */
+int json_find_duplicate_key(const cJSON *v, const char **ret_key);
+
 static inline cJSON *json_get(const cJSON *obj, const char *key)
 {
         return cJSON_GetObjectItemCaseSensitive(obj, key);

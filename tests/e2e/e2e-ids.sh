@@ -149,6 +149,18 @@ for id in 9007199254740993 -2.50e-3 '"\u00e9\/"'; do
         check "rid: tools/call, id $id: the answer under the id byte for byte" \
                 grep -qF '{"jsonrpc":"2.0","id":'"$id"',"result":{"content":[{"type":"text","text":"strays sent"}]}}' "$RESP_BODY"
 done
+# A name twice in one object: the hub (cJSON) would read the first, a server's JSON.parse
+# the last, so the tool the access rules check would not be the one called: refused.
+: >"$T/ids-posts.log"
+post_raw '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"stray_ids","arguments":{"ids":[]},"name":"ask_id"}}'
+check "a name twice in params: 400 -32600, naming it, and nothing reaches the server" \
+        bash -c '[[ $1 == 400 ]] && grep -qF "\"id\":3,\"error\":{\"code\":-32600," "$2" &&
+                grep -qF "appears twice in one object (\\\"name\\\")" "$2" && ! [[ -s $3 ]]' \
+        _ "$CODE" "$RESP_BODY" "$T/ids-posts.log"
+post_raw '{"jsonrpc":"2.0","id":4,"\u0069d":5,"method":"ping"}'
+check "an id twice (once escaped): 400 -32600 under id null (which one would be a guess)" \
+        bash -c '[[ $1 == 400 ]] && grep -qF "\"id\":null,\"error\":{\"code\":-32600," "$2"' _ "$CODE" "$RESP_BODY"
+check "front log: the refusal" grep -q "a member name appears twice in one object of its message, refusing" "$T/front.log"
 server_asks rid "$T/ids-posts.log" ""
 server_strays rid
 server_strays "rid (one JSON array)" true

@@ -105,6 +105,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort(); /* the same parse as cJSON's, but for the ids */
         if (!j)
                 return 0;
+        {
+                /* the front's refusal of a name twice in one object: found only when there */
+                const char *key = NULL;
+                int r = json_find_duplicate_key(j, &key);
+                if (r < 0 || (r > 0 && !key))
+                        abort();
+        }
         if (cJSON_IsObject(j))
                 remap(j, j, -1, plain, in, size);
         else if (cJSON_IsArray(j)) {
