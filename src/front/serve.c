@@ -406,7 +406,7 @@ static cJSON *parse_body(const char *body, size_t len, char **ret_line)
         *ret_line = NULL;
         if (body_has_control(body, len))
                 return NULL;
-        j = cJSON_ParseWithLengthOpts(body, len, &end, false);
+        j = jsonrpc_parse(body, len, &end);
         if (!j)
                 return NULL;
         for (const char *p = end; p && p < body + len; p++)
@@ -426,18 +426,28 @@ static cJSON *parse_body(const char *body, size_t len, char **ret_line)
         return j;
 }
 
+/* How many members of obj have this name (cJSON keeps them all). */
+static size_t count_members(const cJSON *obj, const char *name)
+{
+        size_t n = 0;
+
+        for (const cJSON *c = obj->child; c; c = c->next)
+                n += c->string && strcmp(c->string, name) == 0;
+        return n;
+}
+
 /*
  * The checks every POSTed message passes, on /mcp and on the legacy endpoint: a JSON
- * Content-Type (415), valid JSON (400, -32700), one JSON-RPC message, not a batch (400,
- * -32600). Returns 0 with *ret_msg and *ret_line (see parse_body) set, 1 when it answered.
+ * Content-Type (415), valid JSON (400, -32700), one JSON-RPC message, not a batch, with no
+ * member name twice in one object (400, -32600). Returns 0 with *ret_msg and *ret_line (see parse_body) set, 1 when it answered.
  */
 static int check_message(struct front_conn *c, struct front_request *r, cJSON **ret_msg,
                          char **ret_line)
 {
         const struct http_header *ct = http_find_header(&r->http, "content-type");
+        const char *method, *key = NULL;
         cJSON *msg;
-        const char *method;
-        int k;
+        int k, dup = 0;
 
         if (!ct || !http_media_type_is(ct->value, ct->value_len, "application/json"))
                 k = front_respond_rpc_error(c, r, 415, MCP_ERROR_CONNECTION_CLOSED,
@@ -447,12 +457,34 @@ static int check_message(struct front_conn *c, struct front_request *r, cJSON **
         else if (!(msg = parse_body(r->body, r->body_len, ret_line)))
                 k = front_respond_rpc_error(c, r, 400, JSONRPC_PARSE_ERROR,
                                             "Parse error: the body is not valid JSON", NULL);
-        else if (cJSON_IsArray(msg) || jsonrpc_classify(msg) < 0) {
+        else if (cJSON_IsArray(msg) || jsonrpc_classify(msg) < 0 ||
+                 (dup = json_find_duplicate_key(msg, &key)) != 0) {
+                char err[160];
+                if (dup != 0) {
+                        /* cJSON (the hub) reads the first of two, a server's parser may read
+                         * the last: the name the access rules checked would not be the one
+                         * called. The name is quoted when it is short, printable ASCII. */
+                        bool show = dup > 0 && strlen(key) <= 60;
+                        for (const char *p = key; show && *p; p++)
+                                show = *p >= ' ' && *p < 0x7f;
+                        snprintf(err, sizeof(err),
+                                 "Invalid Request: a member name appears twice in one object%s%s%s",
+                                 show ? " (\"" : "", show ? key : "", show ? "\")" : "");
+                        log_notice("%s: client '%s': a member name appears twice in one object of "
+                                   "its message, refusing",
+                                   c->peer, r->client ? r->client : "-");
+                        /* The answer names the request when its id is beyond doubt. */
+                        if (jsonrpc_classify(msg) == JSONRPC_REQUEST &&
+                            count_members(msg, "id") == 1)
+                                r->rpc_id = json_get(msg, "id");
+                }
                 k = front_respond_rpc_error(c, r, 400, JSONRPC_INVALID_REQUEST,
-                                            cJSON_IsArray(msg)
+                                            dup != 0 ? err
+                                            : cJSON_IsArray(msg)
                                                 ? "Invalid Request: batches are not supported"
                                                 : "Invalid Request: not a JSON-RPC 2.0 message",
                                             NULL);
+                r->rpc_id = NULL; /* borrowed from msg */
                 cJSON_Delete(msg);
                 free(*ret_line);
                 *ret_line = NULL;

@@ -260,7 +260,7 @@ static void conn_protocol_error(struct conn *c, const char *what)
 
 static void conn_dispatch_post(struct conn *c, const char *line, size_t len)
 {
-        cJSON *msg = cJSON_ParseWithLength(line, len);
+        cJSON *msg = jsonrpc_parse(line, len, NULL);
 
         if (!msg) {
                 conn_protocol_error(c, "message line is not JSON");

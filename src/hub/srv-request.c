@@ -221,12 +221,14 @@ void hub_instance_request(struct hub *h, struct instance *inst, cJSON *msg)
 
 void hub_client_response(struct hub *h, struct session *s, cJSON *msg)
 {
-        const cJSON *id = json_get(msg, "id");
         struct srv_request *r;
         struct instance *i;
+        int64_t n;
 
-        if (!cJSON_IsNumber(id) || id->valuedouble < 1 || id->valuedouble > 9007199254740992.0 ||
-            !(r = hmap_get(&h->srv_requests, (uint64_t)id->valuedouble)) || r->answered ||
+        /* Our ids are 1, 2, ...: anything else the client chose (1.5, -1, 1e300, a string)
+         * answers nothing of ours. */
+        if (!json_int64(json_get(msg, "id"), &n) || n < 1 ||
+            !(r = hmap_get(&h->srv_requests, (uint64_t)n)) || r->answered ||
             strcmp(r->session, s->id) != 0) {
                 log_debug("client '%s': response to a request we did not send, ignoring",
                           s->client);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -40,13 +42,30 @@ bool mcp_protocol_header_ok(const char *v)
         return mcp_protocol_supported(v) || (v && strcmp(v, "2024-11-05") == 0);
 }
 
-bool jsonrpc_id_valid(const cJSON *id)
+/* A string id or a number id, plain or Raw (kept exact by jsonrpc_parse()); 0 otherwise. */
+static char id_kind(const cJSON *id)
 {
         if (cJSON_IsString(id))
-                return true;
+                return 's';
         if (cJSON_IsNumber(id))
-                return isfinite(id->valuedouble) && floor(id->valuedouble) == id->valuedouble;
-        return false;
+                return 'n';
+        if (cJSON_IsRaw(id) && id->valuestring) {
+                char c = id->valuestring[0];
+                if (c == '"')
+                        return 's';
+                if (c == '-' || (c >= '0' && c <= '9'))
+                        return 'n';
+        }
+        return 0;
+}
+
+bool jsonrpc_id_valid(const cJSON *id)
+{
+        /* MCP's RequestId is string | number, and JSON-RPC only says numbers SHOULD NOT be
+         * fractional: 1.5 is an id. A plain number that is not finite would print as null. */
+        if (cJSON_IsNumber(id))
+                return isfinite(id->valuedouble);
+        return id_kind(id) != 0;
 }
 
 enum jsonrpc_kind jsonrpc_classify(const cJSON *msg)
@@ -145,11 +164,244 @@ cJSON *jsonrpc_notification_new(const char *method, cJSON *params)
         return TAKE_PTR(m);
 }
 
+char *jsonrpc_id_strdup(const cJSON *id)
+{
+        _cleanup_json_ cJSON *v = NULL;
+
+        if (cJSON_IsString(id))
+                return strdup(id->valuestring);
+        if (id_kind(id) != 's')
+                return NULL;
+        v = cJSON_Parse(id->valuestring);
+        return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+}
+
+static double id_double(const cJSON *id)
+{
+        return cJSON_IsRaw(id) ? strtod(id->valuestring, NULL) : id->valuedouble;
+}
+
 bool jsonrpc_id_equal(const cJSON *a, const cJSON *b)
 {
-        if (cJSON_IsNumber(a) && cJSON_IsNumber(b))
-                return a->valuedouble == b->valuedouble;
-        if (cJSON_IsString(a) && cJSON_IsString(b))
-                return strcmp(a->valuestring, b->valuestring) == 0;
+        char k = id_kind(a);
+        int64_t x, y;
+
+        if (!k || k != id_kind(b))
+                return false;
+        if (cJSON_IsRaw(a) && cJSON_IsRaw(b) && strcmp(a->valuestring, b->valuestring) == 0)
+                return true;
+        if (k == 's') {
+                _cleanup_free_ char *sa = jsonrpc_id_strdup(a), *sb = jsonrpc_id_strdup(b);
+                return sa && sb && strcmp(sa, sb) == 0;
+        }
+        /* The same number however written (1, 1.0, 1e0); integers beyond 2^53 exactly. */
+        if (json_int64(a, &x) && json_int64(b, &y))
+                return x == y;
+        return id_double(a) == id_double(b);
+}
+
+/* ---------------------------------------------------------------- exact ids */
+
+/*
+ * cJSON keeps a number as a double, so an id of 9007199254740993 would come back as
+ * 9007199254740992, -9007199254740991 as -9.007199254740991e+15 and 1e3 as 1000; a string
+ * is printed again from its decoded value ("\u00e9" comes back as UTF-8). A peer must see
+ * its own id byte for byte. So once cJSON has parsed (and thereby checked) the text, a walk
+ * over the same text, member by member beside the parsed object's children, finds the span
+ * of the value of the member json_get() takes for "id" (the first, however its key is
+ * escaped) and that node becomes a Raw node holding the text: cJSON prints a Raw node and
+ * copies it (cJSON_Duplicate) verbatim. The same for the ids and tokens in params that name
+ * a request or its progress (exact_levels). The walk trusts nothing: anything it does not
+ * expect leaves the rest of the tree as cJSON made it.
+ */
+
+/* cJSON's whitespace: every byte up to the space. */
+static size_t skip_ws(const char *s, size_t len, size_t i)
+{
+        while (i < len && (unsigned char)s[i] <= ' ')
+                i++;
+        return i;
+}
+
+/* *i at an opening quote: past the closing one. */
+static bool skip_string(const char *s, size_t len, size_t *i)
+{
+        for (size_t k = *i + 1; k < len; k++) {
+                if (s[k] == '\\')
+                        k++;
+                else if (s[k] == '"') {
+                        *i = k + 1;
+                        return true;
+                }
+        }
         return false;
+}
+
+/* *i at the first byte of a value: past its last. */
+static bool skip_value(const char *s, size_t len, size_t *i)
+{
+        size_t k = *i, depth = 0;
+
+        do {
+                if (k >= len)
+                        return false;
+                if (s[k] == '"') {
+                        if (!skip_string(s, len, &k))
+                                return false;
+                } else if (s[k] == '{' || s[k] == '[') {
+                        depth++;
+                        k++;
+                } else if (s[k] == '}' || s[k] == ']') {
+                        if (depth == 0)
+                                return false;
+                        depth--;
+                        k++;
+                } else if (depth > 0)
+                        k++;
+                else {
+                        /* a number or a literal: up to what may follow a value */
+                        size_t start = k;
+                        while (k < len && (unsigned char)s[k] > ' ' && s[k] != ',' && s[k] != '}' &&
+                               s[k] != ']')
+                                k++;
+                        if (k == start)
+                                return false;
+                }
+        } while (depth > 0);
+        *i = k;
+        return true;
+}
+
+/* v (a number or a string node) becomes a Raw node holding text[0..n). */
+static int make_raw(cJSON *v, const char *text, size_t n)
+{
+        char *t;
+
+        /* A control character raw in a string (which cJSON lets through) is no JSON, and a NUL
+         * would cut the text: such an id is printed from its value as before. */
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char)text[i] < ' ')
+                        return 0;
+        t = cJSON_malloc(n + 1);
+        if (!t)
+                return -ENOMEM;
+        memcpy(t, text, n);
+        t[n] = '\0';
+        if (cJSON_IsString(v))
+                cJSON_free(v->valuestring);
+        v->valuestring = t;
+        v->type = cJSON_Raw; /* valuedouble stays: what cJSON read, for a log line */
+        return 0;
+}
+
+/* What is kept exact at each depth of a message: its id; the request id a cancellation
+ * names and the token of a progress notification (params); the token a request asks
+ * progress under (params._meta). Each names what it was given by the peer, which gets it back
+ * as it was or compares it with an id of its own. */
+static const struct exact_level {
+        const char *keys[2];
+        const char *inner; /* the member to walk into, at the next level */
+} exact_levels[] = {
+    {{"id", NULL}, "params"},
+    {{"requestId", "progressToken"}, "_meta"},
+    {{"progressToken", NULL}, NULL},
+};
+
+/* obj parsed from the object whose '{' is at s[i], at depth level of a message. */
+static int exact_object(cJSON *obj, const char *s, size_t len, size_t i, size_t level)
+{
+        const struct exact_level *l = &exact_levels[level];
+        cJSON *want[2], *inner;
+        int left, r;
+
+        for (size_t k = 0; k < 2; k++) {
+                want[k] = l->keys[k] ? json_get(obj, l->keys[k]) : NULL;
+                if (!cJSON_IsNumber(want[k]) && !cJSON_IsString(want[k]))
+                        want[k] = NULL;
+        }
+        inner = l->inner ? json_get(obj, l->inner) : NULL;
+        if (!cJSON_IsObject(inner))
+                inner = NULL;
+        left = !!want[0] + !!want[1] + !!inner;
+        if (left == 0)
+                return 0;
+        i++;
+        for (cJSON *c = obj->child; c; c = c->next) {
+                size_t v;
+
+                i = skip_ws(s, len, i);
+                if (i >= len || s[i] != '"' || !skip_string(s, len, &i))
+                        return 0;
+                i = skip_ws(s, len, i);
+                if (i >= len || s[i] != ':')
+                        return 0;
+                v = i = skip_ws(s, len, i + 1);
+                if (!skip_value(s, len, &i))
+                        return 0;
+                /* What cJSON read there is of the same type, or the walk went wrong: stop. */
+                if ((c == want[0] || c == want[1]) && (s[v] == '"') == cJSON_IsString(c)) {
+                        r = make_raw(c, s + v, i - v);
+                        if (r < 0)
+                                return r;
+                } else if (c == inner && s[v] == '{') {
+                        r = exact_object(c, s, len, v, level + 1);
+                        if (r < 0)
+                                return r;
+                } else if (c == want[0] || c == want[1] || c == inner)
+                        return 0;
+                if ((c == want[0] || c == want[1] || c == inner) && --left == 0)
+                        return 0; /* the rest (a large result, say) need not be walked */
+                i = skip_ws(s, len, i);
+                if (i >= len || s[i] != ',')
+                        return 0;
+                i++;
+        }
+        return 0;
+}
+
+/* j parsed from s[0..len): its message's id, or each of a batch's, made exact. */
+static int exact_ids(cJSON *j, const char *s, size_t len)
+{
+        size_t i = 0;
+        int r;
+
+        if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+                i = 3; /* cJSON skips a UTF-8 byte order mark */
+        i = skip_ws(s, len, i);
+        if (cJSON_IsObject(j))
+                return i < len && s[i] == '{' ? exact_object(j, s, len, i, 0) : 0;
+        if (!cJSON_IsArray(j) || i >= len || s[i] != '[')
+                return 0;
+        i++;
+        for (cJSON *c = j->child; c; c = c->next) {
+                i = skip_ws(s, len, i);
+                if (i >= len)
+                        return 0;
+                if (cJSON_IsObject(c) && s[i] == '{' && (r = exact_object(c, s, len, i, 0)) < 0)
+                        return r;
+                if (!skip_value(s, len, &i))
+                        return 0;
+                i = skip_ws(s, len, i);
+                if (i >= len || s[i] != ',')
+                        return 0;
+                i++;
+        }
+        return 0;
+}
+
+cJSON *jsonrpc_parse(const char *text, size_t len, const char **ret_end)
+{
+        _cleanup_json_ cJSON *j = NULL;
+        const char *end = NULL;
+
+        if (!text || len == 0)
+                return NULL;
+        j = cJSON_ParseWithLengthOpts(text, len, &end, false);
+        if (!j || !end || end < text || end > text + len)
+                return NULL;
+        if (exact_ids(j, text, (size_t)(end - text)) < 0)
+                return NULL;
+        if (ret_end)
+                *ret_end = end;
+        return TAKE_PTR(j);
 }

@@ -54,10 +54,26 @@ enum jsonrpc_kind {
 
 /* Classifies a parsed message; _JSONRPC_KIND_INVALID if it is not one. */
 enum jsonrpc_kind jsonrpc_classify(const cJSON *msg);
-/* A valid JSON-RPC id: string or number (integer). */
+/*
+ * Parses one JSON-RPC message (or a batch) from a peer, like cJSON_ParseWithLengthOpts()
+ * without requiring the end of the text (*ret_end, when not NULL, says where the value
+ * ended). The message's "id", when a number or a string, is kept exact: a Raw node holding
+ * its original text, which cJSON prints and duplicates verbatim, so the id goes back to the
+ * peer byte for byte whatever its digits, fraction, exponent or escapes. So are
+ * params.requestId (notifications/cancelled), params.progressToken (notifications/progress)
+ * and params._meta.progressToken (a request's). NULL when the text is not JSON (or on OOM).
+ * Such values are then read through jsonrpc_id_*() and json_int64(), which understand Raw
+ * nodes; an id the hub makes itself stays a plain number or string.
+ */
+cJSON *jsonrpc_parse(const char *text, size_t len, const char **ret_end);
+
+/* A valid JSON-RPC id: a string or a number, fractional too (plain or kept exact). */
 bool jsonrpc_id_valid(const cJSON *id);
-/* Two ids name the same request: equal numbers or equal strings. */
+/* Two ids name the same request: equal strings, or numbers of equal value (integers
+ * compared exactly), whether plain or kept exact. */
 bool jsonrpc_id_equal(const cJSON *a, const cJSON *b);
+/* The decoded value of a string id (plain or kept exact), malloc'd; NULL for any other. */
+char *jsonrpc_id_strdup(const cJSON *id);
 
 /* {"jsonrpc":"2.0","id":<copy of id or null>,"error":{"code":..,"message":..[,"data":data]}}
  * data is taken over (may be NULL). NULL on OOM. */

@@ -36,8 +36,17 @@ size_t json_find_nul(const char *s, size_t len);
 
 /* v as a whole number that an int64_t holds exactly (|v| < 2^63): true with *ret; false for
  * anything else (not a number, fractional, out of range), never a cast that is undefined
- * behaviour. For numbers a peer chose (ids, codes). */
+ * behaviour. For numbers a peer chose (ids, codes). A Raw node holding a number's text (an
+ * id jsonrpc_parse() kept exact) is read from its text. */
 bool json_int64(const cJSON *v, int64_t *ret);
+
+/*
+ * A member name that appears twice in one object anywhere in v (as cJSON decodes names, so
+ * "id" and "\u0069d" are one): 1 with *ret_key (borrowed from v), 0 when there is none,
+ * -ENOMEM. cJSON finds the first of two, other parsers (JavaScript's, Python's) the last: a
+ * message whose parts two readers may see differently is refused.
+ */
+int json_find_duplicate_key(const cJSON *v, const char **ret_key);
 
 static inline cJSON *json_get(const cJSON *obj, const char *key)
 {

@@ -280,7 +280,7 @@ void pending_response(struct upstream *u, cJSON *msg)
         }
         p = pending_take(u, n, false);
         if (!p) {
-                upstream_log(u, LOG_DEBUG, "late response to %.0f, ignoring", id->valuedouble);
+                upstream_log(u, LOG_DEBUG, "late response to %" PRId64 ", ignoring", n);
                 cJSON_Delete(msg);
                 return;
         }
@@ -336,7 +336,7 @@ static int send_call(struct upstream *u, struct pending *p, cJSON *msg)
         cJSON *meta = cJSON_IsObject(params) ? json_get(params, "_meta") : NULL;
         cJSON *tok = cJSON_IsObject(meta) ? json_get(meta, "progressToken") : NULL;
 
-        if (tok && (cJSON_IsString(tok) || cJSON_IsNumber(tok))) {
+        if (jsonrpc_id_valid(tok)) { /* a string or a number, as an id is */
                 if (!p->progress_token && !(p->progress_token = cJSON_Duplicate(tok, true)))
                         return -ENOMEM;
                 if (!json_set(meta, "progressToken", cJSON_CreateNumber((double)p->upstream_id)))

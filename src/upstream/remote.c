@@ -255,7 +255,7 @@ static void sse_event(struct remote_xfer *x, const struct sse_parsed_event *ev)
                 cJSON *m;
                 if (strspn(ev->data, " \t\r\n") == ev->data_len)
                         return; /* a priming event, or a keepalive */
-                m = cJSON_ParseWithLength(ev->data, ev->data_len);
+                m = jsonrpc_parse(ev->data, ev->data_len, NULL);
                 if (!cJSON_IsObject(m) && !cJSON_IsArray(m)) {
                         cJSON_Delete(m);
                         upstream_log(u, LOG_WARNING,
@@ -468,7 +468,7 @@ int remote_xfer_header(struct remote_xfer *x, const char *fmt, ...)
 
 int remote_xfer_body(struct remote_xfer *x, const char *data, size_t len)
 {
-        _cleanup_json_ cJSON *m = cJSON_ParseWithLength(data, len);
+        _cleanup_json_ cJSON *m = jsonrpc_parse(data, len, NULL);
         const cJSON *id;
         const char *method;
 
@@ -641,7 +641,7 @@ static cJSON *answer_error(struct remote_xfer *x)
 
         if (buf_avail(&x->in) == 0)
                 return NULL;
-        m = cJSON_ParseWithLength(buf_head(&x->in), buf_avail(&x->in));
+        m = jsonrpc_parse(buf_head(&x->in), buf_avail(&x->in), NULL);
         if (cJSON_IsObject(m) && cJSON_IsObject(json_get(m, "error")))
                 return m;
         cJSON_Delete(m);

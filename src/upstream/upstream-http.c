@@ -175,6 +175,7 @@ static cJSON *http_on_event(struct remote *r, struct remote_xfer *x, cJSON *ev)
 {
         struct http_transport *t = (struct http_transport *)r;
         const cJSON *id, *result;
+        _cleanup_free_ char *sid = NULL;
         bool is_response;
         int64_t n;
 
@@ -206,8 +207,8 @@ static cJSON *http_on_event(struct remote *r, struct remote_xfer *x, cJSON *ev)
         }
         if (t->modern && is_response)
                 return modern_answer(t, x, ev);
-        if (x->kind == HTTP_REINIT && is_response && cJSON_IsString(id) &&
-            strcmp(id->valuestring, t->reinit_id) == 0) {
+        sid = is_response ? jsonrpc_id_strdup(id) : NULL;
+        if (x->kind == HTTP_REINIT && sid && strcmp(sid, t->reinit_id) == 0) {
                 /* Ours: swallowed. */
                 if (cJSON_IsObject(result)) {
                         adopt_session(t, x, result);
@@ -217,7 +218,7 @@ static cJSON *http_on_event(struct remote *r, struct remote_xfer *x, cJSON *ev)
                 cJSON_Delete(ev);
                 return NULL;
         }
-        if (is_response && cJSON_IsString(id) && strncmp(id->valuestring, "mcp-proxy-", 10) == 0) {
+        if (sid && strncmp(sid, "mcp-proxy-", 10) == 0) {
                 /* The answer to a probe of ours (or a late one to an old initialize). */
                 x->got_response = true;
                 cJSON_Delete(ev);
@@ -326,7 +327,7 @@ static int modern_headers(struct remote_xfer *x, const cJSON *msg)
 static int modern_prepare(struct http_transport *t, struct remote_xfer *x, const char *data,
                           size_t len)
 {
-        _cleanup_json_ cJSON *msg = cJSON_ParseWithLength(data, len);
+        _cleanup_json_ cJSON *msg = jsonrpc_parse(data, len, NULL);
         _cleanup_cjson_str_ char *s = NULL;
         int k;
 
@@ -422,7 +423,7 @@ static cJSON *ir_begin(struct http_transport *t, struct remote_xfer *x, cJSON *e
                         return NULL;
                 }
                 c->id = id;
-                c->request = cJSON_ParseWithLength(x->body, x->body_len);
+                c->request = jsonrpc_parse(x->body, x->body_len, NULL);
         }
         cJSON_Delete(c->state);
         c->state = cJSON_Duplicate(json_get(result, "requestState"), true);
@@ -564,11 +565,12 @@ static void ir_answer(struct http_transport *t, cJSON *msg)
         const cJSON *id = json_get(msg, "id");
         const cJSON *result = json_get(msg, "result");
         const cJSON *err = json_get(msg, "error");
+        _cleanup_free_ char *sid = jsonrpc_id_strdup(id);
 
-        if (!cJSON_IsString(id))
+        if (!sid)
                 return;
         for (struct ir_call *c = t->ir_calls; c; c = c->next) {
-                cJSON *key = json_get(c->keys, id->valuestring);
+                cJSON *key = json_get(c->keys, sid);
 
                 if (!cJSON_IsString(key))
                         continue;
@@ -588,7 +590,7 @@ static void ir_answer(struct http_transport *t, cJSON *msg)
                         ir_fail(t, cid, "out of memory");
                         return;
                 }
-                cJSON_DeleteItemFromObjectCaseSensitive(c->keys, id->valuestring);
+                cJSON_DeleteItemFromObjectCaseSensitive(c->keys, sid);
                 if (--c->waiting == 0)
                         ir_retry(t, c);
                 return;
@@ -667,7 +669,7 @@ static cJSON *modern_initialize_result(struct http_transport *t)
  * the request's transfer (closing a stream is cancellation: streamable-http §5). */
 static int modern_send(struct http_transport *t, const char *data, size_t len)
 {
-        _cleanup_json_ cJSON *msg = cJSON_ParseWithLength(data, len);
+        _cleanup_json_ cJSON *msg = jsonrpc_parse(data, len, NULL);
         const char *method = msg ? json_get_string(msg, "method") : NULL;
         const cJSON *id;
 
@@ -750,7 +752,7 @@ static int post_message(struct http_transport *t, const char *data, size_t len, 
         }
         if (!x->is_request && x->method && strcmp(x->method, "notifications/cancelled") == 0) {
                 /* The request is over for upstream.c: stop its transfer too. */
-                _cleanup_json_ cJSON *m = cJSON_ParseWithLength(data, len);
+                _cleanup_json_ cJSON *m = jsonrpc_parse(data, len, NULL);
                 const cJSON *p = m ? json_get(m, "params") : NULL;
                 const cJSON *rid = p ? json_get(p, "requestId") : NULL;
                 int64_t n;
@@ -766,7 +768,7 @@ fail:
 /* A message that could not be sent again: its request gets an error. */
 static void fail_held(struct http_transport *t, struct remote_held *m, const char *why)
 {
-        _cleanup_json_ cJSON *j = cJSON_ParseWithLength(m->data, m->len);
+        _cleanup_json_ cJSON *j = jsonrpc_parse(m->data, m->len, NULL);
         char msg[512];
         cJSON *err;
 
@@ -957,7 +959,7 @@ static void fallback_to_sse(struct http_transport *t, struct remote_xfer *x)
 /* A whole JSON answer (one message, or an array of them) joins the transfer's queue. */
 static void queue_json_answer(struct http_transport *t, struct remote_xfer *x)
 {
-        cJSON *j = cJSON_ParseWithLength(buf_head(&x->in), buf_avail(&x->in)), *e;
+        cJSON *j = jsonrpc_parse(buf_head(&x->in), buf_avail(&x->in), NULL), *e;
 
         if (!cJSON_IsArray(j) && !cJSON_IsObject(j)) {
                 cJSON_Delete(j);

@@ -210,7 +210,7 @@ static void post_done(struct sse_transport *t, struct remote_xfer *x, CURLcode r
         if (x->status >= 200 && x->status < 300) {
                 /* Answers come on the stream; a server that answers here is heard too. */
                 if (x->answer == ANSWER_JSON) {
-                        cJSON *j = cJSON_ParseWithLength(buf_head(&x->in), buf_avail(&x->in));
+                        cJSON *j = jsonrpc_parse(buf_head(&x->in), buf_avail(&x->in), NULL);
                         if (jsonrpc_classify(j) >= 0)
                                 upstream_transport_message(u, j);
                         else
@@ -314,7 +314,7 @@ static int sse_start(struct upstream *u)
 
 int upstream_sse_adopt(struct upstream *u, char *data, size_t len)
 {
-        _cleanup_json_ cJSON *m = cJSON_ParseWithLength(data, len);
+        _cleanup_json_ cJSON *m = jsonrpc_parse(data, len, NULL);
         const cJSON *id = m ? json_get(m, "id") : NULL;
         struct sse_transport *t;
         int k;

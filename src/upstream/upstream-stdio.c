@@ -20,6 +20,7 @@
 #include "fd-util.h"
 #include "json.h"
 #include "mcp-limits.h"
+#include "proto/jsonrpc.h"
 #include "proto/wire.h"
 #include "log.h"
 #include "strv.h"
@@ -158,7 +159,7 @@ static void process_stdout_lines(struct upstream *u)
                         buf_consume(&t->outb, (size_t)n);
                         continue;
                 }
-                msg = cJSON_ParseWithLength(line, len);
+                msg = jsonrpc_parse(line, len, NULL);
                 if (!msg)
                         upstream_log(u, LOG_WARNING, "stdout line is not JSON (%.60s%s), ignoring",
                                      line, len > 60 ? "..." : "");

@@ -80,4 +80,35 @@ TEST(int64_refused)
         ASSERT_EQ(n, 42); /* untouched */
 }
 
+/* json_find_duplicate_key: a name twice in one object, at any depth, however escaped. */
+static int dup_of(const char *text, const char **key)
+{
+        cJSON *v = cJSON_Parse(text);
+        int r = v ? json_find_duplicate_key(v, key) : -1;
+
+        cJSON_Delete(v);
+        return r;
+}
+
+TEST(duplicate_keys)
+{
+        const char *key = NULL;
+        cJSON *v;
+
+        ASSERT_EQ(dup_of("{\"a\":1,\"b\":2,\"c\":{\"a\":1}}", &key), 0);
+        ASSERT_EQ(dup_of("[{\"a\":1},{\"a\":2}]", &key), 0);
+        ASSERT_EQ(dup_of("{}", &key), 0);
+        ASSERT_EQ(dup_of("3", &key), 0);
+        ASSERT_EQ(dup_of("{\"\":1,\"x\":2}", &key), 0);
+        ASSERT_NULL(key);
+        /* a key borrowed from the tree: checked while it lives */
+        v = cJSON_Parse("{\"params\":{\"name\":\"a\",\"arguments\":{},\"name\":\"b\"}}");
+        ASSERT_EQ(json_find_duplicate_key(v, &key), 1);
+        ASSERT_TRUE(key && strcmp(key, "name") == 0);
+        cJSON_Delete(v);
+        ASSERT_EQ(dup_of("{\"id\":1,\"\\u0069d\":2}", &key), 1);
+        ASSERT_EQ(dup_of("[1,[{\"x\":{\"y\":[{\"k\":1,\"j\":2,\"k\":3}]}}]]", &key), 1);
+        ASSERT_EQ(dup_of("{\"\":1,\"\":2}", &key), 1);
+}
+
 HARNESS_MAIN()

@@ -188,7 +188,11 @@ TEST(jsonrpc_classification)
             {"{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"ping\"}", _JSONRPC_KIND_INVALID},
             {"{\"id\":1,\"method\":\"ping\"}", _JSONRPC_KIND_INVALID},
             {"{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}", _JSONRPC_KIND_INVALID},
-            {"{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}", _JSONRPC_KIND_INVALID},
+            /* MCP's RequestId is string | number; JSON-RPC only says SHOULD NOT be fractional */
+            {"{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}", JSONRPC_REQUEST},
+            {"{\"jsonrpc\":\"2.0\",\"id\":-1e300,\"result\":{}}", JSONRPC_RESPONSE},
+            {"{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"ping\"}", _JSONRPC_KIND_INVALID},
+            {"{\"jsonrpc\":\"2.0\",\"id\":[1],\"result\":{}}", _JSONRPC_KIND_INVALID},
             {"{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"ping\"}", _JSONRPC_KIND_INVALID},
             {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\"}", _JSONRPC_KIND_INVALID},
             {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":3}", _JSONRPC_KIND_INVALID},
@@ -198,10 +202,15 @@ TEST(jsonrpc_classification)
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 _cleanup_json_ cJSON *j = cJSON_Parse(cases[i].text);
+                /* the same with the id kept exact */
+                _cleanup_json_ cJSON *x = jsonrpc_parse(cases[i].text, strlen(cases[i].text), NULL);
                 ASSERT_NOT_NULL(j);
-                if ((int)jsonrpc_classify(j) != cases[i].kind)
-                        HARNESS_FAIL("case %zu (%s): got %d, want %d", i, cases[i].text,
-                                     (int)jsonrpc_classify(j), cases[i].kind);
+                ASSERT_NOT_NULL(x);
+                if ((int)jsonrpc_classify(j) != cases[i].kind ||
+                    (int)jsonrpc_classify(x) != cases[i].kind)
+                        HARNESS_FAIL("case %zu (%s): got %d (%d kept exact), want %d", i,
+                                     cases[i].text, (int)jsonrpc_classify(j),
+                                     (int)jsonrpc_classify(x), cases[i].kind);
         }
 }
 
