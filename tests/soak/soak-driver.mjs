@@ -3,8 +3,10 @@
 // CONFIG: {host, port, keys: [[key, client]...], clients, seconds, deadlineMs, faultEveryMs,
 //          hubEveryMs, idle, loris, lorisByteMs, bigBytes, hubPidFile, mark, summary}
 //
-// - `clients` MCP clients (2025-11-25 sessions, Streamable HTTP, one keep-alive connection
-//   each, one request at a time) call tools of every upstream, list tools and ping. Every
+// - `clients` MCP clients (one keep-alive connection each, one request at a time) call tools
+//   of every upstream, list tools and ping: 2025-11-25 sessions over Streamable HTTP, but
+//   the last two speak the legacy HTTP+SSE transport (answers on their GET /sse stream, a
+//   new stream and session when it ends) and the two before them 2026-07-28 (stateless). Every
 //   request has a deadline: it is answered when an HTTP response carrying a JSON-RPC
 //   response with its id came (a result or an error), and unanswered otherwise (deadline
 //   passed, connection closed, or an HTTP answer without its id). An echo whose text is
@@ -44,6 +46,8 @@ const stats = {
   unansweredExamples: [],
   httpStatus: {},
   sessions: 0,
+  legacyStreams: 0,
+  byKind: {},
   reinit: 0,
   notifications: { sent: 0, accepted: 0, other: {} },
   faults: {}, // kind -> n
@@ -146,7 +150,7 @@ function requestFor(c, op, id) {
         jsonrpc: '2.0',
         id,
         method: 'initialize',
-        params: { protocolVersion: PROTO, capabilities: {}, clientInfo: { name: `soak-${c.idx}`, version: '1' } },
+        params: { protocolVersion: c.kind === 'legacy' ? '2024-11-05' : PROTO, capabilities: {}, clientInfo: { name: `soak-${c.idx}`, version: '1' } },
       };
     case 'tools/list':
       return { jsonrpc: '2.0', id, method: 'tools/list' };
@@ -167,35 +171,138 @@ function requestFor(c, op, id) {
   }
 }
 
-function headersFor(c, extra = {}) {
+const MODERN = '2026-07-28';
+function headersFor(c, req) {
   const h = {
     Authorization: `Bearer ${c.key}`,
     'Content-Type': 'application/json',
     Accept: 'application/json, text/event-stream',
-    ...extra,
   };
-  if (c.session) {
+  if (c.kind === 'modern') {
+    h['MCP-Protocol-Version'] = MODERN;
+    if (req?.method) h['Mcp-Method'] = req.method;
+    if (req?.method === 'tools/call') h['Mcp-Name'] = req.params.name;
+  } else if (c.session) {
     h['Mcp-Session-Id'] = c.session;
     h['MCP-Protocol-Version'] = PROTO;
   }
   return h;
 }
 
-// Sends one request of kind op; returns the HTTP exchange (for initialize: its session).
+// ---- legacy HTTP+SSE clients: GET /sse, POST /messages?sessionId=..., answers on the stream ----
+function legacyOpen(c) {
+  return new Promise((resolve) => {
+    const st = { endpoint: null, pending: new Map(), closed: false, req: null };
+    let buf = '';
+    let opened = false;
+    const done = (ok) => {
+      if (opened) return;
+      opened = true;
+      clearTimeout(timer);
+      resolve(ok ? st : null);
+    };
+    const close = (why) => {
+      if (st.closed) return;
+      st.closed = true;
+      for (const [, p] of st.pending) p({ why });
+      st.pending.clear();
+      done(false);
+    };
+    const timer = setTimeout(() => {
+      close('legacy stream: no endpoint event');
+      st.req?.destroy();
+    }, cfg.deadlineMs);
+    st.req = http.request(
+      { host: cfg.host, port: cfg.port, method: 'GET', path: '/sse', agent: false, headers: { Authorization: `Bearer ${c.key}`, Accept: 'text/event-stream' } },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          close(`legacy stream: HTTP ${res.statusCode}`);
+          return;
+        }
+        res.setEncoding('utf8');
+        res.on('data', (d) => {
+          buf += d;
+          let i;
+          while ((i = buf.search(/\r?\n\r?\n/)) >= 0) {
+            const ev = buf.slice(0, i);
+            buf = buf.slice(i).replace(/^\r?\n\r?\n/, '');
+            let name = 'message';
+            const data = [];
+            for (const l of ev.split(/\r?\n/)) {
+              if (l.startsWith('event:')) name = l.slice(6).trim();
+              else if (l.startsWith('data:')) data.push(l.slice(5).replace(/^ /, ''));
+            }
+            if (name === 'endpoint') {
+              st.endpoint = data.join('\n');
+              done(true);
+            } else if (name === 'message' && data.length) {
+              let m;
+              try {
+                m = JSON.parse(data.join('\n'));
+              } catch {
+                continue;
+              }
+              const p = m && m.id !== undefined && ('result' in m || 'error' in m) && st.pending.get(m.id);
+              if (p) {
+                st.pending.delete(m.id);
+                p({ answer: m });
+              }
+            }
+          }
+        });
+        res.on('end', () => close('legacy stream ended'));
+        res.on('error', (e) => close(`legacy stream: ${e.code ?? e.message}`));
+        res.on('aborted', () => close('legacy stream aborted'));
+      },
+    );
+    st.req.on('error', (e) => close(`legacy stream: ${e.code ?? e.message}`));
+    st.req.end();
+  });
+}
+
+// One request over the client's transport: {answer} or {why}, and the HTTP status seen.
+async function transact(c, req) {
+  if (c.kind !== 'legacy') {
+    const r = await exchange(c.agent, 'POST', '/mcp', headersFor(c, req), JSON.stringify(req), cfg.deadlineMs);
+    const answer = r.err ? undefined : messages(r).find((m) => m && m.id === req.id && ('result' in m || 'error' in m));
+    return { answer, status: r.status, headers: r.headers, why: r.err ?? `HTTP ${r.status} without a response for its id`, body: r.body };
+  }
+  const st = c.legacy;
+  if (!st || st.closed) return { why: 'legacy stream closed before the request' };
+  const got = new Promise((resolve) => st.pending.set(req.id, resolve));
+  const r = await exchange(c.agent, 'POST', st.endpoint, headersFor(c, req), JSON.stringify(req), cfg.deadlineMs);
+  if (r.status !== 202) {
+    st.pending.delete(req.id);
+    const answer = r.err ? undefined : messages(r).find((m) => m && m.id === req.id);
+    if (r.status === 404) c.legacy = null; // its session is gone: a new stream next
+    return { answer, status: r.status, why: r.err ?? `HTTP ${r.status} on the POST`, body: r.body };
+  }
+  let timer;
+  const res = await Promise.race([got, new Promise((resolve) => (timer = setTimeout(() => resolve({ why: 'deadline' }), cfg.deadlineMs)))]);
+  clearTimeout(timer);
+  st.pending.delete(req.id);
+  return { ...res, status: 202 };
+}
+
+// Sends one request of kind op and counts its outcome.
 async function call(c, op) {
   const id = ++c.nextId;
   const req = requestFor(c, op, id);
   const expect = req.expect;
   delete req.expect;
-  const s = opStat(op);
+  if (c.kind === 'modern')
+    req.params = { ...(req.params ?? {}), _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} } };
+  const s = opStat(`${op}${c.kind === 'session' ? '' : ` (${c.kind})`}`);
   stats.sent++;
   s.sent++;
+  bump(stats.byKind, c.kind);
   const t = Date.now();
-  const r = await exchange(c.agent, 'POST', '/mcp', headersFor(c), JSON.stringify(req), cfg.deadlineMs);
+  const r = await transact(c, req);
   const ms = Date.now() - t;
   s.maxMs = Math.max(s.maxMs, ms);
   if (r.status) bump(stats.httpStatus, r.status);
-  const answer = r.err ? undefined : messages(r).find((m) => m && m.id === id && ('result' in m || 'error' in m));
+  const answer = r.answer;
   if (answer && 'result' in answer) {
     stats.result++;
     s.result++;
@@ -203,22 +310,21 @@ async function call(c, op) {
     if (expect !== undefined && answer.result?.content?.[0]?.text !== expect) {
       stats.wrong++;
       if (stats.wrongExamples.length < 5)
-        stats.wrongExamples.push({ op, id, expect, got: JSON.stringify(answer).slice(0, 300), t: elapsed() });
+        stats.wrongExamples.push({ op, kind: c.kind, id, expect, got: JSON.stringify(answer).slice(0, 300), t: elapsed() });
     }
   } else if (answer) {
     stats.error++;
     s.error++;
-    const msg = String(answer.error?.message ?? '').replace(/[0-9a-f]{8,}/g, '#').slice(0, 70);
+    const msg = String(answer.error?.message ?? '').replace(/[0-9a-f]{8,}/g, '#').replace(/:\d{2,5}\//g, ':PORT/').slice(0, 70);
     bump(stats.errors, `${op}: ${answer.error?.code} ${msg}`);
   } else {
     stats.unanswered++;
     s.unanswered++;
-    const why = r.err ? r.err : `HTTP ${r.status} without a response for its id`;
-    bump(stats.unansweredWhy, `${op}: ${why}`);
+    bump(stats.unansweredWhy, `${op} (${c.kind}): ${r.why}`);
     if (stats.unansweredExamples.length < 10)
-      stats.unansweredExamples.push({ op, id, why, ms, t: elapsed(), body: r.body?.slice(0, 200), client: c.idx });
+      stats.unansweredExamples.push({ op, kind: c.kind, id, why: r.why, ms, t: elapsed(), body: r.body?.slice(0, 200), client: c.idx });
   }
-  if (r.status === 404 && op !== 'initialize') {
+  if (r.status === 404 && op !== 'initialize' && c.kind === 'session') {
     c.session = null; // the session is gone: a new one next
     stats.reinit++;
   }
@@ -227,34 +333,50 @@ async function call(c, op) {
 
 async function initialize(c) {
   c.session = null;
+  if (c.kind === 'legacy') {
+    c.legacy = await legacyOpen(c);
+    if (!c.legacy) return false;
+    stats.legacyStreams++;
+  }
   const r = await call(c, 'initialize');
-  const sid = r.headers?.['mcp-session-id'];
-  if (r.status !== 200 || !sid) return false;
-  c.session = sid;
+  if (c.kind === 'legacy') {
+    if (!r.answer?.result) return false;
+  } else {
+    const sid = r.headers?.['mcp-session-id'];
+    if (r.status !== 200 || !sid) return false;
+    c.session = sid;
+  }
   stats.sessions++;
   stats.notifications.sent++;
-  const n = await exchange(c.agent, 'POST', '/mcp', headersFor(c), '{"jsonrpc":"2.0","method":"notifications/initialized"}', cfg.deadlineMs);
+  const path = c.kind === 'legacy' ? c.legacy.endpoint : '/mcp';
+  const n = await exchange(c.agent, 'POST', path, headersFor(c), '{"jsonrpc":"2.0","method":"notifications/initialized"}', cfg.deadlineMs);
   if (n.status === 202) stats.notifications.accepted++;
   else bump(stats.notifications.other, n.err ?? n.status);
   return true;
 }
 
+const ready = (c) => (c.kind === 'session' ? !!c.session : c.kind === 'legacy' ? !!c.legacy && !c.legacy.closed : true);
 async function clientLoop(c) {
   while (running) {
-    if (!c.session && !(await initialize(c))) {
+    if (!ready(c) && !(await initialize(c))) {
       await sleep(200);
       continue;
     }
-    await call(c, c.queue.shift() ?? pickOp());
+    let op = c.queue.shift() ?? pickOp();
+    if (c.kind === 'modern' && op === 'ping') op = 'tools/list'; // no ping without a session
+    await call(c, op);
   }
-  if (c.session) await exchange(c.agent, 'DELETE', '/mcp', headersFor(c), undefined, 10000);
+  if (c.kind === 'session' && c.session) await exchange(c.agent, 'DELETE', '/mcp', headersFor(c), undefined, 10000);
+  c.legacy?.req?.destroy();
   c.agent.destroy();
 }
 
 const clients = [];
 for (let i = 0; i < cfg.clients; i++) {
   const [key] = cfg.keys[i % cfg.keys.length];
-  clients.push({ idx: i, key, session: null, nextId: 0, queue: [], agent: new http.Agent({ keepAlive: true, maxSockets: 1 }) });
+  // the last two speak the legacy HTTP+SSE transport, the two before them 2026-07-28
+  const kind = cfg.clients >= 8 && i >= cfg.clients - 2 ? 'legacy' : cfg.clients >= 8 && i >= cfg.clients - 4 ? 'modern' : 'session';
+  clients.push({ idx: i, kind, key, session: null, legacy: null, nextId: 0, queue: [], agent: new http.Agent({ keepAlive: true, maxSockets: 1 }) });
 }
 
 // ---- processes of the run ----

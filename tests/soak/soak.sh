@@ -11,7 +11,8 @@
 #              seconds (default 60), started again on the same socket; STATE_DIRECTORY set, so
 #              sessions outlive it.
 #   front      mcp-proxy --listen on 127.0.0.1, its log (and every child's) in front.log.
-#   load       tests/soak/soak-driver.mjs: SOAK_CLIENTS (16) MCP clients, 4 API keys; every
+#   load       tests/soak/soak-driver.mjs: SOAK_CLIENTS (16) MCP clients, 4 API keys (12 with
+#              2025-11-25 sessions, 2 stateless 2026-07-28 ones, 2 on the legacy SSE transport); every
 #              SOAK_FAULT_EVERY seconds (3) a fault in turn (SIGKILL of a stdio, the HTTP or the
 #              SSE upstream, SIGSTOP of one for 8 s, calls to fixture tools that hang, write
 #              garbage, write a SOAK_BIG_BYTES line (20 MB) or crash); SOAK_IDLE (1000) idle and
@@ -47,7 +48,7 @@ E2E_DIR=$E2E_ROOT/tests/e2e
 # reports): the hub's RSS would mostly measure that.
 [[ $ASAN_OPTIONS == *quarantine_size_mb* ]] || export ASAN_OPTIONS=$ASAN_OPTIONS:quarantine_size_mb=16
 BUILT="without sanitizers"
-grep -qa AddressSanitizer "$HUB_BIN" && BUILT="ASan+UBSan, $(grep -o 'quarantine_size_mb=[0-9]*' <<<"$ASAN_OPTIONS")"
+grep -qa __asan_init "$HUB_BIN" && BUILT="ASan+UBSan, $(grep -o 'quarantine_size_mb=[0-9]*' <<<"$ASAN_OPTIONS")"
 
 # ---- remote upstreams, started again whenever they die ----
 pick_ports() { # N: N distinct free ports into PORTS
@@ -185,7 +186,7 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
         jq -r '"hub restarts asked: \(.hubRestarts); unexpected hub exits: \(.hubUnexpected | length)",
                 "faults: \(.faults | to_entries | map("\(.key) \(.value)") | join(", "))" +
                         (if (.faultMisses | length) > 0 then "; no target: \(.faultMisses | tostring)" else "" end),
-                "sessions opened: \(.sessions) (again after a 404: \(.reinit)); notifications/initialized 202: \(.notifications.accepted) of \(.notifications.sent)",
+                "requests by client kind: \(.byKind | tostring); sessions opened: \(.sessions) (again after a 404: \(.reinit); legacy streams opened: \(.legacyStreams)); notifications/initialized 202: \(.notifications.accepted) of \(.notifications.sent)",
                 "latency of answered requests: p50 \(.latency.p50) ms, p99 \(.latency.p99) ms, max \(.latency.max) ms",
                 "GET /health every second: \(.health.ok) of \(.health.sent) answered 200; p50 \(.health.p50) ms, p99 \(.health.p99) ms, max \(.health.max) ms",
                 "idle connections: held \(.idle.heldMin) min / \(.idle.heldAvg) avg of \(.idle.target); \(.idle.connects) opened, \(.idle.closedByServer) closed by the front (after p50 \(.idle.lifeP50) ms, max \(.idle.lifeMax) ms), \(.idle.connectErrors) failed to connect \(.idle.connectErrorCodes | tostring)",
