@@ -3,6 +3,7 @@
 #   make check      install test deps, build with ASan+UBSan into build/check, run every test
 #   make run        build and start hub + front on 127.0.0.1 with the demo config
 #   make bench      latency/throughput/RSS against the direct stdio round trip
+#   make soak       every fault at once for SOAK_SECONDS (300) under ASan+UBSan, then a table
 #   make install    PREFIX, DESTDIR, BINDIR, MANDIR, SYSCONFDIR, SYSTEMDSYSTEMUNITDIR
 #   make deb        the Debian package (debian/), into build/deb/
 
@@ -78,7 +79,7 @@ BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 BINS := $(BUILD)/mcp-proxy $(BUILD)/mcp-proxy-hub $(BUILD)/mcp-proxyctl
 
-.PHONY: all check unit e2e run bench install uninstall clean fuzz lint format deps test-deps tests deb
+.PHONY: all check unit e2e run bench soak install uninstall clean fuzz lint format deps test-deps tests deb
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -154,6 +155,13 @@ bench: deps test-deps
 
 fuzz:
 	@tests/fuzz/run.sh
+
+# The soak (tests/soak/soak.sh lists its knobs); make check runs a 60 s one (e2e-soak).
+# Its logs are kept: the run's directory is printed at the end.
+SOAK_SECONDS ?= 300
+soak: test-deps
+	$(MAKE) BUILD=$(CHECK_BUILD) SANITIZE=address,undefined OPT="-O1 -g" tests
+	BUILD=$(CHECK_BUILD) SOAK_SECONDS=$(SOAK_SECONDS) E2E_KEEP=1 tests/soak/soak.sh
 
 # ---- units: systemd/*.in with the install paths filled in (at every install: the paths
 # are the install's) ----

@@ -511,7 +511,13 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
         while (hmap_next(&h->sessions, &i, NULL, &v)) {
                 struct session *ss = v;
                 for (struct sse_stream *st = ss->streams; st; st = st->next) {
-                        struct conn *c = hub_conn_get(h, st->conn_id);
+                        struct conn *c;
+                        /* A legacy session's stream is the only way to the answers of its
+                         * requests (their POSTs got 202): it stays for the errors of those
+                         * in flight, and ends when this hub closes its connections. */
+                        if (ss->legacy && st->id == ss->get_stream)
+                                continue;
+                        c = hub_conn_get(h, st->conn_id);
                         st->conn_id = 0;
                         if (c)
                                 (void)conn_send_simple(c, WIRE_REPLY_END);

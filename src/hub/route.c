@@ -45,10 +45,17 @@ static void reply_result(struct conn *c, const cJSON *id, cJSON *result)
         route_reply(c, jsonrpc_result_new(id, result));
 }
 
-static void http_error(struct conn *c, int status, int code, const char *message)
+/* An HTTP status with a JSON-RPC error, for the request id when there is one. */
+static void http_error_for(struct conn *c, const cJSON *id, int status, int code,
+                           const char *message)
 {
         c->hub->n_errors++;
-        (void)conn_send_error(c, status, jsonrpc_error_new(NULL, code, message, NULL));
+        (void)conn_send_error(c, status, jsonrpc_error_new(id, code, message, NULL));
+}
+
+static void http_error(struct conn *c, int status, int code, const char *message)
+{
+        http_error_for(c, NULL, status, code, message);
 }
 
 void route_refuse_busy(struct conn *c, const cJSON *id)
@@ -556,7 +563,11 @@ void hub_route_message(struct conn *c, cJSON *msg)
         if (c->env.session) {
                 s = find_session(c);
                 if (!s || s->legacy != c->env.legacy) {
-                        http_error(c, 404, MCP_ERROR_REQUEST_TIMEOUT, "Session not found");
+                        /* the request's own id: the client knows which one failed (a legacy
+                         * client's answers otherwise come on its stream, gone with it) */
+                        http_error_for(
+                            c, jsonrpc_classify(m) == JSONRPC_REQUEST ? json_get(m, "id") : NULL,
+                            404, MCP_ERROR_REQUEST_TIMEOUT, "Session not found");
                         return;
                 }
         }

@@ -36,6 +36,7 @@ struct stdio_transport {
         int kill_stage;  /* 0 none, 1 stdin closed, 2 SIGTERM sent, 3 SIGKILL sent */
         bool exited;
         bool out_eof;
+        bool out_skip; /* dropping the rest of a line over UPSTREAM_MAX_LINE */
         bool down_reported;
         bool paused;     /* its stdout is not read (backpressure, see stdio_pause) */
         int exit_code;   /* when exited normally */
@@ -138,18 +139,31 @@ static void process_stdout_lines(struct upstream *u)
         struct stdio_transport *t = T(u);
 
         for (;;) {
-                long n = wire_find_line(buf_head(&t->outb), buf_avail(&t->outb), UPSTREAM_MAX_LINE);
+                long n;
                 const char *line = buf_head(&t->outb);
                 cJSON *msg;
                 size_t len;
 
+                if (t->out_skip) {
+                        /* The rest of a dropped line is not a message of its own. */
+                        const char *nl = memchr(line, '\n', buf_avail(&t->outb));
+                        if (!nl) {
+                                buf_reset(&t->outb);
+                                return;
+                        }
+                        buf_consume(&t->outb, (size_t)(nl - line) + 1);
+                        t->out_skip = false;
+                        continue;
+                }
+                n = wire_find_line(line, buf_avail(&t->outb), UPSTREAM_MAX_LINE);
                 if (n == 0)
                         return;
                 if (n < 0) {
                         upstream_log(u, LOG_WARNING, "message over %d bytes, dropping it",
                                      UPSTREAM_MAX_LINE);
                         buf_reset(&t->outb);
-                        return;
+                        t->out_skip = true;
+                        continue;
                 }
                 len = (size_t)n - 1;
                 if (len > 0 && line[len - 1] == '\r')
@@ -213,18 +227,20 @@ static int on_stdout(sd_event_source *s, int fd, uint32_t revents, void *userdat
         struct upstream *u = userdata;
         struct stdio_transport *t = T(u);
         bool eof = false;
-        int r;
+        int r = 0;
 
-        r = read_into(fd, &t->outb, 65536, &eof);
-        if (r == -E2BIG) {
-                upstream_log(u, LOG_WARNING, "message over %d bytes, dropping it",
-                             UPSTREAM_MAX_LINE);
-                buf_reset(&t->outb);
+        /* The buffer full is not one line over the cap: it may hold complete messages
+         * before a partial one. Take them out, and read on a few times at most (the
+         * source stays ready while the child has more). */
+        for (int i = 0; i < 4; i++) {
+                r = read_into(fd, &t->outb, 65536, &eof);
+                process_stdout_lines(u);
+                if (!u->transport)
+                        return 0;
+                t = T(u);
+                if (r != -E2BIG || t->paused)
+                        break;
         }
-        process_stdout_lines(u);
-        if (!u->transport)
-                return 0;
-        t = T(u);
         buf_shrink(&t->outb, BUF_SHRINK_ABOVE);
         if (eof || (r < 0 && r != -E2BIG)) {
                 t->out_eof = true;

@@ -24,6 +24,7 @@ check_code "GET /sse with a wrong key: 401" 401
 req POST "/messages?sessionId=no-such-session" -H "$(auth_h)" -H 'Content-Type: application/json' \
         --data-binary '{"jsonrpc":"2.0","id":1,"method":"ping"}'
 check_code "POST to an unknown sessionId: 404" 404
+check_jq "... with a JSON-RPC error for the request's id (-32001)" '.id == 1 and .error.code == -32001'
 req POST /messages -H "$(auth_h)" -H 'Content-Type: application/json' --data-binary '{"jsonrpc":"2.0","id":1,"method":"ping"}'
 check_code "POST /messages without a sessionId: 400" 400
 req POST "/messages?sessionId=x" -H 'Content-Type: application/json' --data-binary '{"jsonrpc":"2.0","id":1,"method":"ping"}'

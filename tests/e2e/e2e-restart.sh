@@ -142,6 +142,29 @@ check_jq "a call in flight when the hub is killed gets a JSON-RPC error for its 
 check "... at once ($INFLIGHT_MS ms)" test "$INFLIGHT_MS" -lt 5000
 check_eq "... HTTP 200 (a JSON-RPC answer, not a gateway error)" 200 "$(cat "$T/inflight.code")"
 
+# ---- a legacy SSE client's request in flight at SIGTERM ----
+# Its POST got 202 and its answer can only come on its stream, which ends with this hub:
+# the error comes on the stream first.
+curl -sS -N --max-time 30 -o "$T/legacy.body" -H "$(auth_h)" -H 'Accept: text/event-stream' \
+        "$URL/sse" 2>/dev/null &
+LEGACY_PID=$!
+PIDS+=("$LEGACY_PID")
+wait_for 10 grep -qs '^event: endpoint' "$T/legacy.body"
+EP=$(tr -d '\r' <"$T/legacy.body" | awk '/^event: endpoint/ { getline; sub(/^data: ?/, ""); print; exit }')
+legacy_post() { req POST "$EP" -H "$(auth_h)" -H 'Content-Type: application/json' --data-binary "$1"; }
+legacy_post '{"jsonrpc":"2.0","id":"li","method":"initialize","params":{"protocolVersion":"2024-11-05","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'
+legacy_post '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+legacy_post '{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"fx_sleep","arguments":{"ms":6000}}}'
+check_code "legacy: the call is taken (202)" 202
+OLD=$(held_pid)
+sleep 0.5
+kill -TERM "$OLD"
+wait "$LEGACY_PID"
+legacy_slow=$(tr -d '\r' <"$T/legacy.body" | sed -n 's/^data: \({.*\)$/\1/p' | jq -c 'select(.id == "slow")' 2>/dev/null)
+check_jq "legacy: the call in flight at SIGTERM gets its JSON-RPC error on the stream before it ends" \
+        '.error.code | type == "number"' "$legacy_slow"
+wait_for 10 restarted "$OLD"
+
 # ---- a request the hub had not taken is sent again ----
 # fx starts slowly now: a new hub holds new requests until its servers are up, so a
 # request sent then is not taken yet when that hub dies.
