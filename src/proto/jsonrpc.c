@@ -405,3 +405,57 @@ cJSON *jsonrpc_parse(const char *text, size_t len, const char **ret_end)
                 *ret_end = end;
         return TAKE_PTR(j);
 }
+
+/* The first occurrence of the quoted key "k" followed by ':' in head, or NULL. */
+static const char *peek_key(const char *head, size_t len, const char *k)
+{
+        size_t kl = strlen(k);
+
+        for (const char *p = head; p + kl + 2 < head + len;) {
+                const char *q = memchr(p, '"', (size_t)(head + len - p));
+                const char *c;
+
+                if (!q || q + kl + 2 > head + len)
+                        return NULL;
+                if (strncmp(q + 1, k, kl) == 0 && q[kl + 1] == '"') {
+                        for (c = q + kl + 2; c < head + len && strchr(" \t\r\n", *c); c++)
+                                ;
+                        if (c < head + len && *c == ':')
+                                return c + 1;
+                }
+                p = q + 1;
+        }
+        return NULL;
+}
+
+bool jsonrpc_peek_response_id(const char *head, size_t len, int64_t *ret_id)
+{
+        const char *id = peek_key(head, len, "id"), *res = peek_key(head, len, "result");
+        const char *err = peek_key(head, len, "error"), *method = peek_key(head, len, "method");
+        const char *end = head + len, *after;
+        long long v;
+        char *e;
+        char num[24];
+        size_t n = 0;
+
+        if (!id || (!res && !err) || (method && (!res || method < res) && (!err || method < err)))
+                return false;
+        while (id < end && strchr(" \t\r\n", *id))
+                id++;
+        while (id + n < end && n < sizeof(num) - 1 &&
+               (id[n] == '-' || (id[n] >= '0' && id[n] <= '9')))
+                n++;
+        if (n == 0 || id + n >= end)
+                return false;
+        after = id + n;
+        if (*after != ',' && *after != '}' && !strchr(" \t\r\n", *after))
+                return false; /* 1.5, 1e3, a string: not one of ours */
+        memcpy(num, id, n);
+        num[n] = 0;
+        errno = 0;
+        v = strtoll(num, &e, 10);
+        if (errno || *e)
+                return false;
+        *ret_id = v;
+        return true;
+}

@@ -72,6 +72,12 @@ bool jsonrpc_id_valid(const cJSON *id);
 /* Two ids name the same request: equal strings, or numbers of equal value (integers
  * compared exactly), whether plain or kept exact. */
 bool jsonrpc_id_equal(const cJSON *a, const cJSON *b);
+/*
+ * The start of a message too large to read (head, len bytes of it): when it begins as a
+ * response does, {"jsonrpc":"2.0","id":N, then "result" or "error", with no "method" before
+ * them, *ret_id is N (a whole number) and true. So the request it answers can fail at once.
+ */
+bool jsonrpc_peek_response_id(const char *head, size_t len, int64_t *ret_id);
 /* The decoded value of a string id (plain or kept exact), malloc'd; NULL for any other. */
 char *jsonrpc_id_strdup(const cJSON *id);
 

@@ -66,7 +66,8 @@
 #define HUB_SESSION_IDLE_MS         (24LL * 3600 * 1000) /* MCP_SESSION_IDLE_TIMEOUT (s) */
 #define SESSION_SWEEP_MS            (60 * 1000)          /* how often idle sessions are swept */
 #define UPSTREAM_MAX_LINE           (16 * 1024 * 1024)   /* one stdio message from an upstream */
-#define UPSTREAM_STDIN_MAX          (64 * 1024 * 1024)   /* queued bytes to one child */
+#define UPSTREAM_PEEK_BYTES         4096 /* of a dropped one: read for its id (a failed answer) */
+#define UPSTREAM_STDIN_MAX          (64 * 1024 * 1024) /* queued bytes to one child */
 #define UPSTREAM_STDERR_LINE        4096
 #define UPSTREAM_QUEUE_MAX          1024 /* requests waiting their turn on one upstream */
 #define TURN_LINGER_MS              1000 /* a cancelled/timed-out request keeps its turn */

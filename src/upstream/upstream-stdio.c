@@ -159,10 +159,27 @@ static void process_stdout_lines(struct upstream *u)
                 if (n == 0)
                         return;
                 if (n < 0) {
-                        upstream_log(u, LOG_WARNING, "message over %d bytes, dropping it",
-                                     UPSTREAM_MAX_LINE);
+                        int64_t id;
+                        bool answer = jsonrpc_peek_response_id(
+                            line, MIN(buf_avail(&t->outb), (size_t)UPSTREAM_PEEK_BYTES), &id);
+
+                        upstream_log(u, LOG_WARNING, "message over %d bytes, dropping it%s",
+                                     UPSTREAM_MAX_LINE,
+                                     answer ? " (an answer: its request fails)" : "");
                         buf_reset(&t->outb);
                         t->out_skip = true;
+                        /* Its request fails now rather than at its timeout. */
+                        if (answer && (msg = jsonrpc_error_new(
+                                           NULL, JSONRPC_INTERNAL_ERROR,
+                                           "the server's answer was over 16 MiB, the most the "
+                                           "proxy reads of one message",
+                                           NULL))) {
+                                json_set(msg, "id", cJSON_CreateNumber((double)id));
+                                upstream_transport_message(u, msg);
+                                if (!u->transport)
+                                        return;
+                                t = T(u);
+                        }
                         continue;
                 }
                 len = (size_t)n - 1;

@@ -151,8 +151,13 @@ mcp_call "$S" fx_big '{"bytes":1048576}'
 check_jq "1 MiB text block passes intact" '.result.content[0].text | length == 1048576 and test("^x+$")'
 # over the 16 MiB a message may have: dropped whole (not its first 16 MiB, then the rest
 # read as a line of its own), the call gets its error, the server goes on
+t0=$(now_ms)
 mcp_call "$S" fx_big '{"bytes":17000000}'
+t_big=$(($(now_ms) - t0))
 check_jq "17 MB line: the call gets a JSON-RPC error" '.error.code | type == "number"'
+check_jq "... at once, saying why (the answer was too large), not at its timeout" \
+        '.error.code == -32603 and (.error.message | test("over 16 MiB"))'
+check "... within 20 s ($t_big ms)" test "$t_big" -lt 20000
 check_eq "17 MB line: one warning, 'message over'" 1 "$(grep -c "fx.*message over" "$T/hub.log")"
 check_eq "17 MB line: its tail is not read as a line of its own" 0 "$(grep -c "fx.*stdout line is not JSON (xxx" "$T/hub.log")"
 mcp_call "$S" fx_echo '{"message":"after the big line"}'

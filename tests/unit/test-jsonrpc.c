@@ -372,4 +372,26 @@ TEST(int64_of_kept_ids)
         ASSERT_EQ(n, 42);
 }
 
+/* The id of a response too large to read, from its first bytes. */
+TEST(peek_response_id)
+{
+        int64_t id = 0;
+#define PEEK(s) jsonrpc_peek_response_id(s, strlen(s), &id)
+        ASSERT_TRUE(
+            PEEK("{\"jsonrpc\":\"2.0\",\"id\":42,\"result\":{\"content\":[{\"text\":\"xxx"));
+        ASSERT_EQ(id, 42);
+        ASSERT_TRUE(PEEK("{ \"id\" : -7 , \"error\": {\"code\""));
+        ASSERT_EQ(id, -7);
+        ASSERT_TRUE(PEEK("{\"result\":{\"a\":1},\"id\":9}"));
+        ASSERT_EQ(id, 9);
+        ASSERT_FALSE(PEEK("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"sampling/"
+                          "createMessage\",\"params\":{\"result\":1"));
+        ASSERT_FALSE(PEEK("{\"jsonrpc\":\"2.0\",\"id\":\"s\",\"result\":{"));
+        ASSERT_FALSE(PEEK("{\"jsonrpc\":\"2.0\",\"id\":1.5,\"result\":{"));
+        ASSERT_FALSE(PEEK("{\"jsonrpc\":\"2.0\",\"result\":{\"text\":\"xxxxxxxx"));
+        ASSERT_FALSE(PEEK("{\"jsonrpc\":\"2.0\",\"id\":12"));
+        ASSERT_FALSE(PEEK("{\"id\":99999999999999999999999,\"result\":1}"));
+#undef PEEK
+}
+
 HARNESS_MAIN()
