@@ -77,7 +77,8 @@ BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 BINS := $(BUILD)/mcp-proxy $(BUILD)/mcp-proxy-hub $(BUILD)/mcp-proxyctl
 
-.PHONY: all check unit e2e run bench install uninstall clean fuzz lint format deps test-deps tests
+.PHONY: all check unit e2e run bench install uninstall clean fuzz lint format deps test-deps tests \
+	print-common-src
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -152,7 +153,10 @@ bench: deps test-deps
 	BUILD=$(BUILD) bench/run.sh
 
 fuzz:
-	@tests/fuzz/run.sh
+	@FUZZ_SOURCES="$(COMMON_SRC)" tests/fuzz/run.sh
+
+print-common-src:
+	@echo $(COMMON_SRC)
 
 # ---- units: systemd/*.in with the install paths filled in (at every install: the paths
 # are the install's) ----

@@ -11,6 +11,8 @@
 #   FUZZ_JOBS=1        libFuzzer -fork=N workers per target (1: no fork)
 #   FUZZ_MERGE=1       afterwards, merge new coverage into the seed corpus
 #   CLANG=clang        compiler
+#   FUZZ_SOURCES="..."  the library sources linked into every target
+#                      (default: the Makefile's COMMON_SRC)
 #
 # Inputs libFuzzer finds go to build/fuzz/corpus/<name>/ (the seed directory
 # is only read, unless FUZZ_MERGE=1), crashes to build/fuzz/artifacts/<name>/.
@@ -56,7 +58,13 @@ fi
 rm -f "$OUT/probe" "$OUT/probe.c"
 
 shopt -s nullglob
-SOURCES=(src/shared/*.c src/http/*.c src/auth/*.c src/config/*.c src/proto/*.c)
+# What libcommon.a holds: the pure modules, with the hub's and the upstream
+# layer's pure files (the Makefile's COMMON_SRC, which `make fuzz` passes).
+if [ -n "${FUZZ_SOURCES:-}" ]; then
+        read -r -a SOURCES <<<"$FUZZ_SOURCES"
+else
+        read -r -a SOURCES < <(make -s --no-print-directory print-common-src)
+fi
 
 targets=()
 for f in tests/fuzz/fuzz-*.c; do
