@@ -5,9 +5,9 @@
  *
  * The input sets the environment first, then gives the string:
  *
- *   byte 0        two bits per name of FUZZ_NAMES: 0 unset, 1 empty, 2 the
- *                 next value, 3 the next value repeated past a quarter of
- *                 the 4 MiB cap (so that a few references overflow it)
+ *   byte 0        two bits per name of fuzz_names: 0 unset, 1 empty, 2 or 3
+ *                 the next value; 3 for "A" repeats it past a quarter of the
+ *                 4 MiB cap (so that a few references overflow it)
  *   values        one NUL-terminated value per name in modes 2 and 3
  *   the rest      the string to expand, up to its first NUL
  *
@@ -168,6 +168,29 @@ static char *quote(const char *s)
         return o.data;
 }
 
+/* "NAME=value" as given to putenv(): glibc's setenv() keeps every value it was ever given,
+ * which a fuzzer setting megabytes each run cannot afford. */
+static char *env_strings[FUZZ_N_NAMES];
+
+static void put_env(size_t k, const char *v, size_t n, size_t repeat_to)
+{
+        size_t nl = strlen(fuzz_names[k]), total = n, done;
+        char *e;
+
+        if (n > 0 && repeat_to > 0)
+                total = (repeat_to / n + 1) * n;
+        e = malloc(nl + 1 + total + 1);
+        check(e != NULL);
+        memcpy(e, fuzz_names[k], nl);
+        e[nl] = '=';
+        memcpy(e + nl + 1, v, n);
+        for (done = n; n > 0 && done < total; done *= 2)
+                memcpy(e + nl + 1 + done, e + nl + 1, done <= total - done ? done : total - done);
+        e[nl + 1 + total] = '\0';
+        check(putenv(e) == 0);
+        env_strings[k] = e;
+}
+
 /* Sets the names from the input; returns how many bytes that took. */
 static size_t set_env(const uint8_t *data, size_t size)
 {
@@ -178,32 +201,19 @@ static size_t set_env(const uint8_t *data, size_t size)
                 unsigned mode = (modes >> (2 * k)) & 3;
                 const uint8_t *nul;
                 size_t n;
-                char *v;
 
-                if (mode == 0) {
-                        check(unsetenv(fuzz_names[k]) == 0);
+                check(unsetenv(fuzz_names[k]) == 0);
+                free(env_strings[k]);
+                env_strings[k] = NULL;
+                if (mode == 0)
                         continue;
-                }
                 if (mode == 1 || off >= size) {
-                        check(setenv(fuzz_names[k], "", 1) == 0);
+                        put_env(k, "", 0, 0);
                         continue;
                 }
                 nul = memchr(data + off, '\0', size - off);
                 n = nul ? (size_t)(nul - (data + off)) : size - off;
-                if (mode == 2 || n == 0) {
-                        v = strndup((const char *)data + off, n);
-                        check(v != NULL);
-                } else {
-                        size_t total = (FUZZ_EXPAND_BIG / n + 1) * n;
-
-                        v = malloc(total + 1);
-                        check(v != NULL);
-                        for (size_t j = 0; j < total; j += n)
-                                memcpy(v + j, data + off, n);
-                        v[total] = '\0';
-                }
-                check(setenv(fuzz_names[k], v, 1) == 0);
-                free(v);
+                put_env(k, (const char *)data + off, n, mode == 3 && k == 0 ? FUZZ_EXPAND_BIG : 0);
                 off += n + (nul ? 1 : 0);
         }
         return off < size ? off : size;
