@@ -84,13 +84,22 @@ if ((${#missing[@]})); then
         ((${#still[@]} == 0)) || die "still missing after apt-get install: ${still[*]}"
 fi
 
+# A node_modules that is a symbolic link (a git worktree sharing the main
+# checkout's) is used as it is: npm ci would empty the directory it points to
+# and put a directory of its own in the link's place.
+npm_needed() {
+        local mods=$1 lock=$2
+        [[ -L $mods ]] && return 1
+        [[ ! -d $mods || $mods -ot $lock || ! -e $mods/.package-lock.json ]]
+}
+
 if [[ $mode == test ]]; then
         command -v node >/dev/null || die "node is not installed"
         command -v npm >/dev/null || die "npm is not installed"
         command -v systemd-socket-activate >/dev/null || die "systemd-socket-activate is missing (package systemd)"
         lock=tests/package-lock.json
         mods=tests/node_modules
-        if [[ ! -d $mods || $mods -ot $lock || ! -e $mods/.package-lock.json ]]; then
+        if npm_needed "$mods" "$lock"; then
                 echo "deps.sh: npm ci --prefix tests"
                 npm ci --prefix tests --no-audit --no-fund --loglevel=error >>"$log" 2>&1 ||
                         die "npm ci --prefix tests failed"
@@ -99,7 +108,7 @@ if [[ $mode == test ]]; then
         # the conformance suite, its Node 22 (optional: x64 only) and the SDK of its fixture
         lock=tests/conformance/package-lock.json
         mods=tests/conformance/node_modules
-        if [[ ! -d $mods || $mods -ot $lock || ! -e $mods/.package-lock.json ]]; then
+        if npm_needed "$mods" "$lock"; then
                 echo "deps.sh: npm ci --prefix tests/conformance"
                 npm ci --prefix tests/conformance --no-audit --no-fund --loglevel=error >>"$log" 2>&1 ||
                         die "npm ci --prefix tests/conformance failed"
