@@ -119,8 +119,8 @@ static size_t model_keys(const char *spec, struct entry **ret)
                         if (key_ok(kb, (size_t)(ke - kb)) &&
                             !auth_client_id_problem(cb, (size_t)(ce - cb)) && !dup) {
                                 check(n < max);
-                                out[n++] = (struct entry){kb, cb, (size_t)(ke - kb),
-                                                          (size_t)(ce - cb)};
+                                out[n++] =
+                                    (struct entry){kb, cb, (size_t)(ke - kb), (size_t)(ce - cb)};
                         }
                 }
                 if (!*end)
