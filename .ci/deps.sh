@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Installs what building (`deps.sh build`) or testing (`deps.sh test`) mcp-proxy
-# needs on Debian 12. Quiet and fast (< 2 s) when everything is present;
+# Installs what building (`deps.sh build`), testing (`deps.sh test`) or testing
+# and fuzzing (`deps.sh fuzz`: clang and libFuzzer too) mcp-proxy needs on
+# Debian 12. Quiet and fast (< 2 s) when everything is present;
 # installs only what dpkg says is missing; prints the failing step's output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=${1:-build}
-case $mode in build|test) ;; *) echo "usage: $0 build|test" >&2; exit 2 ;; esac
+case $mode in build|test|fuzz) ;; *) echo "usage: $0 build|test|fuzz" >&2; exit 2 ;; esac
 
 build_pkgs=(gcc make pkg-config libsystemd-dev libcjson-dev libcurl4-openssl-dev bash-completion)
 test_pkgs=(curl jq socat mandoc groff-base systemd systemd-container debootstrap bsdutils)
+# tests/fuzz/run.sh: clang 14 with libFuzzer's runtime
+fuzz_pkgs=(clang libclang-rt-14-dev)
 
 log=$(mktemp "${TMPDIR:-/tmp}/mcp-proxy-deps.XXXXXX")
 trap 'rm -f "$log"' EXIT
@@ -51,6 +54,10 @@ apt_install() {
 }
 
 wanted=("${build_pkgs[@]}")
+if [[ $mode == fuzz ]]; then
+        wanted+=("${fuzz_pkgs[@]}")
+        mode=test
+fi
 [[ $mode == test ]] && wanted+=("${test_pkgs[@]}")
 if [[ $mode == test ]] && ! command -v node >/dev/null; then
         wanted+=(nodejs npm)

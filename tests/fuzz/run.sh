@@ -16,9 +16,10 @@
 #
 # Inputs libFuzzer finds go to build/fuzz/corpus/<name>/ (the seed directory
 # is only read, unless FUZZ_MERGE=1), crashes to build/fuzz/artifacts/<name>/.
-# A crash, leak, timeout or OOM file is listed at the end and makes the
-# script exit 1: fix the bug, then copy the file into the seed corpus so the
-# gcc replay in `make check` keeps it as a regression test.
+# A crash, leak, timeout or OOM file is listed at the end (with its bytes in
+# base64 up to 4 KiB) and makes the script exit 1: fix the bug, then copy the
+# file into the seed corpus so the gcc replay in `make check` keeps it as a
+# regression test (`base64 -d` turns a CI log's line back into the file).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -163,7 +164,14 @@ echo "== summary"
 printf '%s\n' "${summary[@]}"
 if [ ${#crashes[@]} -gt 0 ]; then
         echo "new crash files:"
-        printf '  %s\n' "${crashes[@]}"
+        for f in "${crashes[@]}"; do
+                # the input itself, so that a CI log is enough to reproduce it
+                if [ "$(stat -c %s "$f")" -le 4096 ]; then
+                        echo "  $f (base64: $(base64 -w 0 "$f"))"
+                else
+                        echo "  $f ($(stat -c %s "$f") bytes)"
+                fi
+        done
         echo "reproduce: build/fuzz/fuzz-<name> <file>; after the fix copy it to tests/fuzz/corpus/<name>/"
 fi
 exit "$failed"
