@@ -79,7 +79,12 @@ BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 BINS := $(BUILD)/mcp-proxy $(BUILD)/mcp-proxy-hub $(BUILD)/mcp-proxyctl
 
+<<<<<<< HEAD
 .PHONY: all check unit e2e run bench soak install uninstall clean fuzz lint format deps test-deps tests deb
+=======
+.PHONY: all check unit e2e run bench install uninstall clean fuzz lint format deps test-deps tests \
+	print-common-src
+>>>>>>> fuzz-time
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -154,7 +159,10 @@ bench: deps test-deps
 	BUILD=$(BUILD) bench/run.sh
 
 fuzz:
-	@tests/fuzz/run.sh
+	@FUZZ_SOURCES="$(COMMON_SRC)" tests/fuzz/run.sh
+
+print-common-src:
+	@echo $(COMMON_SRC)
 
 # The soak (tests/soak/soak.sh lists its knobs); make check runs a 60 s one (e2e-soak).
 # Its logs are kept: the run's directory is printed at the end.

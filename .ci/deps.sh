@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Installs what building (`deps.sh build`) or testing (`deps.sh test`) mcp-proxy
-# needs on Debian 12. Quiet and fast (< 2 s) when everything is present;
+# Installs what building (`deps.sh build`), testing (`deps.sh test`) or testing
+# and fuzzing (`deps.sh fuzz`: clang and libFuzzer too) mcp-proxy needs on
+# Debian 12. Quiet and fast (< 2 s) when everything is present;
 # installs only what dpkg says is missing; prints the failing step's output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=${1:-build}
-case $mode in build|test) ;; *) echo "usage: $0 build|test" >&2; exit 2 ;; esac
+case $mode in build|test|fuzz) ;; *) echo "usage: $0 build|test|fuzz" >&2; exit 2 ;; esac
 
 build_pkgs=(gcc make pkg-config libsystemd-dev libcjson-dev libcurl4-openssl-dev bash-completion)
+<<<<<<< HEAD
 test_pkgs=(curl jq socat mandoc groff-base systemd systemd-container debootstrap bsdutils
         debhelper dpkg-dev lintian haproxy)
+=======
+test_pkgs=(curl jq socat mandoc groff-base systemd systemd-container debootstrap bsdutils)
+# tests/fuzz/run.sh: clang 14 with libFuzzer's runtime
+fuzz_pkgs=(clang libclang-rt-14-dev)
+>>>>>>> fuzz-time
 
 log=$(mktemp "${TMPDIR:-/tmp}/mcp-proxy-deps.XXXXXX")
 trap 'rm -f "$log"' EXIT
@@ -52,6 +59,10 @@ apt_install() {
 }
 
 wanted=("${build_pkgs[@]}")
+if [[ $mode == fuzz ]]; then
+        wanted+=("${fuzz_pkgs[@]}")
+        mode=test
+fi
 [[ $mode == test ]] && wanted+=("${test_pkgs[@]}")
 if [[ $mode == test ]] && ! command -v node >/dev/null; then
         wanted+=(nodejs npm)
@@ -85,13 +96,22 @@ if ((${#missing[@]})); then
         ((${#still[@]} == 0)) || die "still missing after apt-get install: ${still[*]}"
 fi
 
+# A node_modules that is a symbolic link (a git worktree sharing the main
+# checkout's) is used as it is: npm ci would empty the directory it points to
+# and put a directory of its own in the link's place.
+npm_needed() {
+        local mods=$1 lock=$2
+        [[ -L $mods ]] && return 1
+        [[ ! -d $mods || $mods -ot $lock || ! -e $mods/.package-lock.json ]]
+}
+
 if [[ $mode == test ]]; then
         command -v node >/dev/null || die "node is not installed"
         command -v npm >/dev/null || die "npm is not installed"
         command -v systemd-socket-activate >/dev/null || die "systemd-socket-activate is missing (package systemd)"
         lock=tests/package-lock.json
         mods=tests/node_modules
-        if [[ ! -d $mods || $mods -ot $lock || ! -e $mods/.package-lock.json ]]; then
+        if npm_needed "$mods" "$lock"; then
                 echo "deps.sh: npm ci --prefix tests"
                 npm ci --prefix tests --no-audit --no-fund --loglevel=error >>"$log" 2>&1 ||
                         die "npm ci --prefix tests failed"
@@ -100,7 +120,7 @@ if [[ $mode == test ]]; then
         # the conformance suite, its Node 22 (optional: x64 only) and the SDK of its fixture
         lock=tests/conformance/package-lock.json
         mods=tests/conformance/node_modules
-        if [[ ! -d $mods || $mods -ot $lock || ! -e $mods/.package-lock.json ]]; then
+        if npm_needed "$mods" "$lock"; then
                 echo "deps.sh: npm ci --prefix tests/conformance"
                 npm ci --prefix tests/conformance --no-audit --no-fund --loglevel=error >>"$log" 2>&1 ||
                         die "npm ci --prefix tests/conformance failed"

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Runs the test suite: BUILD=build/check tests/run-all.sh [unit|e2e|all]
+# Runs the test suite: BUILD=build/check tests/run-all.sh [unit|e2e|lint|fuzz|all]
 #   unit: every $BUILD/tests/test-* binary (TAP + "N passed, N failed"), then
 #         every $BUILD/tests/fuzz-<name>-replay over tests/fuzz/corpus/<name>/
 #         (one test each)
+#   fuzz: every tests/fuzz/fuzz-<name>.c under libFuzzer for FUZZ_SECONDS
+#         (default 60) through tests/fuzz/run.sh, one test "fuzz-<name>" each,
+#         failed by a crash (the log's tail names the file and holds it in
+#         base64); "all" includes it only when FUZZ_SECONDS is set (CI: 30)
 #   e2e:  every tests/e2e/*.sh except lib.sh ("PASS x"/"FAIL x" + summary line)
+#   lint: .ci/lint.sh (also in "all")
 # Each test's output goes to $BUILD/test-logs/<name>.log; a failing test's log
 # tail is printed. A test that crashes, times out, exits non-zero or prints no
 # summary counts as (at least) one failure. The last line is the total,
@@ -14,7 +19,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 mode=${1:-all}
-case $mode in unit|e2e|lint|all) ;; *) echo "usage: $0 [unit|e2e|lint|all]" >&2; exit 2 ;; esac
+case $mode in unit|e2e|lint|fuzz|all) ;; *) echo "usage: $0 [unit|e2e|lint|fuzz|all]" >&2; exit 2 ;; esac
 
 BUILD=${BUILD:-build}
 BUILD=$(realpath -m -- "$BUILD")
@@ -104,6 +109,17 @@ if [[ $mode == unit || $mode == all ]]; then
                         continue
                 fi
                 run "fuzz-$name-replay" 0 "$t" "${files[@]}"
+        done
+fi
+
+if [[ $mode == fuzz || ($mode == all && -n ${FUZZ_SECONDS:-}) ]]; then
+        # libFuzzer builds in build/fuzz; each target's time comes on top of TEST_TIMEOUT
+        fuzz_timeout=$((TEST_TIMEOUT + ${FUZZ_SECONDS:-60}))
+        for f in tests/fuzz/fuzz-*.c; do
+                name=$(basename "$f" .c)
+                [[ $name == fuzz-main ]] && continue
+                TEST_TIMEOUT=$fuzz_timeout run "$name" 0 env FUZZ_TARGETS="${name#fuzz-}" \
+                        ASAN_OPTIONS= UBSAN_OPTIONS= tests/fuzz/run.sh
         done
 fi
 

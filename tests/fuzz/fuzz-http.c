@@ -2,7 +2,8 @@
 /*
  * libFuzzer target for src/http/http-parse.c. Beyond "no crash" it checks
  * the contract: consumed bytes within the input, num_headers within the
- * capacity, every view inside the buffer, the decoded body no longer than
+ * capacity, every view inside the buffer (an absolute-form target's
+ * authority and path inside the target), the decoded body no longer than
  * its input, and the same verdict whether the bytes come at once or in
  * pieces (last_len for the head, appended pieces for chunked bodies).
  */
@@ -37,7 +38,26 @@ static void check_request(const char *buf, int r, const struct http_request *req
         check(req->num_headers <= max_headers);
         check_view(buf, len, req->method, req->method_len);
         check_view(buf, len, req->target, req->target_len);
-        check(req->path == req->target && req->path_len <= req->target_len);
+        if (req->authority) {
+                /* absolute-form: "http://" or "https://", the authority, then the path, which
+                 * is "/" (not in the buffer) when the target has none */
+                size_t skip = (size_t)(req->authority - req->target);
+
+                check(skip == 7 || skip == 8);
+                check(req->authority_len > 0 && req->authority_len <= req->target_len - skip);
+                check(!memchr(req->authority, '/', req->authority_len) &&
+                      !memchr(req->authority, '?', req->authority_len) &&
+                      !memchr(req->authority, '#', req->authority_len));
+                if (req->path == req->authority + req->authority_len)
+                        check(req->path_len > 0 &&
+                              req->path_len <= req->target_len - skip - req->authority_len);
+                else
+                        check(req->path_len == 1);
+                check(req->path[0] == '/');
+        } else {
+                check(req->authority_len == 0);
+                check(req->path == req->target && req->path_len <= req->target_len);
+        }
         check(req->minor_version == 0 || req->minor_version == 1);
         check(req->method_len > 0 && req->target_len > 0);
         for (size_t i = 0; i < req->num_headers; i++) {
@@ -53,7 +73,9 @@ static bool same_request(const char *a, const struct http_request *x, const char
 {
         if (x->method - a != y->method - b || x->method_len != y->method_len ||
             x->target - a != y->target - b || x->target_len != y->target_len ||
-            x->path_len != y->path_len || x->minor_version != y->minor_version ||
+            x->path_len != y->path_len || !x->authority != !y->authority ||
+            (x->authority && x->authority - a != y->authority - b) ||
+            x->authority_len != y->authority_len || x->minor_version != y->minor_version ||
             x->num_headers != y->num_headers)
                 return false;
         for (size_t i = 0; i < x->num_headers; i++)

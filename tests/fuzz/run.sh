@@ -11,12 +11,15 @@
 #   FUZZ_JOBS=1        libFuzzer -fork=N workers per target (1: no fork)
 #   FUZZ_MERGE=1       afterwards, merge new coverage into the seed corpus
 #   CLANG=clang        compiler
+#   FUZZ_SOURCES="..."  the library sources linked into every target
+#                      (default: the Makefile's COMMON_SRC)
 #
 # Inputs libFuzzer finds go to build/fuzz/corpus/<name>/ (the seed directory
 # is only read, unless FUZZ_MERGE=1), crashes to build/fuzz/artifacts/<name>/.
-# A crash, leak, timeout or OOM file is listed at the end and makes the
-# script exit 1: fix the bug, then copy the file into the seed corpus so the
-# gcc replay in `make check` keeps it as a regression test.
+# A crash, leak, timeout or OOM file is listed at the end (with its bytes in
+# base64 up to 4 KiB) and makes the script exit 1: fix the bug, then copy the
+# file into the seed corpus so the gcc replay in `make check` keeps it as a
+# regression test (`base64 -d` turns a CI log's line back into the file).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -56,7 +59,13 @@ fi
 rm -f "$OUT/probe" "$OUT/probe.c"
 
 shopt -s nullglob
-SOURCES=(src/shared/*.c src/http/*.c src/auth/*.c src/config/*.c src/proto/*.c)
+# What libcommon.a holds: the pure modules, with the hub's and the upstream
+# layer's pure files (the Makefile's COMMON_SRC, which `make fuzz` passes).
+if [ -n "${FUZZ_SOURCES:-}" ]; then
+        read -r -a SOURCES <<<"$FUZZ_SOURCES"
+else
+        read -r -a SOURCES < <(make -s --no-print-directory print-common-src)
+fi
 
 targets=()
 for f in tests/fuzz/fuzz-*.c; do
@@ -155,7 +164,14 @@ echo "== summary"
 printf '%s\n' "${summary[@]}"
 if [ ${#crashes[@]} -gt 0 ]; then
         echo "new crash files:"
-        printf '  %s\n' "${crashes[@]}"
+        for f in "${crashes[@]}"; do
+                # the input itself, so that a CI log is enough to reproduce it
+                if [ "$(stat -c %s "$f")" -le 4096 ]; then
+                        echo "  $f (base64: $(base64 -w 0 "$f"))"
+                else
+                        echo "  $f ($(stat -c %s "$f") bytes)"
+                fi
+        done
         echo "reproduce: build/fuzz/fuzz-<name> <file>; after the fix copy it to tests/fuzz/corpus/<name>/"
 fi
 exit "$failed"
