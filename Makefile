@@ -79,12 +79,8 @@ BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 BINS := $(BUILD)/mcp-proxy $(BUILD)/mcp-proxy-hub $(BUILD)/mcp-proxyctl
 
-<<<<<<< HEAD
-.PHONY: all check unit e2e run bench soak install uninstall clean fuzz lint format deps test-deps tests deb
-=======
-.PHONY: all check unit e2e run bench install uninstall clean fuzz lint format deps test-deps tests \
-	print-common-src
->>>>>>> fuzz-time
+.PHONY: all check unit e2e run bench soak install uninstall clean fuzz lint format deps test-deps \
+	tests deb print-common-src
 all: $(BINS)
 
 $(BUILD)/%.o: %.c

@@ -10,14 +10,10 @@ mode=${1:-build}
 case $mode in build|test|fuzz) ;; *) echo "usage: $0 build|test|fuzz" >&2; exit 2 ;; esac
 
 build_pkgs=(gcc make pkg-config libsystemd-dev libcjson-dev libcurl4-openssl-dev bash-completion)
-<<<<<<< HEAD
 test_pkgs=(curl jq socat mandoc groff-base systemd systemd-container debootstrap bsdutils
         debhelper dpkg-dev lintian haproxy)
-=======
-test_pkgs=(curl jq socat mandoc groff-base systemd systemd-container debootstrap bsdutils)
 # tests/fuzz/run.sh: clang 14 with libFuzzer's runtime
 fuzz_pkgs=(clang libclang-rt-14-dev)
->>>>>>> fuzz-time
 
 log=$(mktemp "${TMPDIR:-/tmp}/mcp-proxy-deps.XXXXXX")
 trap 'rm -f "$log"' EXIT
