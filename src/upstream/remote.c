@@ -526,6 +526,8 @@ int remote_xfer_start(struct remote_xfer *x)
         r->xfers = x;
         x->linked = true;
         r->n_xfers++;
+        if (r->u->paused)
+                (void)curl_easy_pause(x->glue.easy, CURLPAUSE_RECV);
         return 0;
 }
 
@@ -820,4 +822,12 @@ size_t remote_buffered(const struct remote *r)
         for (const struct remote_xfer *x = r->xfers; x; x = x->next)
                 n += x->in.alloc + x->body_len;
         return n;
+}
+
+void remote_pause(struct remote *r, bool paused)
+{
+        /* Going on may hand over held data at once (write_cb), which only queues it: the
+         * messages go out from r->flush, later. */
+        for (struct remote_xfer *x = r->xfers; x; x = x->next)
+                (void)curl_easy_pause(x->glue.easy, paused ? CURLPAUSE_RECV : CURLPAUSE_CONT);
 }

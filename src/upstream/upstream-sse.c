@@ -379,6 +379,12 @@ static void sse_describe(struct upstream *u, cJSON *o)
         cJSON_AddNumberToObject(o, "http_transfers", t->r.n_xfers);
 }
 
+static void sse_pause(struct upstream *u, bool paused)
+{
+        if (T(u))
+                remote_pause(&T(u)->r, paused);
+}
+
 static size_t sse_buffered(struct upstream *u)
 {
         return T(u) ? remote_buffered(&T(u)->r) : 0;
@@ -392,4 +398,5 @@ const struct upstream_ops upstream_sse_ops = {
     .free = sse_free,
     .describe = sse_describe,
     .buffered = sse_buffered,
+    .pause = sse_pause,
 };

@@ -25,9 +25,15 @@ jq -n --arg a "$KA" --arg b "$KB" '{($a): {client_id: "alice"}, ($b): {client_id
 # alice's budget is larger than the hub's, so that the hub's own limit is what holds.
 echo '{"alice": {"max_buffer_mib": 200}}' >"$T/users.json"
 # iso: one instance per session; --log-calls: a notification first, so a call is a stream.
+# rem: a Streamable HTTP server (remote-server.mjs), an MCP session of its own per session.
+P_REM=$(pick_port)
+env E2E_MARK="$MARK" node "$(dirname "$0")/remote-server.mjs" "$T/rem-requests.log" "$P_REM" >>"$T/rem.log" 2>&1 &
+REM_PID=$!
+check "remote-server listens on 127.0.0.1:$P_REM" wait_for 15 port_listening "$P_REM"
 write_config "$(config_of \
         iso "$(srv_fixture iso --log-calls | jq -c '.isolation = "session" | .maxInstances = 64')" \
-        sh "$(srv_fixture sh | jq -c '.isolation = "shared"')")"
+        sh "$(srv_fixture sh | jq -c '.isolation = "shared"')" \
+        rem "{\"url\":\"http://127.0.0.1:$P_REM/mcp\",\"transport\":\"http\",\"isolation\":\"session\"}")"
 BUDGET_MIB=24
 # A small ASan quarantine, so that freed memory shows in the RSS as it would without ASan.
 start_hub MCP_USERS_PATH="$T/users.json" MCP_MEMORY_MAX_MIB=$BUDGET_MIB MCP_SLOW_CLIENT_TIMEOUT=4 \
@@ -214,6 +220,30 @@ check_jq "/health counts it" '.memory.slow_fronts_closed >= 1' "$(health)"
 exec {SLOWFD}>&-
 check "the call's events then go to its stream, within its limits (kept <= budget)" \
         test "$(mem replay_bytes)" -le $((BUDGET_MIB << 20))
-check "the hub is alive" hub_alive
 
+# ---- backpressure on a remote server: its transfer is paused ----
+mcp_initialize || fail "a session for the client that reads nothing of a remote server" "$INIT_CODE"
+SLOWR=$SESSION
+body=$(jq -cn '{jsonrpc: "2.0", id: 2, method: "tools/call",
+        params: {name: "rem_progress", arguments: {steps: 400, bytes: 100000, gap: 0},
+                 _meta: {progressToken: "slowr"}}}')
+n_rem=$(grep -c "rem.*a client reads slowly: not reading the server" "$T/hub.log")
+exec {SLOWFD}<>"/dev/tcp/127.0.0.1/$PORT"
+printf 'POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: %s\r\nMCP-Protocol-Version: %s\r\nContent-Length: %d\r\n\r\n%s' \
+        "$KA" "$SLOWR" "$MCP_VERSION" "${#body}" "$body" >&"$SLOWFD"
+check "hub log: the remote server's transfer for it is paused" \
+        wait_for 20 bash -c '(($(grep -c "rem.*a client reads slowly: not reading the server" "$1") > $2))' _ "$T/hub.log" "$n_rem"
+sleep 1
+sq1=$(mem server_queue_bytes)
+sleep 1
+sq2=$(mem server_queue_bytes)
+echo "    (40 MB of progress from a remote server to a client that reads nothing: server queues $sq1 then $sq2 bytes, front queue $(mem front_queue_bytes))"
+check "what the hub holds from the remote server stays small ($sq2 < 4 MiB) and does not grow" \
+        bash -c '(($2 < 4194304 && $2 <= $1 + 1048576))' _ "$sq1" "$sq2"
+check "after MCP_SLOW_CLIENT_TIMEOUT: closed, and the remote server read again" \
+        wait_for 20 bash -c 'grep -q "not read for [0-9]* s (session ${2:0:8}...), closing it" "$1" && grep -q "rem.*reading the server again" "$1"' _ "$T/hub.log" "$SLOWR"
+exec {SLOWFD}>&-
+mcp_call "$SLOWR" rem_echo '{"message":"after"}'
+check_jq "the remote server answers that session again" '.result.content[0].text == "Echo: after"'
+kill "$REM_PID" 2>/dev/null
 check_no_keys_in_logs "$KA" "$KB"

@@ -9,7 +9,9 @@
 // answers, SSE answers for "progress", a GET stream with event ids and
 // Last-Event-ID replay, DELETE. Tools:
 //   echo {message}        JSON answer "Echo: <message>"
-//   progress {steps}      SSE answer: priming event, notifications/progress per step, result
+//   progress {steps, bytes, gap}  SSE answer: priming event, notifications/progress per step
+//                         (message: bytes of "y"; gap ms apart, default 50; waits while the
+//                         socket is full), result
 //   hang                  never answers
 //   forget {cut}          answers, then forgets the session (the next request gets 404);
 //                         with cut, ends the GET stream too
@@ -209,6 +211,8 @@ async function onMcp(req, res, port) {
       return; // never answered
     case 'progress': {
       const steps = Number(args.steps ?? 3);
+      const gap = Number(args.gap ?? 50);
+      const pad = 'y'.repeat(Math.min(Number(args.bytes ?? 0), 1 << 20));
       const token = msg.params?._meta?.progressToken;
       log(port, req, msg, 200);
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
@@ -216,9 +220,12 @@ async function onMcp(req, res, port) {
       let i = 0;
       const tick = () => {
         if (++i <= steps) {
+          let more = true;
           if (token !== undefined)
-            res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: token, progress: i, total: steps } })}\n\n`);
-          setTimeout(tick, 50);
+            more = res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: token, progress: i, total: steps, ...(pad ? { message: pad } : {}) } })}\n\n`);
+          // Waits for a reader that holds back (the socket full) rather than buffering.
+          if (!more) res.once('drain', tick);
+          else setTimeout(tick, gap);
         } else {
           res.end(`event: message\nid: p-${msg.id}-end\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: text(`progress done after ${steps} steps`) })}\n\n`);
         }
