@@ -164,14 +164,16 @@ void memory_backpressure(struct hub *h, const char *session)
 {
         struct session *s = session && session[0] ? session_get(h, session) : NULL;
 
-        if (!s)
-                return;
         for (size_t n = 0; n < h->n_servers; n++)
                 for (struct instance *i = h->servers[n]->instances; i; i = i->next) {
-                        if (i->serves_all || i->hub_own || i->stopping ||
-                            !instance_has_session(i, s))
+                        if (i->serves_all || i->hub_own || i->stopping)
                                 continue;
-                        upstream_set_paused(i->u, instance_congested(h, i));
+                        /* Those of the session whose connection changed, and any paused one:
+                         * the session that paused it may have ended since (a legacy or a
+                         * 2026-07-28 request's ends with its connection, any may be deleted
+                         * or expire), and nothing else would let it go on. */
+                        if ((s && instance_has_session(i, s)) || i->u->paused)
+                                upstream_set_paused(i->u, instance_congested(h, i));
                 }
 }
 
@@ -214,6 +216,7 @@ static int memory_tick_cb(sd_event_source *s, uint64_t usec, void *userdata)
         size_t used;
 
         close_slow(h, now);
+        memory_backpressure(h, NULL); /* a safety net: no server stays paused for no one */
         streams_sweep(h, now);
         used = memory_used(h);
         memory_check(h);

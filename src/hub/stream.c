@@ -364,23 +364,42 @@ static int stream_push(struct hub *h, struct session *s, struct sse_stream *st, 
                        size_t len, bool final, const char *request_id)
 {
         struct conn *c = hub_conn_get(h, st->conn_id);
-        uint32_t seq;
+        uint32_t seq, stream_id = st->id;
         struct sse_event *ev;
+        char sid[sizeof(s->id)];
 
+        /* Sending may close the connection, and with it end the session (a legacy one, a
+         * 2026-07-28 request's): s and st are looked up again after it. */
+        snprintf(sid, sizeof(sid), "%s", s->id);
+#define STREAM_AGAIN() ((s = session_get(h, sid)) && (st = stream_find(s, stream_id)))
         if (final && request_id && !st->request_id)
                 st->request_id = strdup(request_id);
         if (len > SSE_STREAM_BYTES_MAX) {
-                /* Too large to keep: delivered live, after what waits before it, or lost. */
+                /* Too large to keep: delivered live to a connection that reads, when nothing
+                 * waits before it; else lost (its request answered with an error). Never
+                 * forced onto a congested connection. */
                 bool sent = false;
 
-                if (c && !st->finished && stream_pump(h, s, st, c, true) == 0 &&
-                    (c = hub_conn_get(h, st->conn_id))) {
-                        seq = ++st->next_seq;
+                if (c && !c->congested && !st->finished) {
+                        (void)stream_pump(h, s, st, c, false);
+                        if (!STREAM_AGAIN()) {
+                                free(data);
+                                memory_check(h);
+                                return 0;
+                        }
+                        c = hub_conn_get(h, st->conn_id);
+                }
+                seq = ++st->next_seq;
+                if (c && !c->congested && st->sent_seq + 1 == seq && !st->lost_final) {
                         sent = send_event(c, st->id, seq, data, len, s->legacy || s->modern) >= 0;
+                        if (!STREAM_AGAIN()) {
+                                free(data);
+                                memory_check(h);
+                                return 0;
+                        }
                         if (sent)
                                 st->sent_seq = seq;
-                } else
-                        seq = ++st->next_seq;
+                }
                 if (final) {
                         st->finished = true;
                         st->finished_usec = now_usec();
@@ -415,18 +434,15 @@ static int stream_push(struct hub *h, struct session *s, struct sse_stream *st, 
         }
         c = hub_conn_get(h, st->conn_id);
         if (c) {
-                char id[sizeof(s->id)];
-
-                /* Ending the exchange may end the session (a 2026-07-28 request's). */
-                snprintf(id, sizeof(id), "%s", s->id);
                 (void)stream_pump(h, s, st, c, false);
-                if (!(s = session_get(h, id))) {
+                if (!STREAM_AGAIN()) {
                         memory_check(h);
                         return 0;
                 }
         }
         stream_limits(h, s, st);
         return 0;
+#undef STREAM_AGAIN
 }
 
 int stream_attach(struct hub *h, struct session *s, struct sse_stream *st, struct conn *c,
