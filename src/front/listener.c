@@ -144,13 +144,15 @@ static uint64_t deadline_of(const struct listener *l, uint32_t i)
 _noreturn_ static void child_serve(struct listener *l, int fd, uint64_t accepted_usec)
 {
         (void)sigprocmask(SIG_SETMASK, &l->old_mask, NULL);
-        if (l->nofile_raised)
-                (void)setrlimit(RLIMIT_NOFILE, &l->old_nofile);
         if (fd != FRONT_LISTEN_FDS_START) {
                 if (dup3(fd, FRONT_LISTEN_FDS_START, O_CLOEXEC) < 0)
                         _exit(1);
         }
+        /* Before the lower limit comes back: without close_range(2) the fallback closes up
+         * to the limit, and held connections may sit above the old one. */
         fd_close_from(FRONT_LISTEN_FDS_START + 1);
+        if (l->nofile_raised)
+                (void)setrlimit(RLIMIT_NOFILE, &l->old_nofile);
         front_serve(l->set, FRONT_LISTEN_FDS_START, FRONT_LISTEN_FDS_START, accepted_usec);
         _exit(0);
 }

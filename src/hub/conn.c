@@ -360,6 +360,8 @@ static int conn_process_input(struct conn *c)
                         memcpy(copy, line, len);
                         copy[len] = 0;
                         buf_consume(&c->in, (size_t)n);
+                        /* A large message's buffer is not kept while its request runs. */
+                        buf_shrink(&c->in, BUF_SHRINK_ABOVE);
                         conn_dispatch_post(c, copy, len);
                         free(copy);
                 }

@@ -65,8 +65,6 @@ static int cmp_keys(const void *a, const void *b)
 
 int json_find_duplicate_key(const cJSON *v, const char **ret_key)
 {
-        _cleanup_free_ const char **keys = NULL;
-        size_t n = 0, k = 0;
         int r;
 
         if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
@@ -75,9 +73,20 @@ int json_find_duplicate_key(const cJSON *v, const char **ret_key)
                 r = json_find_duplicate_key(c, ret_key);
                 if (r != 0)
                         return r;
-                n++;
         }
-        if (!cJSON_IsObject(v) || n < 2)
+        return json_find_duplicate_member(v, ret_key);
+}
+
+int json_find_duplicate_member(const cJSON *v, const char **ret_key)
+{
+        _cleanup_free_ const char **keys = NULL;
+        size_t n = 0, k = 0;
+
+        if (!cJSON_IsObject(v))
+                return 0;
+        for (const cJSON *c = v->child; c; c = c->next)
+                n++;
+        if (n < 2)
                 return 0;
         /* Sorted, so that a million members cost n log n, not n^2. */
         keys = malloc(n * sizeof(*keys));

@@ -47,6 +47,8 @@ bool json_int64(const cJSON *v, int64_t *ret);
  * message whose parts two readers may see differently is refused.
  */
 int json_find_duplicate_key(const cJSON *v, const char **ret_key);
+/* The same for v's own members only (not those of the objects inside it). */
+int json_find_duplicate_member(const cJSON *v, const char **ret_key);
 
 static inline cJSON *json_get(const cJSON *obj, const char *key)
 {

@@ -443,6 +443,20 @@ static void handle_notification(struct upstream *u, cJSON *msg)
 
 void upstream_transport_message(struct upstream *u, cJSON *msg)
 {
+        const char *dup = NULL;
+
+        /* A member twice where the hub decides (the id, the method, the result or error, the
+         * progress token): cJSON reads the first, the client's parser the last, so a server
+         * could answer under an id that is not its own. Not passed on. */
+        if (json_find_duplicate_member(msg, &dup) > 0 ||
+            json_find_duplicate_member(json_get(msg, "params"), &dup) > 0 ||
+            json_find_duplicate_member(json_get(json_get(msg, "params"), "_meta"), &dup) > 0 ||
+            json_find_duplicate_member(json_get(msg, "error"), &dup) > 0) {
+                upstream_log(u, LOG_WARNING,
+                             "sent a message with the member \"%.40s\" twice, dropping it", dup);
+                cJSON_Delete(msg);
+                return;
+        }
         switch (jsonrpc_classify(msg)) {
         case JSONRPC_RESPONSE:
                 pending_response(u, msg);

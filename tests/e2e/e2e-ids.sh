@@ -123,6 +123,11 @@ server_asks fx "$T/hub.log" "fx: answer "
 server_strays fx
 check "hub log: answers under ids we never sent are ignored" \
         grep -qE "fx(\[[^]]*\])?': response with an id we never sent, ignoring" "$T/hub.log"
+# An answer with its id twice ({"id":9,"id":10,...}): the hub would read the first, the
+# client's parser the last, so a server could answer under an id not its own: dropped.
+post_raw '{"jsonrpc":"2.0","id":"dup","method":"tools/call","params":{"name":"stray_ids","arguments":{"ids":["9,\"id\":10"]}}}'
+check "an upstream message with its id twice is dropped, and logged" \
+        wait_for 5 grep -qE "fx(\[[^]]*\])?': sent a message with the member \"id\" twice, dropping it" "$T/hub.log"
 post_raw '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"message":"still"}}}'
 check "the session goes on" grep -qF "Echo: still" "$RESP_BODY"
 check "the upstream was never restarted" test "$(upstream_field fx .restarts)" = 0
