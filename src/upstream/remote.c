@@ -815,19 +815,22 @@ void remote_held_free_all(struct remote *r)
         }
 }
 
-size_t remote_buffered(const struct remote *r)
+size_t remote_ops_buffered(struct upstream *u)
 {
+        const struct remote *r = u->transport;
         size_t n = 0;
 
-        for (const struct remote_xfer *x = r->xfers; x; x = x->next)
+        for (const struct remote_xfer *x = r ? r->xfers : NULL; x; x = x->next)
                 n += x->in.alloc + x->body_len;
         return n;
 }
 
-void remote_pause(struct remote *r, bool paused)
+void remote_ops_pause(struct upstream *u, bool paused)
 {
+        struct remote *r = u->transport;
+
         /* Going on may hand over held data at once (write_cb), which only queues it: the
          * messages go out from r->flush, later. */
-        for (struct remote_xfer *x = r->xfers; x; x = x->next)
+        for (struct remote_xfer *x = r ? r->xfers : NULL; x; x = x->next)
                 (void)curl_easy_pause(x->glue.easy, paused ? CURLPAUSE_RECV : CURLPAUSE_CONT);
 }

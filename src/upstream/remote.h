@@ -117,11 +117,12 @@ int remote_xfer_start(struct remote_xfer *x);
 struct remote_xfer *remote_xfer_free(struct remote_xfer *x);
 /* The transfer in flight that carries request id (numeric), or NULL. */
 struct remote_xfer *remote_xfer_find(struct remote *r, int kind, int64_t id);
-/* Backpressure: stop (true) or go on (false) receiving on every transfer, and on those
+/* Backpressure (upstream_ops.pause of both remote transports, whose state begins with its
+ * struct remote): stop (true) or go on (false) receiving on every transfer, and on those
  * started meanwhile (r->u->paused). What libcurl held back comes when it goes on. */
-void remote_pause(struct remote *r, bool paused);
-/* Bytes its transfers hold: bodies sent and answers read (the hub's memory count). */
-size_t remote_buffered(const struct remote *r);
+void remote_ops_pause(struct upstream *u, bool paused);
+/* upstream_ops.buffered of both: bytes its transfers hold, bodies sent and answers read. */
+size_t remote_ops_buffered(struct upstream *u);
 
 /* Delivers x's queued events. false when the transport began stopping meanwhile. */
 bool remote_deliver(struct remote *r, struct remote_xfer *x);

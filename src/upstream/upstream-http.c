@@ -1528,17 +1528,6 @@ static void http_describe(struct upstream *u, cJSON *o)
                 cJSON_AddNumberToObject(o, "new_sessions", t->reinits);
 }
 
-static void http_pause(struct upstream *u, bool paused)
-{
-        if (T(u))
-                remote_pause(&T(u)->r, paused);
-}
-
-static size_t http_buffered(struct upstream *u)
-{
-        return T(u) ? remote_buffered(&T(u)->r) : 0;
-}
-
 const struct upstream_ops upstream_http_ops = {
     .name = "streamable-http",
     .start = http_start,
@@ -1546,6 +1535,6 @@ const struct upstream_ops upstream_http_ops = {
     .stop = http_stop,
     .free = http_free,
     .describe = http_describe,
-    .buffered = http_buffered,
-    .pause = http_pause,
+    .buffered = remote_ops_buffered,
+    .pause = remote_ops_pause,
 };

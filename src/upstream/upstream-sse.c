@@ -379,17 +379,6 @@ static void sse_describe(struct upstream *u, cJSON *o)
         cJSON_AddNumberToObject(o, "http_transfers", t->r.n_xfers);
 }
 
-static void sse_pause(struct upstream *u, bool paused)
-{
-        if (T(u))
-                remote_pause(&T(u)->r, paused);
-}
-
-static size_t sse_buffered(struct upstream *u)
-{
-        return T(u) ? remote_buffered(&T(u)->r) : 0;
-}
-
 const struct upstream_ops upstream_sse_ops = {
     .name = "sse",
     .start = sse_start,
@@ -397,6 +386,6 @@ const struct upstream_ops upstream_sse_ops = {
     .stop = sse_stop,
     .free = sse_free,
     .describe = sse_describe,
-    .buffered = sse_buffered,
-    .pause = sse_pause,
+    .buffered = remote_ops_buffered,
+    .pause = remote_ops_pause,
 };

@@ -183,6 +183,14 @@ check "hub log: meanwhile its server was held back" \
 check "... and read again" grep -q "reading the server again" "$T/hub.log"
 check "... and the connection was never closed for it" bash -c '! grep -q "not read for" "$1"' _ "$T/hub.log"
 
+# post_unread SESSION BODY: POSTs BODY as alice on a connection (fd $SLOWFD) from which
+# nothing is ever read
+post_unread() {
+        exec {SLOWFD}<>"/dev/tcp/127.0.0.1/$PORT"
+        printf 'POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: %s\r\nMCP-Protocol-Version: %s\r\nContent-Length: %d\r\n\r\n%s' \
+                "$KA" "$1" "$MCP_VERSION" "${#2}" "$2" >&"$SLOWFD"
+}
+
 # ---- backpressure: a client that reads nothing ----
 mcp_initialize || fail "a session for the slow client" "$INIT_CODE"
 SLOW=$SESSION
@@ -191,9 +199,7 @@ body=$(jq -cn '{jsonrpc: "2.0", id: 1, method: "tools/call",
         params: {name: "iso_big", arguments: {bytes: 200000, progress: 300},
                  _meta: {progressToken: "slow"}}}')
 n_paused=$(grep -c "a client reads slowly: not reading the server" "$T/hub.log")
-exec {SLOWFD}<>"/dev/tcp/127.0.0.1/$PORT"
-printf 'POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: %s\r\nMCP-Protocol-Version: %s\r\nContent-Length: %d\r\n\r\n%s' \
-        "$KA" "$SLOW" "$MCP_VERSION" "${#body}" "$body" >&"$SLOWFD"
+post_unread "$SLOW" "$body"
 check "hub log: it reads nothing, so its own server is not read" \
         wait_for 20 bash -c '(($(grep -c "a client reads slowly: not reading the server" "$1") > $2))' _ "$T/hub.log" "$n_paused"
 sleep 1
@@ -228,9 +234,7 @@ body=$(jq -cn '{jsonrpc: "2.0", id: 2, method: "tools/call",
         params: {name: "rem_progress", arguments: {steps: 400, bytes: 100000, gap: 0},
                  _meta: {progressToken: "slowr"}}}')
 n_rem=$(grep -c "rem.*a client reads slowly: not reading the server" "$T/hub.log")
-exec {SLOWFD}<>"/dev/tcp/127.0.0.1/$PORT"
-printf 'POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: %s\r\nMCP-Protocol-Version: %s\r\nContent-Length: %d\r\n\r\n%s' \
-        "$KA" "$SLOWR" "$MCP_VERSION" "${#body}" "$body" >&"$SLOWFD"
+post_unread "$SLOWR" "$body"
 check "hub log: the remote server's transfer for it is paused" \
         wait_for 20 bash -c '(($(grep -c "rem.*a client reads slowly: not reading the server" "$1") > $2))' _ "$T/hub.log" "$n_rem"
 sleep 1
